@@ -1,0 +1,100 @@
+/*
+ * Reverse-mode tape. Each op runs its forward kernel, then calls record(...) with a closure that runs the
+ * backward kernels; backward(loss) replays the closures in reverse order of recording (micrograd's topological
+ * order is the recording order, since an op can only use values made before it). One tape per thread.
+ */
+package kd4j.autograd;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import kd4j.tensor.Tensor;
+
+public final class Tape {
+    /** The backward of one op: read dOut (the gradient of its output), write the inputs' gradients via grads. */
+    @FunctionalInterface
+    public interface Backward {
+        void apply(Tensor dOut, Grads grads);
+    }
+
+    private record Entry(String op, Var out, Var[] inputs, Backward backward) {}
+
+    private static final ThreadLocal<Tape> CURRENT = ThreadLocal.withInitial(Tape::new);
+    private static final boolean CHECK_FINITE = Boolean.getBoolean("kd4j.checkFinite");
+
+    private final List<Entry> entries = new ArrayList<>();
+    private final Set<Var> recorded = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    public static Tape current() { return CURRENT.get(); }
+
+    /** True when v is a parameter that wants a gradient or the output of a recorded op. */
+    static boolean needsGrad(Var v) {
+        return v.requiresGrad() || current().recorded.contains(v);
+    }
+
+    /**
+     * Wraps an op's output. When grad mode is on and any input needs a gradient, the backward is recorded and the
+     * output takes part in backward; otherwise the output is a constant.
+     */
+    public static Var record(String op, Tensor out, Backward backward, Var... inputs) {
+        if (CHECK_FINITE && out.dtype().isFloating() && !out.backend().allFinite(out))
+            throw new ArithmeticException("kd4j.checkFinite: op '" + op + "' produced NaN or Inf in " + out);
+        Var result = new Var(out, false);
+        if (!GradMode.isEnabled()) return result;
+        boolean any = false;
+        for (Var in : inputs) if (in != null && needsGrad(in)) { any = true; break; }
+        if (!any) return result;
+        Tape tape = current();
+        tape.entries.add(new Entry(op, result, inputs.clone(), backward));
+        tape.recorded.add(result);
+        return result;
+    }
+
+    /** Backward from a scalar loss (seed 1). Clears the tape afterwards. */
+    public static void backward(Var loss) {
+        if (loss.data().numel() != 1)
+            throw new IllegalArgumentException("backward(loss) needs a scalar, got " + loss.data());
+        Tensor seed = loss.backend().empty(loss.data().dtype(), loss.shape());
+        loss.backend().fill(seed, 1.0);
+        backward(loss, seed);
+    }
+
+    /** Backward from any output with the given gradient of that output. Clears the tape afterwards. */
+    public static void backward(Var output, Tensor seed) {
+        Tape tape = current();
+        try {
+            if (!tape.recorded.contains(output) && !output.requiresGrad())
+                throw new IllegalStateException("backward: the output was not produced by recorded ops "
+                        + "(grad mode off, or no input requires a gradient)");
+            output.setGrad(seed);
+            Grads grads = new Grads();
+            for (int i = tape.entries.size() - 1; i >= 0; i--) {
+                Entry e = tape.entries.get(i);
+                Tensor dOut = e.out.grad();
+                if (dOut == null) continue;          // this op does not lead to the output
+                e.backward.apply(dOut, grads);
+                grads.flush();
+                if (CHECK_FINITE) {
+                    for (Var in : e.inputs)
+                        if (in != null && in.grad() != null && !in.backend().allFinite(in.grad()))
+                            throw new ArithmeticException("kd4j.checkFinite: backward of op '" + e.op
+                                    + "' produced NaN or Inf in a gradient");
+                }
+                e.out.clearGrad();                    // activation gradients are not needed after their use
+            }
+        } finally {
+            tape.clear();
+        }
+    }
+
+    /** Forgets every recorded op (after backward, or to abandon a forward pass). */
+    public void clear() {
+        entries.clear();
+        recorded.clear();
+    }
+
+    /** Number of recorded ops (for tests and profiling). */
+    public int size() { return entries.size(); }
+}
