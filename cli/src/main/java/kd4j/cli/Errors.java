@@ -1,0 +1,45 @@
+/*
+ * Turns exceptions from commands into one-paragraph messages and exit codes. Known kinds of bad input print
+ * their message only; anything unexpected prints its stack trace only under --verbose (or -Dkd4j.verbose).
+ */
+package kd4j.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import picocli.CommandLine;
+
+final class Errors implements CommandLine.IExecutionExceptionHandler {
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+        boolean verbose = Boolean.getBoolean("kd4j.verbose") || hasVerbose(parsed);
+        var err = cl.getErr();
+        Throwable cause = ex;
+        while ((cause instanceof UncheckedIOException || cause instanceof java.util.concurrent.CompletionException
+                || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null)
+            cause = cause.getCause();
+        String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        err.println("kd4j: " + message);
+        if (verbose) cause.printStackTrace(err);
+        else if (!isKnown(cause)) err.println("      (run with --verbose for the stack trace)");
+        err.flush();
+        return exitCode(cause);
+    }
+
+    private static boolean hasVerbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand())
+            if (p.hasMatchedOption("--verbose")) return true;
+        return false;
+    }
+
+    static boolean isKnown(Throwable t) {
+        return t instanceof IOException || t instanceof IllegalArgumentException || t instanceof IllegalStateException;
+    }
+
+    static int exitCode(Throwable t) {
+        String n = t.getClass().getSimpleName();
+        if (n.equals("DeviceUnavailableException")) return ExitCodes.DEVICE_UNAVAILABLE;
+        if (t instanceof IOException || n.endsWith("FormatException")) return ExitCodes.BAD_INPUT;
+        if (t instanceof IllegalArgumentException) return ExitCodes.USAGE;
+        return ExitCodes.FAILED;
+    }
+}

@@ -1,0 +1,44 @@
+/*
+ * The kd4j command line: one top command, one class per subcommand (named for its verb). Errors from bad input
+ * print a message, never a stack trace (unless --verbose); exit codes are documented in ExitCodes.
+ */
+package kd4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+@Command(name = "kd4j", mixinStandardHelpOptions = true, versionProvider = Kd4j.Version.class,
+        description = "Distil large language models into small ones, entirely on the JVM.",
+        subcommands = {
+                CommandLine.HelpCommand.class,
+        })
+public final class Kd4j implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(newCommandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests, with captured out/err). */
+    public static CommandLine newCommandLine() {
+        CommandLine cl = new CommandLine(new Kd4j());
+        cl.setExecutionExceptionHandler(new Errors());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Kd4j.class.getPackage().getImplementationVersion();
+            return new String[] {"kd4j " + (v == null ? "0.1.0-SNAPSHOT" : v)
+                    + " (Java " + Runtime.version() + ", " + System.getProperty("os.arch") + ")"};
+        }
+    }
+}
