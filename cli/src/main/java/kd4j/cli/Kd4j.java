@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "Distil large language models into small ones, entirely on the JVM.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                BenchCommand.class,
         })
 public final class Kd4j implements Runnable {
     @CommandLine.Spec
