@@ -1,0 +1,381 @@
+/*
+ * Everything a training run needs, as five records (model, data, optimizer, schedule, run) read from one JSON
+ * file with command-line overrides merged on top. The file and the flags fill the same records through the same
+ * parser, so an unknown key or a bad value is reported the same way: file, line and key, with a did-you-mean.
+ * In the spirit of nanoGPT's configurator, without exec: a missing key takes the default written beside it.
+ */
+package kd4j.train;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule schedule, Run run) {
+
+    /**
+     * The student. Exactly one of: init (an HF model directory whose weights are the starting point) or config
+     * (a config.json, or a directory holding one, for a randomly initialised model seeded by run.seed).
+     */
+    public record Model(String init, String config) {}
+
+    /**
+     * Training data (a directory written by `kd4j prepare`, or a Megatron .bin/.idx prefix), the validation data
+     * (null: the validation split of train), and the shape of one micro-batch. Tokens per optimizer step =
+     * batchSize * seqLength * gradAccum.
+     */
+    public record Data(String train, String validation, Integer seqLength, Integer batchSize, Integer gradAccum) {
+        public Data {
+            seqLength = seqLength == null ? 256 : seqLength;
+            batchSize = batchSize == null ? 8 : batchSize;
+            gradAccum = gradAccum == null ? 1 : gradAccum;
+        }
+    }
+
+    /** AdamW with decoupled weight decay on the DECAY group only; clip = max global gradient norm (0 = off). */
+    public record Optimizer(Double lr, Double weightDecay, Double beta1, Double beta2, Double eps, Double clip) {
+        public Optimizer {
+            lr = lr == null ? 3e-4 : lr;
+            weightDecay = weightDecay == null ? 0.1 : weightDecay;
+            beta1 = beta1 == null ? 0.9 : beta1;
+            beta2 = beta2 == null ? 0.95 : beta2;
+            eps = eps == null ? 1e-8 : eps;
+            clip = clip == null ? 1.0 : clip;
+        }
+    }
+
+    /** Learning-rate schedule kinds. WSD = warm-up, stable, then decay over the last decayFraction of steps. */
+    public enum ScheduleKind { COSINE, WSD, CONSTANT }
+
+    /**
+     * Linear warm-up over warmupSteps, then the kind's shape down to lr * minLrRatio at the last step
+     * (CONSTANT stays at lr).
+     */
+    public record Schedule(ScheduleKind kind, Integer warmupSteps, Double minLrRatio, Double decayFraction) {
+        public Schedule {
+            kind = kind == null ? ScheduleKind.COSINE : kind;
+            warmupSteps = warmupSteps == null ? 0 : warmupSteps;
+            minLrRatio = minLrRatio == null ? 0.1 : minLrRatio;
+            decayFraction = decayFraction == null ? 0.2 : decayFraction;
+        }
+    }
+
+    /**
+     * The run: its folder, its budget (maxSteps, or maxTokens when maxSteps is 0), how often to evaluate, write
+     * a checkpoint and log, and seed/threads/device. threads 0 = all cores.
+     */
+    public record Run(String out, Long maxSteps, Long maxTokens, Integer evalInterval, Integer evalBatches,
+                      Integer checkpointInterval, Integer keepCheckpoints, Integer logInterval, Long seed,
+                      Integer threads, String device) {
+        public Run {
+            out = out == null ? "runs/pretrain" : out;
+            maxSteps = maxSteps == null ? 0L : maxSteps;
+            maxTokens = maxTokens == null ? 0L : maxTokens;
+            evalInterval = evalInterval == null ? 100 : evalInterval;
+            evalBatches = evalBatches == null ? 20 : evalBatches;
+            checkpointInterval = checkpointInterval == null ? 500 : checkpointInterval;
+            keepCheckpoints = keepCheckpoints == null ? 2 : keepCheckpoints;
+            logInterval = logInterval == null ? 1 : logInterval;
+            seed = seed == null ? 1234L : seed;
+            threads = threads == null ? 0 : threads;
+            device = device == null ? "cpu" : device;
+        }
+    }
+
+    public TrainConfig {
+        model = model == null ? new Model(null, null) : model;
+        data = data == null ? new Data(null, null, null, null, null) : data;
+        optimizer = optimizer == null ? new Optimizer(null, null, null, null, null, null) : optimizer;
+        schedule = schedule == null ? new Schedule(null, null, null, null) : schedule;
+        run = run == null ? new Run(null, null, null, null, null, null, null, null, null, null, null) : run;
+    }
+
+    /** Every default, nothing set. */
+    public static TrainConfig defaults() { return new TrainConfig(null, null, null, null, null); }
+
+    /** Tokens consumed by one optimizer step. */
+    public long tokensPerStep() { return (long) data.batchSize() * data.seqLength() * data.gradAccum(); }
+
+    /** The step budget: run.maxSteps, or maxTokens / tokensPerStep (rounded up) when maxSteps is 0. */
+    public long totalSteps() {
+        if (run.maxSteps() > 0) return run.maxSteps();
+        return (run.maxTokens() + tokensPerStep() - 1) / tokensPerStep();
+    }
+
+    // ==== reading and writing ====
+
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+
+    /** Reads file (null: defaults only) and applies overrides ("data.batchSize" → "16"); then validates. */
+    public static TrainConfig load(Path file, Map<String, String> overrides) throws IOException {
+        ObjectNode tree;
+        if (file == null) {
+            tree = JsonNodeFactory.instance.objectNode();
+        } else {
+            String text;
+            try {
+                text = Files.readString(file);
+            } catch (NoSuchFileException e) {
+                throw new NoSuchFileException(file + ": config file not found");
+            }
+            // First pass straight from the text, so errors carry the line and column of the offending key.
+            read(file, text);
+            JsonNode node = MAPPER.readTree(text);
+            if (!(node instanceof ObjectNode obj))
+                throw new ConfigFormatException(file, 1, 1, "", "expected a JSON object at the top level");
+            tree = obj;
+        }
+        for (var e : overrides.entrySet()) applyOverride(tree, e.getKey(), e.getValue());
+        TrainConfig config;
+        try {
+            config = MAPPER.treeToValue(tree, TrainConfig.class);
+        } catch (JsonProcessingException e) {
+            // Only an override can fail here: the file alone already parsed.
+            throw translate(null, null, e);
+        }
+        config.validate(file, file == null ? null : Files.readString(file));
+        return config;
+    }
+
+    /** Parses config text (no overrides) and validates it; file names the source in messages. */
+    public static TrainConfig parse(Path file, String text) {
+        TrainConfig c = read(file, text);
+        c.validate(file, text);
+        return c;
+    }
+
+    private static TrainConfig read(Path file, String text) {
+        try {
+            TrainConfig c = MAPPER.readValue(text, TrainConfig.class);
+            if (c == null) throw new ConfigFormatException(file, 1, 1, "", "expected a JSON object, found null");
+            return c;
+        } catch (JsonProcessingException e) {
+            throw translate(file, text, e);
+        }
+    }
+
+    /** The config as JSON with every default filled in (what the run folder's train-config.json holds). */
+    public String toJson() {
+        try {
+            return MAPPER.writeValueAsString(this) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The record components as a dotted key list, for help texts and did-you-mean ("data.batchSize", ...). */
+    public static List<String> keys() {
+        List<String> out = new ArrayList<>();
+        for (RecordComponent section : TrainConfig.class.getRecordComponents())
+            for (RecordComponent k : section.getType().getRecordComponents())
+                out.add(section.getName() + "." + k.getName());
+        return out;
+    }
+
+    private static void applyOverride(ObjectNode tree, String dottedKey, String value) {
+        String[] parts = dottedKey.split("\\.");
+        if (parts.length != 2 || !keys().contains(dottedKey)) {
+            throw new ConfigFormatException(null, -1, -1, dottedKey,
+                    "unknown key" + didYouMean(dottedKey, keys()));
+        }
+        JsonNode section = tree.get(parts[0]);
+        ObjectNode obj;
+        if (section instanceof ObjectNode o) obj = o;
+        else { obj = tree.putObject(parts[0]); }
+        if (value == null) obj.putNull(parts[1]);
+        else obj.put(parts[1], value);      // Jackson coerces "16" to 16 and "cosine" to COSINE
+    }
+
+    // ==== errors ====
+
+    private static ConfigFormatException translate(Path file, String text, JsonProcessingException e) {
+        JsonLocation loc = e.getLocation();
+        int line = loc == null ? -1 : loc.getLineNr();
+        int column = loc == null ? -1 : loc.getColumnNr();
+        String key = e instanceof JsonMappingException m ? path(m) : "";
+        if (e instanceof UnrecognizedPropertyException u) {
+            List<String> known = new ArrayList<>();
+            for (Object o : u.getKnownPropertyIds()) known.add(o.toString());
+            known.sort(null);
+            String parent = key.contains(".") ? key.substring(0, key.lastIndexOf('.')) : "";
+            return new ConfigFormatException(file, line, column, key, "unknown key"
+                    + didYouMean(u.getPropertyName(), known)
+                    + "; known keys" + (parent.isEmpty() ? "" : " in \"" + parent + "\"") + ": "
+                    + String.join(", ", known));
+        }
+        if (e instanceof InvalidFormatException f) {
+            String expected = f.getTargetType() == null ? "another type" : describe(f.getTargetType());
+            return new ConfigFormatException(file, line, column, key,
+                    "expected " + expected + ", found " + quote(f.getValue()));
+        }
+        if (e instanceof JsonMappingException m && !key.isEmpty()) {
+            return new ConfigFormatException(file, line, column, key, firstLine(m.getOriginalMessage()));
+        }
+        return new ConfigFormatException(file, line, column, "", "not valid JSON: " + firstLine(e.getOriginalMessage()));
+    }
+
+    private static String describe(Class<?> type) {
+        if (type.isEnum()) {
+            List<String> names = new ArrayList<>();
+            for (Object c : type.getEnumConstants()) names.add(c.toString().toLowerCase(Locale.ROOT));
+            return "one of " + String.join(", ", names);
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class)
+            return "an integer";
+        if (type == Double.class || type == double.class) return "a number";
+        if (type == String.class) return "a string";
+        return type.getSimpleName();
+    }
+
+    private static String quote(Object v) { return v instanceof String s ? "\"" + s + "\"" : String.valueOf(v); }
+
+    private static String firstLine(String s) {
+        if (s == null) return "invalid value";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private static String path(JsonMappingException m) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : m.getPath()) {
+            if (r.getFieldName() != null) {
+                if (!sb.isEmpty()) sb.append('.');
+                sb.append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.toString();
+    }
+
+    static String didYouMean(String key, Collection<String> known) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        String lower = key.toLowerCase(Locale.ROOT);
+        for (String k : known) {
+            int d = editDistance(lower, k.toLowerCase(Locale.ROOT));
+            if (d < bestDistance) { bestDistance = d; best = k; }
+        }
+        // A suggestion is only useful when it is close: at most a third of the key's letters differ.
+        if (best == null || bestDistance > Math.max(2, key.length() / 3)) return "";
+        return " (did you mean \"" + best + "\"?)";
+    }
+
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev; prev = cur; cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    // ==== validation ====
+
+    private void validate(Path file, String text) {
+        Checker c = new Checker(file, text);
+        if ((model.init() == null) == (model.config() == null))
+            c.fail("model", "give exactly one of \"init\" (an HF model directory to start from) or \"config\" "
+                    + "(a config.json for a random initialisation)");
+        c.atLeast("data.seqLength", data.seqLength(), 2);
+        c.atLeast("data.batchSize", data.batchSize(), 1);
+        c.atLeast("data.gradAccum", data.gradAccum(), 1);
+        if (!(optimizer.lr() > 0)) c.fail("optimizer.lr", "must be > 0, got " + optimizer.lr());
+        if (!(optimizer.weightDecay() >= 0)) c.fail("optimizer.weightDecay", "must be >= 0, got " + optimizer.weightDecay());
+        c.unitInterval("optimizer.beta1", optimizer.beta1());
+        c.unitInterval("optimizer.beta2", optimizer.beta2());
+        if (!(optimizer.eps() > 0)) c.fail("optimizer.eps", "must be > 0, got " + optimizer.eps());
+        if (!(optimizer.clip() >= 0)) c.fail("optimizer.clip", "must be >= 0 (0 = no clipping), got " + optimizer.clip());
+        c.atLeast("schedule.warmupSteps", schedule.warmupSteps(), 0);
+        if (!(schedule.minLrRatio() >= 0 && schedule.minLrRatio() <= 1))
+            c.fail("schedule.minLrRatio", "must be in [0, 1], got " + schedule.minLrRatio());
+        if (!(schedule.decayFraction() > 0 && schedule.decayFraction() <= 1))
+            c.fail("schedule.decayFraction", "must be in (0, 1], got " + schedule.decayFraction());
+        if (run.maxSteps() < 0) c.fail("run.maxSteps", "must be >= 0, got " + run.maxSteps());
+        if (run.maxTokens() < 0) c.fail("run.maxTokens", "must be >= 0, got " + run.maxTokens());
+        if (run.maxSteps() == 0 && run.maxTokens() == 0)
+            c.fail("run", "set a budget: \"maxSteps\" or \"maxTokens\"");
+        c.atLeast("run.evalInterval", run.evalInterval(), 0);
+        c.atLeast("run.evalBatches", run.evalBatches(), 1);
+        c.atLeast("run.checkpointInterval", run.checkpointInterval(), 0);
+        c.atLeast("run.keepCheckpoints", run.keepCheckpoints(), 1);
+        c.atLeast("run.logInterval", run.logInterval(), 1);
+        c.atLeast("run.threads", run.threads(), 0);
+    }
+
+    private record Checker(Path file, String text) {
+        void atLeast(String key, long value, long min) {
+            if (value < min) fail(key, "must be >= " + min + ", got " + value);
+        }
+
+        void unitInterval(String key, double v) {
+            if (!(v >= 0 && v < 1)) fail(key, "must be in [0, 1), got " + v);
+        }
+
+        void fail(String key, String problem) {
+            int[] lc = text == null ? new int[] {-1, -1} : locate(text, key);
+            throw new ConfigFormatException(file, lc[0], lc[1], key, problem);
+        }
+    }
+
+    /** Line and column of the value of a dotted key in JSON text ({-1, -1} when the key is absent). */
+    static int[] locate(String text, String dottedKey) {
+        try (JsonParser p = new JsonFactory().createParser(text)) {
+            Deque<String> path = new ArrayDeque<>();
+            String pending = null;
+            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                switch (t) {
+                    case FIELD_NAME -> {
+                        pending = p.currentName();
+                        String full = path.isEmpty() ? pending : String.join(".", path.reversed()) + "." + pending;
+                        if (full.equals(dottedKey)) {
+                            JsonLocation l = p.currentTokenLocation();
+                            return new int[] {l.getLineNr(), l.getColumnNr()};
+                        }
+                    }
+                    case START_OBJECT -> { if (pending != null) path.push(pending); pending = null; }
+                    case END_OBJECT -> { if (!path.isEmpty()) path.pop(); }
+                    default -> pending = null;
+                }
+            }
+        } catch (IOException ignored) {
+            // The text parsed once already; a failure here only costs the line number.
+        }
+        return new int[] {-1, -1};
+    }
+}
