@@ -1,0 +1,131 @@
+/*
+ * Offline scoring of corpus instances by a causal LM (MiniPLM's teacher and reference scoring): per instance, the
+ * sum and the mean of log p(ids[t+1] | ids[0..t]) over the positions t whose INPUT token ids[t] is neither EOS nor
+ * padding, and how many positions that is. This is the rule of MiniPLM's released code (LMDataset.collate:
+ * loss_mask = input_ids != pad_id, with pad = EOS), so difference scores match theirs.
+ * Forward only, in GradMode.off(): no tape and no saved tensors. Instances are batched; a batch of unequal lengths
+ * is padded on the right and masked with keyMask, which cannot change the scores of earlier positions (causal).
+ */
+package kd4j.distill.score;
+
+import kd4j.autograd.GradMode;
+import kd4j.autograd.Var;
+import kd4j.models.CausalLM;
+import kd4j.tensor.Backend;
+import kd4j.tensor.DType;
+import kd4j.tensor.ShapeException;
+import kd4j.tensor.Tensor;
+
+public final class TeacherScorer {
+    /** Target id that the cross-entropy kernel skips (loss 0). */
+    static final int IGNORE = -100;
+
+    private final CausalLM model;
+    private final int batchSize;
+    private final int eosId;
+    private final int padId;
+
+    /** eosId and padId: the corpus's ids (-1 for none); positions whose input token is either are not scored. */
+    public TeacherScorer(CausalLM model, int batchSize, int eosId, int padId) {
+        if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
+        this.model = model;
+        this.batchSize = batchSize;
+        this.eosId = eosId;
+        this.padId = padId;
+    }
+
+    public int batchSize() { return batchSize; }
+
+    /** True when position t with input token id is scored. */
+    public boolean counts(int inputId) { return inputId != eosId && inputId != padId; }
+
+    /**
+     * Scores instances [start, end) of source, batchSize at a time. Row r of the outputs (from offset on) is
+     * instance start + r. Returns the number of tokens counted.
+     */
+    public long score(InstanceSource source, long start, long end, double[] sum, double[] mean, int[] count, int offset) {
+        long tokens = 0;
+        int[][] batch = new int[batchSize][];
+        for (long i = start; i < end; i += batchSize) {
+            int b = (int) Math.min(batchSize, end - i);
+            for (int j = 0; j < b; j++) batch[j] = source.instance(i + j);
+            tokens += scoreBatch(batch, b, i, sum, mean, count, offset + (int) (i - start));
+        }
+        return tokens;
+    }
+
+    /**
+     * Scores batch[0..b) (instance ids firstInstance.., used in messages) into sum/mean/count at rows
+     * offset..offset+b-1. An instance with no counted position gets sum 0, count 0 and mean NaN (a "missing" score that selection handles explicitly).
+     * Returns the number of tokens counted.
+     */
+    public long scoreBatch(int[][] batch, int b, long firstInstance, double[] sum, double[] mean, int[] count, int offset) {
+        int maxLength = 0;
+        boolean ragged = false;
+        for (int j = 0; j < b; j++) {
+            if (j > 0 && batch[j].length != batch[0].length) ragged = true;
+            maxLength = Math.max(maxLength, batch[j].length);
+        }
+        int tLen = maxLength - 1;                        // T predictions from T + 1 tokens
+        for (int j = 0; j < b; j++) { sum[offset + j] = 0; count[offset + j] = 0; mean[offset + j] = Double.NaN; }
+        if (tLen < 1) return 0;
+
+        int vocab = model.config().vocabSize();
+        int fill = padId >= 0 ? padId : Math.max(eosId, 0);
+        int[] ids = new int[b * tLen], targets = new int[b * tLen];
+        int[] keyMask = ragged ? new int[b * tLen] : null;
+        boolean anyCounted = false;
+        for (int j = 0; j < b; j++) {
+            int[] inst = batch[j];
+            for (int t = 0; t < inst.length; t++)
+                if (inst[t] < 0 || inst[t] >= vocab)
+                    throw new IllegalArgumentException("instance " + (firstInstance + j) + ", position " + t + ": token id "
+                            + inst[t] + " is outside the model's vocabulary [0, " + vocab + "); was the corpus made with "
+                            + "another tokenizer?");
+            int row = j * tLen;
+            for (int t = 0; t < tLen; t++) {
+                boolean real = t + 1 < inst.length;
+                ids[row + t] = t < inst.length ? inst[t] : fill;
+                if (keyMask != null) keyMask[row + t] = t < inst.length - 1 ? 1 : 0;
+                boolean counted = real && counts(inst[t]);
+                targets[row + t] = counted ? inst[t + 1] : IGNORE;
+                anyCounted |= counted;
+            }
+        }
+        if (!anyCounted) return 0;
+
+        Backend be = model.backend();
+        float[] losses;
+        try (var g = GradMode.off()) {
+            Tensor idsT = be.fromInts(ids, b, tLen);
+            Tensor maskT = keyMask == null ? null : be.fromInts(keyMask, b, tLen);
+            Var out = model.forward(idsT, maskT);
+            Tensor logits = out.data().contiguous();
+            if (logits.rank() != 3 || logits.dim(0) != b || logits.dim(1) != tLen)
+                throw ShapeException.of("TeacherScorer", "model returned logits of the wrong shape",
+                        "logits", logits, "ids", new int[] {b, tLen});
+            vocab = logits.dim(2);
+            Tensor flat = logits.reshape(b * tLen, vocab);
+            Tensor targetsT = be.fromInts(targets, b * tLen);
+            Tensor lossT = be.empty(DType.F32, b * tLen);
+            Tensor lse = be.empty(DType.F32, b * tLen);
+            be.crossEntropyForward(flat, targetsT, IGNORE, lossT, lse);   // -log p(target), 0 where ignored
+            losses = lossT.toFloatArray();
+        }
+        long tokens = 0;
+        for (int j = 0; j < b; j++) {
+            double s = 0;
+            int c = 0;
+            for (int t = 0, row = j * tLen; t < tLen; t++) {
+                if (targets[row + t] == IGNORE) continue;
+                s -= losses[row + t];                         // summed in double: instances can be long
+                c++;
+            }
+            sum[offset + j] = s;
+            count[offset + j] = c;
+            mean[offset + j] = c == 0 ? Double.NaN : s / c;
+            tokens += c;
+        }
+        return tokens;
+    }
+}
