@@ -1,8 +1,8 @@
 /*
  * Hands out gradient buffers to a backward function. Two kinds, matching the Backend accumulation rule:
  * accumulate(v) gives v's own gradient buffer for kernels that add (+=), i.e. parameter gradients; assign(v)
- * gives a buffer the kernel may overwrite (=), which the tape merges into v's gradient afterwards when v already
- * had one (a value used twice, like the residual stream).
+ * gives a buffer the kernel may overwrite (=): v's own buffer while it holds only zeros, otherwise a scratch
+ * buffer that the tape adds into v's gradient afterwards (a value used twice, like the residual stream).
  */
 package kd4j.autograd;
 
@@ -19,13 +19,17 @@ public final class Grads {
     public boolean wants(Var v) { return v != null && Tape.needsGrad(v); }
 
     /** v's own gradient buffer (zero-filled on first use); kernels add into it. */
-    public Tensor accumulate(Var v) { return v.gradOrZeros(); }
+    public Tensor accumulate(Var v) {
+        Tensor g = v.gradOrZeros();
+        v.markGradWritten();
+        return g;
+    }
 
     /** A buffer the kernel assigns; merged into v's gradient when the backward function returns. */
     public Tensor assign(Var v) {
-        if (v.grad() == null) return v.gradOrZeros();
+        if (v.grad() == null || v.gradIsZero()) return accumulate(v);
         DType t = v.grad().dtype();
-        Tensor scratch = v.backend().empty(t, v.shape());
+        Tensor scratch = StepArena.scratch(v.backend(), t, v.shape());
         pendingVars.add(v);
         pendingBuffers.add(scratch);
         return scratch;

@@ -40,7 +40,13 @@ public final class ParameterRegistry {
         return n;
     }
 
+    /** Zero-fills every gradient in place (buffers are kept: no allocation per step). */
     public void zeroGrad() {
+        for (Parameter p : byName.values()) p.zeroGrad();
+    }
+
+    /** Drops every gradient buffer (frees the memory, e.g. before evaluation). */
+    public void clearGrads() {
         for (Parameter p : byName.values()) p.clearGrad();
     }
 }

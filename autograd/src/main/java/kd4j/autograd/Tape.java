@@ -56,7 +56,7 @@ public final class Tape {
     public static void backward(Var loss) {
         if (loss.data().numel() != 1)
             throw new IllegalArgumentException("backward(loss) needs a scalar, got " + loss.data());
-        Tensor seed = loss.backend().empty(loss.data().dtype(), loss.shape());
+        Tensor seed = StepArena.scratch(loss.backend(), loss.data().dtype(), loss.shape());
         loss.backend().fill(seed, 1.0);
         backward(loss, seed);
     }

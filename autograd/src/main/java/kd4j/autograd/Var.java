@@ -12,6 +12,8 @@ public class Var {
     private Tensor data;
     private Tensor grad;
     private final boolean requiresGrad;
+    /** True while grad holds only zeros (fresh or zeroGrad()), so an assigning kernel may write it directly. */
+    private boolean gradIsZero;
 
     public Var(Tensor data, boolean requiresGrad) {
         this.data = data;
@@ -31,19 +33,36 @@ public class Var {
     /** The accumulated gradient, or null before any backward reached this Var. */
     public Tensor grad() { return grad; }
 
-    void setGrad(Tensor grad) { this.grad = grad; }
+    void setGrad(Tensor grad) { this.grad = grad; this.gradIsZero = false; }
 
-    /** The gradient buffer, allocated zero-filled on first use (same shape, F32 unless data is F64). */
+    /**
+     * The gradient buffer, allocated zero-filled on first use (same shape, F32 unless data is F64). Parameters
+     * keep theirs across steps; activations draw theirs from the active StepArena.
+     */
     public Tensor gradOrZeros() {
         if (grad == null) {
             DType t = data.dtype() == DType.F64 ? DType.F64 : DType.F32;
-            grad = data.backend().zeros(t, data.shape());
+            grad = this instanceof Parameter ? data.backend().zeros(t, data.shape())
+                    : StepArena.scratchZeros(data.backend(), t, data.shape());
+            gradIsZero = true;
         }
         return grad;
     }
 
-    /** Drops the gradient (the optimizer's zeroGrad). */
-    public void clearGrad() { grad = null; }
+    boolean gradIsZero() { return gradIsZero; }
+
+    void markGradWritten() { gradIsZero = false; }
+
+    /** Zero-fills the gradient in place (no reallocation); nothing to do before the first backward. */
+    public void zeroGrad() {
+        if (grad != null && !gradIsZero) {
+            grad.backend().fill(grad, 0.0);
+            gradIsZero = true;
+        }
+    }
+
+    /** Drops the gradient (frees it; the next backward allocates a new one). */
+    public void clearGrad() { grad = null; gradIsZero = false; }
 
     public Backend backend() { return data.backend(); }
     public int[] shape() { return data.shape(); }
