@@ -1,0 +1,65 @@
+/*
+ * The facade other modules call: load an HF directory, build a seeded random model from a config, save an HF
+ * directory, and make next-token targets. Everything else in kd4j.models is reachable from here.
+ */
+package kd4j.models;
+
+import java.nio.file.Path;
+import kd4j.models.io.ConfigJson;
+import kd4j.models.io.HfCheckpoint;
+import kd4j.models.nn.RandomWeights;
+import kd4j.tensor.Backend;
+import kd4j.tensor.DType;
+import kd4j.tensor.ShapeException;
+import kd4j.tensor.Tensor;
+
+public final class Models {
+    /** The ignore index of nextTokenTargets (as PyTorch's cross_entropy default). */
+    public static final int IGNORE_INDEX = -100;
+
+    private Models() {}
+
+    /** An HF model directory with every weight in F32 (trainable). */
+    public static CausalLM load(Path dir, Backend be) { return HfCheckpoint.load(dir, be, false); }
+
+    /** An HF model directory; keepHalfPrecision keeps bf16/fp16 matrices as stored (frozen; for inference). */
+    public static CausalLM load(Path dir, Backend be, boolean keepHalfPrecision) {
+        return HfCheckpoint.load(dir, be, keepHalfPrecision);
+    }
+
+    /** The config of a model directory or of a config.json file. */
+    public static ModelConfig readConfig(Path dirOrConfigJson) { return HfCheckpoint.readConfig(dirOrConfigJson); }
+
+    /** The config of a config.json given as a string (nameForErrors names it in messages). */
+    public static ModelConfig parseConfig(String json, Path nameForErrors) {
+        return Architectures.parse(ConfigJson.parse(json, nameForErrors));
+    }
+
+    /** A model of cfg with seeded random weights (HF's init rules; see RandomWeights). */
+    public static CausalLM randomInit(ModelConfig cfg, Backend be, long seed) {
+        return Architectures.create(cfg, new RandomWeights(be, seed));
+    }
+
+    /** Writes model as an HF directory that transformers loads (config.json + model.safetensors). */
+    public static void save(CausalLM model, Path dir) { HfCheckpoint.save(model, dir); }
+
+    /**
+     * Targets I32 [B, T] for causal-LM training: targets[b, t] = ids[b, t+1], and IGNORE_INDEX for the last
+     * position and wherever the next token is padding (keyMask 0). keyMask may be null.
+     */
+    public static Tensor nextTokenTargets(Tensor ids, Tensor keyMask) {
+        if (ids.dtype() != DType.I32 || ids.rank() != 2)
+            throw ShapeException.of("nextTokenTargets", "ids must be I32 [B, T]", "ids", ids);
+        int batch = ids.dim(0), time = ids.dim(1);
+        int[] id = ids.toIntArray();
+        int[] mask = keyMask == null ? null : keyMask.toIntArray();
+        int[] targets = new int[id.length];
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < time; t++) {
+                int n = b * time + t;
+                boolean valid = t + 1 < time && (mask == null || (mask[n] != 0 && mask[n + 1] != 0));
+                targets[n] = valid ? id[n + 1] : IGNORE_INDEX;
+            }
+        return ids.backend().fromInts(targets, batch, time);
+    }
+}

@@ -1,0 +1,96 @@
+/*
+ * The decoder-only transformer of Llama and, by configuration, Qwen2/Qwen3 (nanoGPT's model.py in kd4j terms).
+ * Notable features: RMSNorm pre-norm blocks, SwiGLU MLP, rotary embeddings (default/linear/llama3), grouped-query
+ * attention, optional q/k/v bias (Qwen2) and per-head q/k norm (Qwen3), tied or untied lm_head.
+ * HF names: model.embed_tokens, model.layers.<i>.*, model.norm, lm_head.
+ */
+package kd4j.models.llama;
+
+import java.util.List;
+import kd4j.autograd.GradMode;
+import kd4j.autograd.ParameterRegistry;
+import kd4j.autograd.Var;
+import kd4j.autograd.ops.ShapeOps;
+import kd4j.models.CausalLM;
+import kd4j.models.ModelInputs;
+import kd4j.models.TransformerConfig;
+import kd4j.models.nn.DecoderLayer;
+import kd4j.models.nn.Embedding;
+import kd4j.models.nn.KvCache;
+import kd4j.models.nn.Linear;
+import kd4j.models.nn.RmsNorm;
+import kd4j.models.nn.WeightSource;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Tensor;
+
+public class LlamaModel implements CausalLM {
+    private final TransformerConfig config;
+    private final Backend backend;
+    private final Embedding embedTokens;
+    private final DecoderLayer[] layers;
+    private final RmsNorm norm;
+    private final Linear lmHead;
+    private final ParameterRegistry parameters;
+
+    public LlamaModel(TransformerConfig config, WeightSource src) {
+        this.config = config;
+        this.backend = src.backend();
+        double std = config.initializerRange();
+        embedTokens = new Embedding(src, "model.embed_tokens.weight", config.vocabSize(), config.hiddenSize(), std);
+        layers = new DecoderLayer[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++)
+            layers[i] = new DecoderLayer(src, "model.layers." + i, i, config.attentionSpec(),
+                    config.intermediateSize(), config.mlpBias());
+        norm = new RmsNorm(src, "model.norm.weight", config.hiddenSize(), config.rmsNormEps());
+        lmHead = config.tieWordEmbeddings() ? new Linear(embedTokens.table())
+                : new Linear(src, "lm_head", config.hiddenSize(), config.vocabSize(), false, std);
+        parameters = src.registry();
+    }
+
+    @Override public TransformerConfig config() { return config; }
+    @Override public ParameterRegistry parameters() { return parameters; }
+    @Override public Backend backend() { return backend; }
+
+    @Override
+    public Var forward(Tensor ids, Tensor keyMask) { return forward(ids, keyMask, null); }
+
+    /**
+     * Logits [B, T, V] for ids I32 [B, T]; when hidden is not null it receives the embeddings, each layer's
+     * output and the final-norm output, each [B*T, C] (what HF's hidden-state hooks record).
+     */
+    public Var forward(Tensor ids, Tensor keyMask, List<Var> hidden) {
+        int batch = ids.dim(0), time = ids.dim(1);
+        ModelInputs.check(ids, keyMask, config.vocabSize());
+        Var x = embedTokens.forward(ids);                                  // [B*T, C]
+        if (hidden != null) hidden.add(x);
+        for (DecoderLayer layer : layers) {
+            x = layer.forward(x, batch, time, keyMask, null);             // [B*T, C], residual included
+            if (hidden != null) hidden.add(x);
+        }
+        x = norm.forward(x);
+        if (hidden != null) hidden.add(x);
+        Var logits = lmHead.forward(x);                                    // [B*T, V]
+        return ShapeOps.reshape(logits, batch, time, config.vocabSize());  // [B, T, V]
+    }
+
+    @Override
+    public DecodeState newDecodeState(int batch, int maxLength) {
+        return new KvCache(backend, layers.length, batch, maxLength, config.numKeyValueHeads(), config.headDim());
+    }
+
+    @Override
+    public Tensor decode(Tensor ids, DecodeState state) {
+        if (!(state instanceof KvCache cache))
+            throw new IllegalArgumentException("decode: state " + state + " was not made by this model's newDecodeState");
+        int batch = ids.dim(0), time = ids.dim(1);
+        ModelInputs.check(ids, null, config.vocabSize());
+        cache.checkRoom(batch, time);
+        try (var g = GradMode.off()) {
+            Var x = embedTokens.forward(ids);
+            for (DecoderLayer layer : layers) x = layer.forward(x, batch, time, null, cache);
+            cache.advance(time);
+            Var logits = lmHead.forward(norm.forward(x));
+            return logits.data().reshape(batch, time, config.vocabSize());
+        }
+    }
+}
