@@ -4,6 +4,8 @@
  */
 package kd4j.tokenizers;
 
+import java.util.List;
+
 public interface Tokenizer {
     /** Ids of text without special tokens (HF encode(text, add_special_tokens=False)). */
     int[] encode(String text);
@@ -28,4 +30,12 @@ public interface Tokenizer {
 
     /** Beginning-of-sequence id, or -1 when the tokenizer adds none. */
     int bosId();
+
+    /**
+     * encode(text) of every text, on up to threads threads (texts are handed out one at a time, so long and
+     * short documents balance). result[i] belongs to texts.get(i).
+     */
+    default int[][] encodeBatch(List<String> texts, int threads) {
+        return Batch.run(texts.size(), threads, i -> encode(texts.get(i)));
+    }
 }
