@@ -1,0 +1,824 @@
+/*
+ * The OpenCL backend: every Backend op as a kernel from resources kd4j/opencl/<family>.cl, on one device with one
+ * in-order command queue. Tensors live in device buffers (ClStorage) across ops and steps; only copyOut and the
+ * scalar reductions (sum, sumOfSquares, allFinite) come back to the host. Programs are built once per device and
+ * options (ClProgramCache). Not the reference: the CPU/reference backends are the oracles its tests compare with.
+ * Compute is fp32; weights documented as F32/BF16/F16 are widened inside the kernels.
+ */
+package kd4j.tensor.opencl;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import kd4j.tensor.Backend;
+import kd4j.tensor.DType;
+import kd4j.tensor.ShapeException;
+import kd4j.tensor.Storage;
+import kd4j.tensor.Tensor;
+
+public final class OpenClBackend implements Backend {
+    /** Work-group size of the row kernels (reductions, norms, softmax, cross-entropy); a power of two. */
+    private final int wg;
+    private static final int MAX_PARTIALS = 256;
+    private static final int ATTENTION_DMAX = 128, ATTENTION_TILE = 32, SCAN_NMAX = 64;
+
+    private final ClDevice device;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment context;
+    private final MemorySegment queue;
+    private final ClProgramCache programs;
+    private final Map<String, ClKernel> kernels = new HashMap<>();
+    private final GemmTiles tiles;
+    private final ClStorage partials;
+    private final ClStorage dummy;
+    private boolean closed;
+
+    /** Register tile shape of the GEMM: a BM x BN tile of C per group, TM x TN per work-item, BK deep. */
+    record GemmTiles(int bm, int bn, int bk, int tm, int tn) {
+        int threads() { return (bm / tm) * (bn / tn); }
+        String options() { return "-DBM=" + bm + " -DBN=" + bn + " -DBK=" + bk + " -DTM=" + tm + " -DTN=" + tn; }
+    }
+
+    /** Opens device index (opencl:N numbering, see ClDevice.list). */
+    public OpenClBackend(int index) {
+        List<ClDevice> devices = ClDevice.list();
+        if (devices.isEmpty())
+            throw DeviceUnavailableException.noPlatform("libOpenCL.so.1 loaded, clGetPlatformIDs returned 0 platforms");
+        if (index < 0 || index >= devices.size())
+            throw new DeviceUnavailableException("kd4j: no OpenCL device opencl:" + index + " (found " + devices.size()
+                    + ": " + devices.stream().map(ClDevice::describe).toList() + "). Run `kd4j devices` to check.");
+        this.device = devices.get(index);
+        this.wg = (int) Math.min(256, Long.highestOneBit(Math.max(1, device.maxWorkGroupSize())));
+        this.tiles = device.gpu() && device.maxWorkGroupSize() >= 256
+                ? new GemmTiles(128, 128, 16, 8, 8)     // 256 items, 64 accumulators each: fills a GPU SM's registers
+                : new GemmTiles(32, 32, 16, 4, 4);      // 64 items: PoCL's CPU work-groups run items as loop iterations
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment err = tmp.allocate(JAVA_INT);
+            MemorySegment ids = tmp.allocate(ADDRESS);
+            ids.set(ADDRESS, 0, device.id());
+            this.context = Cl.createContext(MemorySegment.NULL, 1, ids, err);
+            ClError.check(err.get(JAVA_INT, 0), "clCreateContext(" + device.name() + ")");
+            this.queue = Cl.createCommandQueue(context, device.id(), 0, err);
+            ClError.check(err.get(JAVA_INT, 0), "clCreateCommandQueue(" + device.name() + ")");
+        }
+        this.programs = new ClProgramCache(context, device);
+        this.partials = allocateBytes(MAX_PARTIALS * 4L);
+        this.dummy = allocateBytes(64);
+    }
+
+    /** "opencl" (the first GPU, else device 0) or "opencl:N". */
+    public static OpenClBackend open(String spec) {
+        if (spec.equals("opencl")) {
+            List<ClDevice> devices = ClDevice.list();
+            int index = 0;
+            for (ClDevice d : devices) if (d.gpu()) { index = d.index(); break; }
+            return new OpenClBackend(index);
+        }
+        if (spec.startsWith("opencl:")) {
+            try {
+                return new OpenClBackend(Integer.parseInt(spec.substring("opencl:".length())));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("device '" + spec + "': expected opencl:N with N a device index");
+            }
+        }
+        throw new IllegalArgumentException("device '" + spec + "': expected opencl or opencl:N");
+    }
+
+    public ClDevice device() { return device; }
+
+    /** The program cache (tests build deliberately broken sources through it). */
+    public ClProgramCache programs() { return programs; }
+
+    // ==== identity and memory ====
+
+    @Override
+    public String name() { return "opencl:" + device.index(); }
+
+    @Override
+    public String describe() { return device.describe(); }
+
+    @Override
+    public Storage allocate(DType dtype, long count) {
+        ClStorage s = allocateBytes(Math.max(16, count * dtype.byteSize()));
+        return s;
+    }
+
+    private synchronized ClStorage allocateBytes(long bytes) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment err = tmp.allocate(JAVA_INT);
+            MemorySegment mem = Cl.createBuffer(context, Cl.CL_MEM_READ_WRITE, bytes, err);
+            ClError.check(err.get(JAVA_INT, 0), "clCreateBuffer(" + bytes + " bytes)");
+            MemorySegment zero = tmp.allocate(4);
+            // Zero-filled as the Backend contract says; bytes is a multiple of 4 except for tiny 2-byte tensors.
+            if (bytes % 4 == 0) ClError.check(Cl.enqueueFillBuffer(queue, mem, zero, 4, 0, bytes), "clEnqueueFillBuffer");
+            else ClError.check(Cl.enqueueFillBuffer(queue, mem, zero, 1, 0, bytes), "clEnqueueFillBuffer");
+            return new ClStorage(this, mem, bytes);
+        }
+    }
+
+    @Override
+    public synchronized void copyIn(Tensor dst, MemorySegment src) {
+        ClStorage s = storage("copyIn", "dst", dst);
+        requireContiguous("copyIn", "dst", dst);
+        long bytes = dst.numel() * dst.dtype().byteSize();
+        if (src.byteSize() < bytes)
+            throw ShapeException.of("copyIn", "source holds " + src.byteSize() + " bytes, need " + bytes, "dst", dst);
+        if (bytes == 0) return;
+        // Blocking write: the host buffer may be a heap array, which native code cannot keep past the call.
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment staged = src.isNative() ? src : tmp.allocate(bytes, 64).copyFrom(src.asSlice(0, bytes));
+            ClError.check(Cl.enqueueWriteBuffer(queue, s.mem, Cl.CL_TRUE, dst.byteOffset(), bytes, staged),
+                    "clEnqueueWriteBuffer(" + bytes + " bytes)");
+        }
+    }
+
+    @Override
+    public synchronized void copyOut(Tensor src, MemorySegment dst) {
+        ClStorage s = storage("copyOut", "src", src);
+        requireContiguous("copyOut", "src", src);
+        long bytes = src.numel() * src.dtype().byteSize();
+        if (dst.byteSize() < bytes)
+            throw ShapeException.of("copyOut", "destination holds " + dst.byteSize() + " bytes, need " + bytes, "src", src);
+        if (bytes == 0) return;
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment staged = dst.isNative() ? dst : tmp.allocate(bytes, 64);
+            ClError.check(Cl.enqueueReadBuffer(queue, s.mem, Cl.CL_TRUE, src.byteOffset(), bytes, staged),
+                    "clEnqueueReadBuffer(" + bytes + " bytes)");
+            if (staged != dst) dst.asSlice(0, bytes).copyFrom(staged);
+        }
+    }
+
+    @Override
+    public synchronized void copy(Tensor src, Tensor dst) {
+        ClStorage s = storage("copy", "src", src), d = storage("copy", "dst", dst);
+        if (!src.sameShape(dst)) throw ShapeException.of("copy", "shapes differ", "src", src, "dst", dst);
+        boolean srcInt = !src.dtype().isFloating(), dstInt = !dst.dtype().isFloating();
+        if (srcInt != dstInt)
+            throw ShapeException.of("copy", "converts between floating and integer dtypes only within a kind", "src", src, "dst", dst);
+        long n = src.numel();
+        if (n == 0) return;
+        if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
+            long bytes = n * src.dtype().byteSize();
+            ClError.check(Cl.enqueueCopyBuffer(queue, s.mem, d.mem, src.byteOffset(), dst.byteOffset(), bytes), "clEnqueueCopyBuffer");
+            return;
+        }
+        if (src.rank() > 8) throw ShapeException.of("copy", "strided copies support rank <= 8", "src", src);
+        long[] shape = new long[8];
+        Arrays.fill(shape, 1);
+        for (int i = 0; i < src.rank(); i++) shape[i] = src.dim(i);
+        ClKernel k = kernel("copy", srcInt ? "copy_int" : "copy_float");
+        int i = 0;
+        k.memArg(i++, s.mem); k.longArg(i++, src.offset()); k.intArg(i++, typeCode(src.dtype()));
+        k.memArg(i++, d.mem); k.longArg(i++, dst.offset()); k.intArg(i++, typeCode(dst.dtype()));
+        k.long8Arg(i++, shape); k.long8Arg(i++, src.strides()); k.long8Arg(i++, dst.strides());
+        k.intArg(i++, Math.max(1, src.rank())); k.longArg(i, n);
+        enqueue1d(k, n);
+    }
+
+    @Override
+    public synchronized void fill(Tensor dst, double value) {
+        ClStorage s = storage("fill", "dst", dst);
+        requireContiguous("fill", "dst", dst);
+        long bytes = dst.numel() * dst.dtype().byteSize();
+        if (bytes == 0) return;
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment pattern = tmp.allocate(8, 8);
+            switch (dst.dtype()) {
+                case F32 -> pattern.set(JAVA_FLOAT, 0, (float) value);
+                case F64 -> pattern.set(JAVA_DOUBLE, 0, value);
+                case BF16 -> pattern.set(JAVA_SHORT, 0, DType.floatToBf16((float) value));
+                case F16 -> pattern.set(JAVA_SHORT, 0, DType.floatToF16((float) value));
+                case I32 -> pattern.set(JAVA_INT, 0, (int) value);
+                case I64 -> pattern.set(JAVA_LONG, 0, (long) value);
+            }
+            ClError.check(Cl.enqueueFillBuffer(queue, s.mem, pattern, dst.dtype().byteSize(), dst.byteOffset(), bytes),
+                    "clEnqueueFillBuffer");
+        }
+    }
+
+    @Override
+    public synchronized void sync() {
+        ClError.check(Cl.finish(queue), "clFinish");
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        Cl.finish(queue);
+        for (ClKernel k : kernels.values()) k.close();
+        kernels.clear();
+        programs.close();
+        Cl.releaseCommandQueue(queue);
+        Cl.releaseContext(context);
+    }
+
+    // ==== elementwise family ====
+
+    @Override
+    public synchronized void add(Tensor a, Tensor b, Tensor out) { broadcastOp("add", a, b, out); }
+
+    @Override
+    public synchronized void mul(Tensor a, Tensor b, Tensor out) { broadcastOp("mul", a, b, out); }
+
+    private void broadcastOp(String op, Tensor a, Tensor b, Tensor out) {
+        f32(op, "a", a); f32(op, "b", b); f32(op, "out", out);
+        if (!a.sameShape(out)) throw ShapeException.of(op, "out must have a's shape", "a", a, "out", out);
+        int[] as = a.shape(), bs = b.shape();
+        boolean trailing = bs.length <= as.length
+                && Arrays.equals(bs, Arrays.copyOfRange(as, as.length - bs.length, as.length));
+        if (!trailing || (b.numel() == 0 && a.numel() != 0))
+            throw ShapeException.of(op, "b must have a's shape or a's trailing dims", "a", a, "b", b);
+        launch1d("elementwise", op, a.numel(), a, b, b.numel(), out, a.numel());
+    }
+
+    @Override
+    public synchronized void addScaled(Tensor acc, Tensor x, float alpha) {
+        f32("addScaled", "acc", acc); f32("addScaled", "x", x);
+        sameNumel("addScaled", acc, x);
+        launch1d("elementwise", "add_scaled", x.numel(), acc, x, alpha, x.numel());
+    }
+
+    @Override
+    public synchronized void scale(Tensor x, float alpha, Tensor out) {
+        f32("scale", "x", x); f32("scale", "out", out);
+        sameNumel("scale", x, out);
+        launch1d("elementwise", "scale", x.numel(), x, alpha, out, x.numel());
+    }
+
+    @Override
+    public synchronized void sumRowsBackward(Tensor dOut, Tensor dB) {
+        f32("sumRowsBackward", "dOut", dOut); f32("sumRowsBackward", "dB", dB);
+        long c = dB.numel();
+        if (c == 0 || dOut.numel() % c != 0)
+            throw ShapeException.of("sumRowsBackward", "dOut does not view as [R, dB.numel()]", "dOut", dOut, "dB", dB);
+        launch1d("elementwise", "sum_rows_backward", c, dOut, dB, (int) (dOut.numel() / c), (int) c);
+    }
+
+    @Override
+    public synchronized void siluForward(Tensor x, Tensor out) { unary("silu_forward", x, out); }
+
+    @Override
+    public synchronized void siluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("silu_backward", dOut, x, dX); }
+
+    @Override
+    public synchronized void geluForward(Tensor x, Tensor out) { unary("gelu_forward", x, out); }
+
+    @Override
+    public synchronized void geluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("gelu_backward", dOut, x, dX); }
+
+    @Override
+    public synchronized void softplusForward(Tensor x, Tensor out) { unary("softplus_forward", x, out); }
+
+    @Override
+    public synchronized void softplusBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("softplus_backward", dOut, x, dX); }
+
+    private void unary(String kernel, Tensor x, Tensor out) {
+        f32(kernel, "x", x); f32(kernel, "out", out);
+        sameNumel(kernel, x, out);
+        launch1d("elementwise", kernel, x.numel(), x, out, x.numel());
+    }
+
+    private void unaryBackward(String kernel, Tensor dOut, Tensor x, Tensor dX) {
+        f32(kernel, "dOut", dOut); f32(kernel, "x", x); f32(kernel, "dX", dX);
+        sameNumel(kernel, x, dOut); sameNumel(kernel, x, dX);
+        launch1d("elementwise", kernel, x.numel(), dOut, x, dX, x.numel());
+    }
+
+    @Override
+    public synchronized void swigluForward(Tensor gate, Tensor up, Tensor out) {
+        f32("swigluForward", "gate", gate); f32("swigluForward", "up", up); f32("swigluForward", "out", out);
+        sameNumel("swigluForward", gate, up); sameNumel("swigluForward", gate, out);
+        launch1d("elementwise", "swiglu_forward", gate.numel(), gate, up, out, gate.numel());
+    }
+
+    @Override
+    public synchronized void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
+        for (Tensor t : new Tensor[] {dOut, up, dGate, dUp}) { f32("swigluBackward", "tensor", t); sameNumel("swigluBackward", gate, t); }
+        launch1d("elementwise", "swiglu_backward", gate.numel(), dOut, gate, up, dGate, dUp, gate.numel());
+    }
+
+    // ==== reduce family ====
+
+    @Override
+    public synchronized double sum(Tensor x) { return reduce("sum", x, 0); }
+
+    @Override
+    public synchronized double sumOfSquares(Tensor x) { return reduce("sumOfSquares", x, 1); }
+
+    @Override
+    public synchronized boolean allFinite(Tensor x) { return reduce("allFinite", x, 2) == 0; }
+
+    /** Group-tree partials on the device, then the last MAX_PARTIALS values added on the host in double. */
+    private double reduce(String op, Tensor x, int mode) {
+        f32(op, "x", x);
+        long n = x.numel();
+        if (n == 0) return 0;
+        int groups = (int) Math.min(MAX_PARTIALS, (n + wg - 1) / wg);
+        ClKernel k = kernel("reduce", "reduce_partials");
+        k.memArg(0, mem(x)); k.longArg(1, x.offset()); k.longArg(2, n); k.intArg(3, mode); k.memArg(4, partials.mem);
+        enqueue(k, new long[] {(long) groups * wg}, new long[] {wg});
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment host = tmp.allocate(groups * 4L, 64);
+            ClError.check(Cl.enqueueReadBuffer(queue, partials.mem, Cl.CL_TRUE, 0, groups * 4L, host), "clEnqueueReadBuffer(partials)");
+            double s = 0;
+            for (int g = 0; g < groups; g++) s += host.getAtIndex(JAVA_FLOAT, g);
+            return s;
+        }
+    }
+
+    @Override
+    public synchronized void softmaxForward(Tensor x, Tensor out) { rows("softmaxForward", "softmax_forward", x, out); }
+
+    @Override
+    public synchronized void softmaxBackward(Tensor dOut, Tensor out, Tensor dX) { rowsBackward("softmaxBackward", "softmax_backward", dOut, out, dX); }
+
+    @Override
+    public synchronized void logSoftmaxForward(Tensor x, Tensor out) { rows("logSoftmaxForward", "log_softmax_forward", x, out); }
+
+    @Override
+    public synchronized void logSoftmaxBackward(Tensor dOut, Tensor out, Tensor dX) { rowsBackward("logSoftmaxBackward", "log_softmax_backward", dOut, out, dX); }
+
+    private void rows(String op, String kernel, Tensor x, Tensor out) {
+        f32(op, "x", x); f32(op, "out", out);
+        if (!x.sameShape(out)) throw ShapeException.of(op, "shapes differ", "x", x, "out", out);
+        launchRows("reduce", kernel, x.rows(), x, out, lastDim(x));
+    }
+
+    private void rowsBackward(String op, String kernel, Tensor dOut, Tensor out, Tensor dX) {
+        f32(op, "dOut", dOut); f32(op, "out", out); f32(op, "dX", dX);
+        if (!dOut.sameShape(out) || !dOut.sameShape(dX)) throw ShapeException.of(op, "shapes differ", "dOut", dOut, "out", out, "dX", dX);
+        launchRows("reduce", kernel, out.rows(), dOut, out, dX, lastDim(out));
+    }
+
+    // ==== norm family ====
+
+    @Override
+    public synchronized void rmsNormForward(Tensor x, Tensor w, float eps, Tensor out, Tensor invRms) {
+        int c = normShapes("rmsNormForward", x, w, out);
+        f32("rmsNormForward", "invRms", invRms); rowVector("rmsNormForward", "invRms", invRms, x.rows());
+        launchRows("norm", "rms_norm_forward", x.rows(), x, w, typeCode(w.dtype()), eps, out, invRms, c);
+    }
+
+    @Override
+    public synchronized void rmsNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor invRms, Tensor dX, Tensor dW) {
+        int c = normShapes("rmsNormBackward", x, w, dOut);
+        f32("rmsNormBackward", "dX", dX); f32("rmsNormBackward", "dW", dW);
+        if (!x.sameShape(dX) || dW.numel() != c) throw ShapeException.of("rmsNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW);
+        rowVector("rmsNormBackward", "invRms", invRms, x.rows());
+        launchRows("norm", "rms_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), invRms, dX, c);
+        launch1d("norm", "rms_norm_backward_dw", c, dOut, x, invRms, dW, (int) x.rows(), c);
+    }
+
+    @Override
+    public synchronized void layerNormForward(Tensor x, Tensor w, Tensor b, float eps, Tensor out, Tensor mean, Tensor invStd) {
+        int c = normShapes("layerNormForward", x, w, out);
+        if (b != null) { f32("layerNormForward", "b", b); if (b.numel() != c) throw ShapeException.of("layerNormForward", "b must have C elements", "x", x, "b", b); }
+        rowVector("layerNormForward", "mean", mean, x.rows()); rowVector("layerNormForward", "invStd", invStd, x.rows());
+        launchRows("norm", "layer_norm_forward", x.rows(), x, w, typeCode(w.dtype()), orDummy(b), b == null ? 0 : 1, eps,
+                out, mean, invStd, c);
+    }
+
+    @Override
+    public synchronized void layerNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor mean, Tensor invStd, Tensor dX, Tensor dW, Tensor dB) {
+        int c = normShapes("layerNormBackward", x, w, dOut);
+        f32("layerNormBackward", "dX", dX); f32("layerNormBackward", "dW", dW);
+        if (!x.sameShape(dX) || dW.numel() != c || (dB != null && dB.numel() != c))
+            throw ShapeException.of("layerNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW, "dB", dB);
+        rowVector("layerNormBackward", "mean", mean, x.rows()); rowVector("layerNormBackward", "invStd", invStd, x.rows());
+        launchRows("norm", "layer_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), mean, invStd, dX, c);
+        launch1d("norm", "layer_norm_backward_dwdb", c, dOut, x, mean, invStd, dW, orDummy(dB), dB == null ? 0 : 1,
+                (int) x.rows(), c);
+    }
+
+    private int normShapes(String op, Tensor x, Tensor w, Tensor other) {
+        f32(op, "x", x); f32(op, "out", other); weight(op, "w", w);
+        int c = lastDim(x);
+        if (!x.sameShape(other) || w.numel() != c) throw ShapeException.of(op, "x [R, C], w [C] expected", "x", x, "w", w, "out", other);
+        return c;
+    }
+
+    // ==== gemm family ====
+
+    @Override
+    public synchronized void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        f32("gemm", "a", a); f32("gemm", "c", c); weight("gemm", "b", b);
+        if (a.rank() < 2 || b.rank() < 2 || c.rank() != a.rank() || b.rank() > a.rank() || a.rank() > 3)
+            throw ShapeException.of("gemm", "ranks must be a,c [M,K]/[Bt,M,K] and b rank 2 or a's rank", "a", a, "b", b, "c", c);
+        int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
+        int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
+        int batch = a.rank() == 3 ? a.dim(0) : 1;
+        if (k != kb) throw ShapeException.of("gemm", "inner dimensions differ (op(a) is [" + m + ", " + k + "], op(b) is [" + kb + ", " + n + "])", "a", a, "b", b);
+        if (c.dim(-2) != m || c.dim(-1) != n || (a.rank() == 3 && (c.dim(0) != batch || (b.rank() == 3 && b.dim(0) != batch))))
+            throw ShapeException.of("gemm", "c must be [" + (a.rank() == 3 ? batch + ", " : "") + m + ", " + n + "]", "a", a, "b", b, "c", c);
+        if (c.storage() == a.storage() || c.storage() == b.storage())
+            throw ShapeException.of("gemm", "c may not share storage with a or b", "a", a, "b", b, "c", c);
+        if (m == 0 || n == 0 || batch == 0) return;
+        ClKernel kern = kernel("gemm", "gemm", tiles.options() + " -DB_TYPE=" + typeCode(b.dtype()));
+        int i = 0;
+        kern.intArg(i++, transA ? 1 : 0); kern.intArg(i++, transB ? 1 : 0);
+        kern.intArg(i++, m); kern.intArg(i++, n); kern.intArg(i++, k);
+        kern.floatArg(i++, alpha); kern.floatArg(i++, beta);
+        kern.memArg(i++, mem(a)); kern.longArg(i++, a.offset()); kern.longArg(i++, (long) m * k);
+        kern.memArg(i++, mem(b)); kern.longArg(i++, b.offset()); kern.longArg(i++, b.rank() == 3 ? (long) k * n : 0);
+        kern.memArg(i++, mem(c)); kern.longArg(i++, c.offset()); kern.longArg(i, (long) m * n);
+        int nt = tiles.threads();
+        enqueue(kern, new long[] {(long) ceilDiv(m, tiles.bm()) * nt, ceilDiv(n, tiles.bn()), batch}, new long[] {nt, 1, 1});
+    }
+
+    /** The GEMM tile shape chosen for this device (for benchmarks and reports). */
+    public String gemmTiles() { return tiles.toString(); }
+
+    // ==== rope family ====
+
+    @Override
+    public synchronized void ropeForward(Tensor x, Tensor invFreq, int positionOffset, Tensor out) { rope("ropeForward", x, invFreq, positionOffset, out, 1f); }
+
+    @Override
+    public synchronized void ropeBackward(Tensor dOut, Tensor invFreq, int positionOffset, Tensor dX) { rope("ropeBackward", dOut, invFreq, positionOffset, dX, -1f); }
+
+    private void rope(String op, Tensor x, Tensor invFreq, int positionOffset, Tensor out, float sign) {
+        f32(op, "x", x); f32(op, "invFreq", invFreq); f32(op, "out", out);
+        if (x.rank() != 4 || !x.sameShape(out) || x.dim(3) % 2 != 0 || invFreq.numel() != x.dim(3) / 2)
+            throw ShapeException.of(op, "x, out [B, T, H, D] with D even and invFreq [D/2] expected", "x", x, "invFreq", invFreq, "out", out);
+        long n = x.numel() / 2;
+        launch1d("rope", "rope_forward", n, x, invFreq, positionOffset, x.dim(1), x.dim(2), x.dim(3), sign, out, n);
+    }
+
+    // ==== embedding family ====
+
+    @Override
+    public synchronized void embeddingForward(Tensor ids, Tensor table, Tensor out) {
+        i32("embeddingForward", "ids", ids); weight("embeddingForward", "table", table); f32("embeddingForward", "out", out);
+        if (table.rank() != 2 || out.numel() != ids.numel() * table.dim(1))
+            throw ShapeException.of("embeddingForward", "ids [N], table [V, C], out [N, C] expected", "ids", ids, "table", table, "out", out);
+        launch1d("embedding", "embedding_forward", out.numel(), ids, table, typeCode(table.dtype()), table.dim(0), table.dim(1), out, out.numel());
+    }
+
+    @Override
+    public synchronized void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
+        f32("embeddingBackward", "dOut", dOut); i32("embeddingBackward", "ids", ids); f32("embeddingBackward", "dTable", dTable);
+        if (dTable.rank() != 2 || dOut.numel() != ids.numel() * dTable.dim(1))
+            throw ShapeException.of("embeddingBackward", "dOut [N, C], ids [N], dTable [V, C] expected", "dOut", dOut, "ids", ids, "dTable", dTable);
+        launch1d("embedding", "embedding_backward", dTable.dim(1), dOut, ids, (int) ids.numel(), dTable.dim(0), dTable.dim(1), dTable);
+    }
+
+    // ==== attention family ====
+
+    @Override
+    public synchronized void attentionForward(Tensor q, Tensor k, Tensor v, float scale, int queryOffset, Tensor keyMask, Tensor out, Tensor lse) {
+        int[] d = attentionShapes("attentionForward", q, k, v, keyMask);
+        int b = d[0], t = d[1], s = d[2], h = d[3], hkv = d[4], hd = d[5];
+        f32("attentionForward", "out", out); f32("attentionForward", "lse", lse);
+        if (!out.sameShape(q) || lse.numel() != (long) b * h * t)
+            throw ShapeException.of("attentionForward", "out [B, T, H, D] and lse [B, H, T] expected", "q", q, "out", out, "lse", lse);
+        if (b == 0 || t == 0 || h == 0) return;
+        ClKernel kern = kernel("attention", "attention_forward");
+        setArgs(kern, 0, q, k, k.stride(0), v, v.stride(0), orDummy(keyMask), keyMask == null ? 0 : 1, scale,
+                queryOffset, t, s, h, hkv, hd, out, lse);
+        enqueue(kern, new long[] {(long) ceilDiv(t, ATTENTION_TILE) * ATTENTION_TILE, (long) b * h}, new long[] {ATTENTION_TILE, 1});
+    }
+
+    @Override
+    public synchronized void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
+                                               int queryOffset, Tensor keyMask, Tensor dQ, Tensor dK, Tensor dV) {
+        int[] d = attentionShapes("attentionBackward", q, k, v, keyMask);
+        int b = d[0], t = d[1], s = d[2], h = d[3], hkv = d[4], hd = d[5];
+        for (Tensor x : new Tensor[] {dOut, out, dQ}) {
+            f32("attentionBackward", "dOut/out/dQ", x);
+            if (!x.sameShape(q)) throw ShapeException.of("attentionBackward", "dOut, out, dQ must have q's shape", "q", q, "tensor", x);
+        }
+        for (Tensor x : new Tensor[] {dK, dV}) {
+            f32("attentionBackward", "dK/dV", x);
+            if (x.numel() != (long) b * s * hkv * hd) throw ShapeException.of("attentionBackward", "dK, dV must be [B, S, Hkv, D]", "k", k, "tensor", x);
+        }
+        if (b == 0 || s == 0 || h == 0) return;
+        ClStorage delta = allocateBytes(Math.max(16, (long) b * h * t * 4));
+        launch1d("attention", "attention_backward_delta", (long) b * t * h, dOut, out, t, h, hd, new Raw(delta), (long) b * t * h);
+        ClKernel dq = kernel("attention", "attention_backward_dq");
+        setArgs(dq, 0, dOut, q, k, k.stride(0), v, v.stride(0), lse, new Raw(delta), orDummy(keyMask), keyMask == null ? 0 : 1,
+                scale, queryOffset, t, s, h, hkv, hd, dQ);
+        enqueue(dq, new long[] {(long) ceilDiv(t, ATTENTION_TILE) * ATTENTION_TILE, (long) b * h}, new long[] {ATTENTION_TILE, 1});
+        ClKernel dkdv = kernel("attention", "attention_backward_dkdv");
+        setArgs(dkdv, 0, dOut, q, k, k.stride(0), v, v.stride(0), lse, new Raw(delta), orDummy(keyMask), keyMask == null ? 0 : 1,
+                scale, queryOffset, t, s, h, hkv, hd, dK, dV);
+        enqueue(dkdv, new long[] {(long) ceilDiv(s, ATTENTION_TILE) * ATTENTION_TILE, (long) b * hkv}, new long[] {ATTENTION_TILE, 1});
+    }
+
+    /** {B, T, S, H, Hkv, D} after checking q, k, v and keyMask. */
+    private int[] attentionShapes(String op, Tensor q, Tensor k, Tensor v, Tensor keyMask) {
+        f32(op, "q", q);
+        storage(op, "k", k); storage(op, "v", v);
+        if (k.dtype() != DType.F32 || v.dtype() != DType.F32) throw ShapeException.of(op, "k and v must be F32", "k", k, "v", v);
+        if (q.rank() != 4 || k.rank() != 4 || !k.sameShape(v) || q.dim(0) != k.dim(0) || q.dim(3) != k.dim(3)
+                || k.dim(2) == 0 || q.dim(2) % k.dim(2) != 0)
+            throw ShapeException.of(op, "q [B, T, H, D], k/v [B, S, Hkv, D] with H a multiple of Hkv expected", "q", q, "k", k, "v", v);
+        for (Tensor x : new Tensor[] {k, v}) {
+            long inner = (long) x.dim(1) * x.dim(2) * x.dim(3);
+            if (!x.select(0, 0).isContiguous() && inner > 0 || (x.dim(0) > 1 && x.stride(0) < inner))
+                throw ShapeException.of(op, "each [S, Hkv, D] block of k and v must be contiguous", "tensor", x);
+        }
+        if (q.dim(3) > ATTENTION_DMAX)
+            throw ShapeException.of(op, "head dim " + q.dim(3) + " exceeds the OpenCL kernel's DMAX " + ATTENTION_DMAX, "q", q);
+        if (keyMask != null) {
+            i32(op, "keyMask", keyMask);
+            if (keyMask.numel() != (long) k.dim(0) * k.dim(1)) throw ShapeException.of(op, "keyMask must be [B, S]", "keyMask", keyMask, "k", k);
+        }
+        return new int[] {q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3)};
+    }
+
+    // ==== cross-entropy family ====
+
+    @Override
+    public synchronized void crossEntropyForward(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor lse) {
+        f32("crossEntropyForward", "logits", logits); i32("crossEntropyForward", "targets", targets);
+        long n = logits.rows();
+        if (targets.numel() != n) throw ShapeException.of("crossEntropyForward", "targets must be [N]", "logits", logits, "targets", targets);
+        rowVector("crossEntropyForward", "losses", losses, n); rowVector("crossEntropyForward", "lse", lse, n);
+        launchRows("cross_entropy", "cross_entropy_forward", n, logits, targets, ignoreIndex, lastDim(logits), losses, lse);
+    }
+
+    @Override
+    public synchronized void crossEntropyBackward(Tensor dLosses, Tensor logits, Tensor targets, Tensor lse, int ignoreIndex, Tensor dLogits) {
+        f32("crossEntropyBackward", "logits", logits); f32("crossEntropyBackward", "dLogits", dLogits);
+        i32("crossEntropyBackward", "targets", targets);
+        long n = logits.rows();
+        if (!logits.sameShape(dLogits) || targets.numel() != n)
+            throw ShapeException.of("crossEntropyBackward", "shapes differ", "logits", logits, "dLogits", dLogits, "targets", targets);
+        rowVector("crossEntropyBackward", "dLosses", dLosses, n); rowVector("crossEntropyBackward", "lse", lse, n);
+        launchRows("cross_entropy", "cross_entropy_backward", n, dLosses, logits, targets, lse, ignoreIndex, lastDim(logits), dLogits);
+    }
+
+    // ==== distill family ====
+
+    @Override
+    public synchronized void distillForward(Divergence divergence, float tau, Tensor student, Tensor teacher, Tensor perToken) {
+        f32("distillForward", "student", student); f32("distillForward", "teacher", teacher);
+        if (!student.sameShape(teacher)) throw ShapeException.of("distillForward", "shapes differ", "student", student, "teacher", teacher);
+        rowVector("distillForward", "perToken", perToken, student.rows());
+        launchRows("distill", "distill_forward", student.rows(), divergence.ordinal(), tau, student, teacher, lastDim(student), perToken);
+    }
+
+    @Override
+    public synchronized void distillBackward(Divergence divergence, float tau, Tensor dPerToken, Tensor student, Tensor teacher, Tensor dStudent) {
+        f32("distillBackward", "student", student); f32("distillBackward", "teacher", teacher); f32("distillBackward", "dStudent", dStudent);
+        if (!student.sameShape(teacher) || !student.sameShape(dStudent))
+            throw ShapeException.of("distillBackward", "shapes differ", "student", student, "teacher", teacher, "dStudent", dStudent);
+        rowVector("distillBackward", "dPerToken", dPerToken, student.rows());
+        launchRows("distill", "distill_backward", student.rows(), divergence.ordinal(), tau, dPerToken, student, teacher, lastDim(student), dStudent);
+    }
+
+    @Override
+    public synchronized void sparseDistillForward(float tau, Tensor student, Tensor ids, Tensor probs, Tensor perToken, Tensor lse) {
+        int kk = sparseShapes("sparseDistillForward", student, ids, probs);
+        rowVector("sparseDistillForward", "perToken", perToken, student.rows()); rowVector("sparseDistillForward", "lse", lse, student.rows());
+        launchRows("distill", "sparse_distill_forward", student.rows(), tau, student, ids, probs, lastDim(student), kk, perToken, lse);
+    }
+
+    @Override
+    public synchronized void sparseDistillBackward(float tau, Tensor dPerToken, Tensor student, Tensor ids, Tensor probs, Tensor lse, Tensor dStudent) {
+        int kk = sparseShapes("sparseDistillBackward", student, ids, probs);
+        f32("sparseDistillBackward", "dStudent", dStudent);
+        if (!student.sameShape(dStudent)) throw ShapeException.of("sparseDistillBackward", "shapes differ", "student", student, "dStudent", dStudent);
+        rowVector("sparseDistillBackward", "dPerToken", dPerToken, student.rows()); rowVector("sparseDistillBackward", "lse", lse, student.rows());
+        launchRows("distill", "sparse_distill_backward", student.rows(), tau, dPerToken, student, ids, probs, lse, lastDim(student), kk, dStudent);
+    }
+
+    private int sparseShapes(String op, Tensor student, Tensor ids, Tensor probs) {
+        f32(op, "student", student); i32(op, "ids", ids); f32(op, "probs", probs);
+        if (!ids.sameShape(probs) || ids.rank() < 1 || ids.numel() != student.rows() * (long) lastDim(ids))
+            throw ShapeException.of(op, "ids, probs [N, K] with N student rows expected", "student", student, "ids", ids, "probs", probs);
+        return lastDim(ids);
+    }
+
+    // ==== conv/scan family ====
+
+    @Override
+    public synchronized void causalConv1dForward(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        int[] d = convShapes("causalConv1dForward", x, w, bias, out);
+        launch1d("conv_scan", "causal_conv1d_forward", x.numel(), x, w, orDummy(bias), bias == null ? 0 : 1, d[1], d[2], d[3], out, x.numel());
+    }
+
+    @Override
+    public synchronized void causalConv1dBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias) {
+        int[] d = convShapes("causalConv1dBackward", x, w, dBias, dOut);
+        f32("causalConv1dBackward", "dX", dX); f32("causalConv1dBackward", "dW", dW);
+        if (!x.sameShape(dX) || dW.numel() != w.numel()) throw ShapeException.of("causalConv1dBackward", "gradient shapes differ", "x", x, "dX", dX, "w", w, "dW", dW);
+        launch1d("conv_scan", "causal_conv1d_backward_dx", x.numel(), dOut, w, d[1], d[2], d[3], dX, x.numel());
+        launch1d("conv_scan", "causal_conv1d_backward_dw", (long) d[2] * d[3], dOut, x, d[0], d[1], d[2], d[3], dW, orDummy(dBias), dBias == null ? 0 : 1);
+    }
+
+    @Override
+    public synchronized void causalConv1dStep(Tensor x, Tensor w, Tensor bias, Tensor convState, Tensor out) {
+        f32("causalConv1dStep", "x", x); f32("causalConv1dStep", "w", w); f32("causalConv1dStep", "convState", convState); f32("causalConv1dStep", "out", out);
+        if (x.rank() != 2 || w.rank() != 2 || !x.sameShape(out) || w.dim(0) != x.dim(1)
+                || convState.numel() != x.numel() * (w.dim(1) - 1) || (bias != null && bias.numel() != x.dim(1)))
+            throw ShapeException.of("causalConv1dStep", "x, out [B, C], w [C, K], convState [B, C, K-1] expected", "x", x, "w", w, "convState", convState);
+        if (bias != null) f32("causalConv1dStep", "bias", bias);
+        launch1d("conv_scan", "causal_conv1d_step", x.numel(), x, w, orDummy(bias), bias == null ? 0 : 1, x.dim(1), w.dim(1), convState, out, x.numel());
+    }
+
+    /** {B, T, C, K}. */
+    private int[] convShapes(String op, Tensor x, Tensor w, Tensor bias, Tensor out) {
+        f32(op, "x", x); f32(op, "w", w); f32(op, "out/dOut", out);
+        if (x.rank() != 3 || !x.sameShape(out) || w.rank() != 2 || w.dim(0) != x.dim(2) || (bias != null && bias.numel() != x.dim(2)))
+            throw ShapeException.of(op, "x [B, T, C], w [C, K], bias [C] expected", "x", x, "w", w, "bias", bias, "out", out);
+        if (bias != null) f32(op, "bias", bias);
+        return new int[] {x.dim(0), x.dim(1), x.dim(2), w.dim(1)};
+    }
+
+    @Override
+    public synchronized void selectiveScanForward(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor y) {
+        int[] s = scanShapes("selectiveScanForward", u, delta, aLog, bMat, cMat, d, y);
+        launch1d("conv_scan", "selective_scan_forward", (long) s[0] * s[2], u, delta, aLog, bMat, cMat, d, s[0], s[1], s[2], s[3], y);
+    }
+
+    @Override
+    public synchronized void selectiveScanBackward(Tensor dY, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d,
+                                                   Tensor dU, Tensor dDelta, Tensor dALog, Tensor dB, Tensor dC, Tensor dD) {
+        int[] s = scanShapes("selectiveScanBackward", u, delta, aLog, bMat, cMat, d, dY);
+        if (!u.sameShape(dU) || !u.sameShape(dDelta) || !aLog.sameShape(dALog) || !bMat.sameShape(dB) || !cMat.sameShape(dC) || d.numel() != dD.numel())
+            throw ShapeException.of("selectiveScanBackward", "gradient shapes must match their inputs", "dU", dU, "dDelta", dDelta, "dALog", dALog, "dB", dB, "dC", dC, "dD", dD);
+        for (Tensor t : new Tensor[] {dU, dDelta, dALog, dB, dC, dD}) f32("selectiveScanBackward", "gradient", t);
+        long states = Math.max(16, (long) s[0] * s[1] * s[2] * s[3] * 4);
+        Raw states1 = new Raw(allocateBytes(states)), grads = new Raw(allocateBytes(states));
+        launch1d("conv_scan", "selective_scan_backward", s[2], dY, u, delta, aLog, bMat, cMat, d, s[0], s[1], s[2], s[3],
+                states1, grads, dU, dDelta, dALog, dD);
+        long nbc = (long) s[0] * s[1] * s[3];
+        launch1d("conv_scan", "selective_scan_backward_bc", nbc, dY, u, delta, states1, grads, s[2], s[3], dB, dC, nbc);
+    }
+
+    @Override
+    public synchronized void selectiveScanStep(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor state, Tensor y) {
+        for (Tensor t : new Tensor[] {u, delta, aLog, bMat, cMat, d, state, y}) f32("selectiveScanStep", "tensor", t);
+        if (u.rank() != 2 || !u.sameShape(delta) || !u.sameShape(y) || aLog.rank() != 2 || aLog.dim(0) != u.dim(1)
+                || aLog.dim(1) > SCAN_NMAX || bMat.numel() != (long) u.dim(0) * aLog.dim(1) || !bMat.sameShape(cMat)
+                || d.numel() != u.dim(1) || state.numel() != u.numel() * aLog.dim(1))
+            throw ShapeException.of("selectiveScanStep", "u, delta, y [B, I], aLog [I, N], bMat, cMat [B, N], d [I], state [B, I, N] expected",
+                    "u", u, "aLog", aLog, "bMat", bMat, "state", state);
+        launch1d("conv_scan", "selective_scan_step", u.numel(), u, delta, aLog, bMat, cMat, d, u.dim(1), aLog.dim(1), state, y, u.numel());
+    }
+
+    /** {B, T, I, N}. */
+    private int[] scanShapes(String op, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor y) {
+        for (Tensor t : new Tensor[] {u, delta, aLog, bMat, cMat, d, y}) f32(op, "tensor", t);
+        if (u.rank() != 3 || !u.sameShape(delta) || !u.sameShape(y) || aLog.rank() != 2 || aLog.dim(0) != u.dim(2)
+                || bMat.rank() != 3 || !bMat.sameShape(cMat) || bMat.dim(0) != u.dim(0) || bMat.dim(1) != u.dim(1)
+                || bMat.dim(2) != aLog.dim(1) || d.numel() != u.dim(2))
+            throw ShapeException.of(op, "u, delta, y [B, T, I], aLog [I, N], bMat, cMat [B, T, N], d [I] expected",
+                    "u", u, "aLog", aLog, "bMat", bMat, "cMat", cMat, "d", d);
+        if (aLog.dim(1) > SCAN_NMAX) throw ShapeException.of(op, "state size N exceeds the OpenCL kernel's NMAX " + SCAN_NMAX, "aLog", aLog);
+        return new int[] {u.dim(0), u.dim(1), u.dim(2), aLog.dim(1)};
+    }
+
+    // ==== optim family ====
+
+    @Override
+    public synchronized void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2,
+                                       float eps, float weightDecay, int step) {
+        for (Tensor t : new Tensor[] {param, grad, m, v}) { f32("adamwStep", "tensor", t); sameNumel("adamwStep", param, t); }
+        if (step < 1) throw new IllegalArgumentException("adamwStep: step counts from 1, got " + step);
+        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
+        launch1d("optim", "adamw_step", param.numel(), param, grad, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, param.numel());
+    }
+
+    @Override
+    public synchronized void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float weightDecay) {
+        for (Tensor t : new Tensor[] {param, grad, momentumBuffer}) { f32("sgdStep", "tensor", t); sameNumel("sgdStep", param, t); }
+        launch1d("optim", "sgd_step", param.numel(), param, grad, momentumBuffer, lr, momentum, weightDecay, param.numel());
+    }
+
+    // ==== launching ====
+
+    /** A raw device buffer passed as (cl_mem, offset 0): scratch that is no Tensor. */
+    private record Raw(ClStorage storage) {}
+
+    private String commonOptions() {
+        return "-cl-std=CL1.2 -DWG=" + wg + " -DBQ=" + ATTENTION_TILE + " -DBS=" + ATTENTION_TILE + " -DDMAX=" + ATTENTION_DMAX
+                + " -DNMAX=" + SCAN_NMAX;
+    }
+
+    private ClKernel kernel(String family, String name) { return kernel(family, name, ""); }
+
+    private ClKernel kernel(String family, String name, String extraOptions) {
+        if (closed) throw new IllegalStateException(name() + " is closed");
+        String options = commonOptions() + (extraOptions.isEmpty() ? "" : " " + extraOptions);
+        String key = family + '/' + name + '/' + options;
+        ClKernel k = kernels.get(key);
+        if (k == null) {
+            KernelSource.Entry src = KernelSource.load(family);
+            k = new ClKernel(programs.program(src.file(), src.source(), options), src.file(), name, arena);
+            kernels.put(key, k);
+        }
+        return k;
+    }
+
+    /** Sets args from index i: a Tensor is (cl_mem, long element offset); Raw is (cl_mem, 0); boxed scalars as typed. */
+    private int setArgs(ClKernel k, int i, Object... args) {
+        for (Object a : args) {
+            switch (a) {
+                case Tensor t -> { k.memArg(i++, mem(t)); k.longArg(i++, t.offset()); }
+                case Raw r -> k.memArg(i++, r.storage().mem);
+                case Integer v -> k.intArg(i++, v);
+                case Long v -> k.longArg(i++, v);
+                case Float v -> k.floatArg(i++, v);
+                default -> throw new IllegalStateException("opencl: unsupported kernel argument " + a);
+            }
+        }
+        return i;
+    }
+
+    /** One work-item per element (or column), global rounded up to wg; kernels drop the extra items. */
+    private void launch1d(String family, String name, long items, Object... args) {
+        if (items == 0) return;
+        ClKernel k = kernel(family, name);
+        setArgs(k, 0, args);
+        enqueue1d(k, items);
+    }
+
+    private void enqueue1d(ClKernel k, long items) {
+        enqueue(k, new long[] {ceilDiv(items, wg) * wg}, new long[] {wg});
+    }
+
+    /** One work-group of wg items per row. */
+    private void launchRows(String family, String name, long rows, Object... args) {
+        if (rows == 0) return;
+        ClKernel k = kernel(family, name);
+        setArgs(k, 0, args);
+        enqueue(k, new long[] {rows * wg}, new long[] {wg});
+    }
+
+    private void enqueue(ClKernel k, long[] global, long[] local) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment g = tmp.allocate(JAVA_LONG, global.length), l = tmp.allocate(JAVA_LONG, local.length);
+            for (int i = 0; i < global.length; i++) { g.setAtIndex(JAVA_LONG, i, global[i]); l.setAtIndex(JAVA_LONG, i, local[i]); }
+            ClError.check(Cl.enqueueNDRangeKernel(queue, k.handle, global.length, g, l),
+                    "clEnqueueNDRangeKernel(" + k.file + ": " + k.name + ", global " + Arrays.toString(global) + ", local " + Arrays.toString(local) + ")");
+        }
+    }
+
+    // ==== checks ====
+
+    private ClStorage storage(String op, String arg, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null");
+        if (!(t.storage() instanceof ClStorage s) || s.backend() != this)
+            throw ShapeException.of(op, arg + " lives on " + t.backend().name() + ", not " + name() + "; upload it first", arg, t);
+        return s;
+    }
+
+    private MemorySegment mem(Tensor t) { return ((ClStorage) t.storage()).mem; }
+
+    private Tensor orDummy(Tensor t) { return t != null ? t : Tensor.of(dummy, DType.F32, 4); }
+
+    private void requireContiguous(String op, String arg, Tensor t) {
+        if (!t.isContiguous()) throw ShapeException.of(op, arg + " must be contiguous", arg, t);
+    }
+
+    private void f32(String op, String arg, Tensor t) {
+        storage(op, arg, t);
+        if (t.dtype() != DType.F32) throw ShapeException.of(op, arg + " must be F32 on " + name(), arg, t);
+        requireContiguous(op, arg, t);
+    }
+
+    private void i32(String op, String arg, Tensor t) {
+        storage(op, arg, t);
+        if (t.dtype() != DType.I32) throw ShapeException.of(op, arg + " must be I32", arg, t);
+        requireContiguous(op, arg, t);
+    }
+
+    private void weight(String op, String arg, Tensor t) {
+        storage(op, arg, t);
+        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F16)
+            throw ShapeException.of(op, arg + " must be F32, BF16 or F16", arg, t);
+        requireContiguous(op, arg, t);
+    }
+
+    private void rowVector(String op, String arg, Tensor t, long rows) {
+        f32(op, arg, t);
+        if (t.numel() != rows) throw ShapeException.of(op, arg + " must have one value per row (" + rows + ")", arg, t);
+    }
+
+    private static void sameNumel(String op, Tensor a, Tensor b) {
+        if (a.numel() != b.numel()) throw ShapeException.of(op, "element counts differ", "a", a, "b", b);
+    }
+
+    private static int lastDim(Tensor t) { return t.rank() == 0 ? 1 : t.dim(-1); }
+
+    private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
+
+    private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+
+    private static int typeCode(DType t) {
+        return switch (t) { case F32 -> 0; case F64 -> 1; case BF16 -> 2; case F16 -> 3; case I32 -> 4; case I64 -> 5; };
+    }
+}

@@ -1,0 +1,123 @@
+/*
+ * norm.cl: RMSNorm and LayerNorm over the last dim, forward and backward. x, out, dOut, dX [R, C] F32;
+ * w [C] F32/BF16/F16 (wType 0/2/3, widened as loaded); b [C] F32 (hasB = 0 when absent).
+ * Forward and the dX backward: one work-group of WG items per row, sums as group trees. Forwards save invRms [R]
+ * (RMSNorm) or mean, invStd [R] (LayerNorm). Parameter gradients dW, dB (+=) use one work-item per column looping
+ * over rows, so no atomics are needed.
+ *   rms:   y = x * inv * w, inv = 1/sqrt(mean(x^2) + eps); dx = inv * g*w - x * inv^3 * mean(g*w*x)
+ *   layer: xh = (x - mean) * inv; y = xh * w + b;         dx = inv * (g*w - mean(g*w) - xh * mean(g*w*xh))
+ */
+
+float load_w(global const void* p, long i, int type) {
+    if (type == 0) return ((global const float*) p)[i];
+    if (type == 2) return as_float(((uint) ((global const ushort*) p)[i]) << 16);   // bf16: upper half of fp32
+    return vload_half(i, (global const half*) p);
+}
+
+float group_sum(float v, local float* scratch) {
+    int l = get_local_id(0);
+    scratch[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (l < s) scratch[l] += scratch[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+kernel void rms_norm_forward(global const float* x, long xo, global const void* w, long wo, int wType, float eps,
+                             global float* out, long oo, global float* invRms, long io, int C) {
+    local float scratch[WG];
+    long row = get_group_id(0);
+    int l = get_local_id(0);
+    global const float* xr = x + xo + row * C;
+    float ss = 0.0f;
+    for (int c = l; c < C; c += WG) ss += xr[c] * xr[c];
+    ss = group_sum(ss, scratch);
+    float inv = rsqrt(ss / C + eps);
+    if (l == 0) invRms[io + row] = inv;
+    for (int c = l; c < C; c += WG) out[oo + row * C + c] = xr[c] * inv * load_w(w, wo + c, wType);
+}
+
+kernel void rms_norm_backward_dx(global const float* dOut, long go, global const float* x, long xo,
+                                 global const void* w, long wo, int wType, global const float* invRms, long io,
+                                 global float* dX, long dxo, int C) {
+    local float scratch[WG];
+    long row = get_group_id(0);
+    int l = get_local_id(0);
+    global const float* xr = x + xo + row * C;
+    global const float* g = dOut + go + row * C;
+    float inv = invRms[io + row];
+    float dot = 0.0f;
+    for (int c = l; c < C; c += WG) dot += g[c] * load_w(w, wo + c, wType) * xr[c];
+    dot = group_sum(dot, scratch) / C;
+    for (int c = l; c < C; c += WG)
+        dX[dxo + row * C + c] = inv * g[c] * load_w(w, wo + c, wType) - xr[c] * inv * inv * inv * dot;
+}
+
+kernel void rms_norm_backward_dw(global const float* dOut, long go, global const float* x, long xo,
+                                 global const float* invRms, long io, global float* dW, long dwo, int R, int C) {
+    int c = get_global_id(0);
+    if (c >= C) return;
+    float s = 0.0f;
+    for (int r = 0; r < R; r++) s += dOut[go + (long) r * C + c] * x[xo + (long) r * C + c] * invRms[io + r];
+    dW[dwo + c] += s;
+}
+
+kernel void layer_norm_forward(global const float* x, long xo, global const void* w, long wo, int wType,
+                               global const float* b, long bo, int hasB, float eps, global float* out, long oo,
+                               global float* mean, long mo, global float* invStd, long io, int C) {
+    local float scratch[WG];
+    long row = get_group_id(0);
+    int l = get_local_id(0);
+    global const float* xr = x + xo + row * C;
+    float s = 0.0f;
+    for (int c = l; c < C; c += WG) s += xr[c];
+    float mu = group_sum(s, scratch) / C;
+    float v = 0.0f;
+    for (int c = l; c < C; c += WG) { float d = xr[c] - mu; v += d * d; }   // two-pass variance: no cancellation
+    float inv = rsqrt(group_sum(v, scratch) / C + eps);
+    if (l == 0) { mean[mo + row] = mu; invStd[io + row] = inv; }
+    for (int c = l; c < C; c += WG)
+        out[oo + row * C + c] = (xr[c] - mu) * inv * load_w(w, wo + c, wType) + (hasB ? b[bo + c] : 0.0f);
+}
+
+kernel void layer_norm_backward_dx(global const float* dOut, long go, global const float* x, long xo,
+                                   global const void* w, long wo, int wType, global const float* mean, long mo,
+                                   global const float* invStd, long io, global float* dX, long dxo, int C) {
+    local float scratch[WG];
+    long row = get_group_id(0);
+    int l = get_local_id(0);
+    global const float* xr = x + xo + row * C;
+    global const float* g = dOut + go + row * C;
+    float mu = mean[mo + row], inv = invStd[io + row];
+    float sg = 0.0f, sgx = 0.0f;
+    for (int c = l; c < C; c += WG) {
+        float gw = g[c] * load_w(w, wo + c, wType);
+        sg += gw;
+        sgx += gw * (xr[c] - mu) * inv;
+    }
+    sg = group_sum(sg, scratch) / C;
+    sgx = group_sum(sgx, scratch) / C;
+    for (int c = l; c < C; c += WG) {
+        float xh = (xr[c] - mu) * inv;
+        dX[dxo + row * C + c] = inv * (g[c] * load_w(w, wo + c, wType) - sg - xh * sgx);
+    }
+}
+
+kernel void layer_norm_backward_dwdb(global const float* dOut, long go, global const float* x, long xo,
+                                     global const float* mean, long mo, global const float* invStd, long io,
+                                     global float* dW, long dwo, global float* dB, long dbo, int hasB, int R, int C) {
+    int c = get_global_id(0);
+    if (c >= C) return;
+    float sw = 0.0f, sb = 0.0f;
+    for (int r = 0; r < R; r++) {
+        float g = dOut[go + (long) r * C + c];
+        sw += g * (x[xo + (long) r * C + c] - mean[mo + r]) * invStd[io + r];
+        sb += g;
+    }
+    dW[dwo + c] += sw;
+    if (hasB) dB[dbo + c] += sb;
+}
