@@ -1,9 +1,10 @@
 /*
  * HuggingFace model directories in and out: config.json + model.safetensors, or shards listed in
  * model.safetensors.index.json. Loading maps every file, checks each tensor the config implies (present,
- * floating dtype, shape) and reports all problems at once before a model is handed out; F32 tensors on a host
- * backend are used in place from the private mapping, BF16/F16 are widened to F32, or kept in half precision
- * for inference when asked (GEMM operands and embeddings only; a 0.5B bf16 teacher then takes ~1 GB).
+ * floating dtype, shape) and reports all problems at once before a model is handed out. A training load copies
+ * every weight to F32 (trainable). An inference load (keepHalfPrecision) freezes every weight and uses the
+ * read-only mapping in place on host backends, keeping BF16/F16 GEMM operands and embeddings as stored (a 0.5B
+ * bf16 teacher then takes ~1 GB); norms, biases and the Mamba scan parameters are widened to F32.
  * Pickle checkpoints (pytorch_model.bin, *.pt) are refused: unpickling can execute code.
  */
 package kd4j.models.io;
@@ -146,9 +147,13 @@ public final class HfCheckpoint {
                         + ", expected " + Arrays.toString(shape), shape);
             Backend be = backend();
             boolean half = e.dtype() == DType.BF16 || e.dtype() == DType.F16;
-            if (e.dtype() == DType.F32 || (half && keepHalf && mayStayHalf)) return st.map(stored, be);
+            if (keepHalf && (e.dtype() == DType.F32 || (half && mayStayHalf))) return st.map(stored, be);
             return st.load(stored, be, DType.F32);
         }
+
+        /** An inference load maps weights read-only in place, so none of them may be trained. */
+        @Override
+        protected boolean trainable(Tensor t) { return !keepHalf; }
 
         private Tensor problem(Path file, String message, int[] shape) {
             if (firstProblemFile == null && file != null) firstProblemFile = file;

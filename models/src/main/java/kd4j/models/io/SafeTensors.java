@@ -70,8 +70,7 @@ public final class SafeTensors {
     }
 
     /**
-     * Maps file and validates its header. The mapping is private (copy-on-write): a host tensor over it may be
-     * updated in place by an optimizer without touching the file. It is unmapped when no tensor refers to it.
+     * Maps file (read-only) and validates its header. The mapping is unmapped when no tensor refers to it any more.
      */
     public static SafeTensors open(Path file) {
         if (!Files.isRegularFile(file))
@@ -81,7 +80,7 @@ public final class SafeTensors {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             size = ch.size();
             mapped = size == 0 ? MemorySegment.ofArray(new byte[0])
-                    : ch.map(FileChannel.MapMode.PRIVATE, 0, size, Arena.ofAuto());
+                    : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
         }
@@ -222,7 +221,7 @@ public final class SafeTensors {
 
     /**
      * name on be without a copy when be keeps its tensors in host memory and the bytes are aligned for the dtype
-     * (the tensor's storage is then the private mapping itself); otherwise a copy, as load(name, be).
+     * (the storage is then the read-only mapping itself: for frozen weights only); otherwise a copy, as load.
      */
     public Tensor map(String name, Backend be) {
         Entry e = supported(name);

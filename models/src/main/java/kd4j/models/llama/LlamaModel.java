@@ -73,6 +73,9 @@ public class LlamaModel implements CausalLM {
         return ShapeOps.reshape(logits, batch, time, config.vocabSize());  // [B, T, V]
     }
 
+    /** Decoder layer i (0-based). */
+    public DecoderLayer layer(int i) { return layers[i]; }
+
     @Override
     public DecodeState newDecodeState(int batch, int maxLength) {
         return new KvCache(backend, layers.length, batch, maxLength, config.numKeyValueHeads(), config.headDim());

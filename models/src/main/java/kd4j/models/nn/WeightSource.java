@@ -30,9 +30,11 @@ public abstract class WeightSource {
      */
     public final Parameter parameter(String name, Init init, Parameter.Group group, boolean mayStayHalf, int... shape) {
         Tensor t = tensor(name, init, mayStayHalf, shape);
-        boolean trainable = t.dtype() == DType.F32 || t.dtype() == DType.F64;
-        return registry.add(new Parameter(name, t, group, trainable));
+        return registry.add(new Parameter(name, t, group, trainable(t)));
     }
+
+    /** Whether a parameter over t takes gradients: F32/F64 ones do unless the source says otherwise. */
+    protected boolean trainable(Tensor t) { return t.dtype() == DType.F32 || t.dtype() == DType.F64; }
 
     /** The tensor for name: shape as given, F32 unless mayStayHalf and the source keeps half precision. */
     protected abstract Tensor tensor(String name, Init init, boolean mayStayHalf, int[] shape);
