@@ -28,7 +28,7 @@ class RetokenizerTest {
     }
 
     /** Student tokenizer: characters. 0 = BOS (or none), 1 = EOS, 2 = space, 'a'.. = 3.. */
-    static final class Chars implements Tokenizer {
+    static class Chars implements Tokenizer {
         final boolean bos;
         Chars(boolean bos) { this.bos = bos; }
         @Override public int[] encode(String text) { return text.chars().map(c -> c == ' ' ? 2 : c - 'a' + 3).toArray(); }

@@ -1,0 +1,124 @@
+package kd4j.distill.select;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import kd4j.data.Prepare;
+import kd4j.data.TokenDataset;
+import kd4j.distill.score.DatasetInstances;
+import kd4j.distill.select.DifferenceSampling.MissingPolicy;
+import kd4j.distill.select.DifferenceSampling.Selection;
+import kd4j.tokenizers.Tokenizer;
+import kd4j.tokenizers.Tokenizers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Prepare a small two-source corpus, select on hand-made scores, write the refined set, read it back. */
+class SelectedDatasetTest {
+    @TempDir Path dir;
+
+    static Path tokenizerDir() throws Exception {
+        return Path.of(SelectedDatasetTest.class.getResource("/kd4j/distill/brown-bpe-512/tokenizer.json").toURI()).getParent();
+    }
+
+    Path prepare(Tokenizer tok, Prepare.Format format) throws Exception {
+        Path a = dir.resolve("whales.jsonl"), b = dir.resolve("speeches.jsonl");
+        StringBuilder wa = new StringBuilder(), wb = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            wa.append("{\"id\":\"w").append(i).append("\",\"text\":\"The whale swam far out to sea on day ").append(i)
+              .append(". The crew watched it go. Nobody spoke of it again.\"}\n");
+            wb.append("{\"id\":\"s").append(i).append("\",\"text\":\"Mr. Speaker, the state of the union is strong in year ")
+              .append(i).append(". We shall build roads. We shall build schools.\"}\n");
+        }
+        Files.writeString(a, wa);
+        Files.writeString(b, wb);
+        Path out = dir.resolve("prepared-" + format);
+        Prepare.run(Prepare.Options.defaults(List.of(a, b), out).withSeq(24).withValidation(0.2).withThreads(1)
+                .withFormat(format), tok, line -> {});
+        return out;
+    }
+
+    @Test
+    void keptInstances_areWrittenInCorpusOrder_withValidationUnchanged_andAReport() throws Exception {
+        Tokenizer tok = Tokenizers.load(tokenizerDir());
+        Path data = prepare(tok, Prepare.Format.KD4J);
+        try (DatasetInstances src = DatasetInstances.open(data, null)) {
+            int n = (int) src.size();
+            assertTrue(n >= 8, "enough instances to select from: " + n);
+            // hand-made scores: difference = (id * 7 % n) / n, one missing instance (id 1)
+            double[] t = new double[n], r = new double[n];
+            for (int i = 0; i < n; i++) t[i] = (double) (i * 7 % n) / n;
+            t[1] = Double.NaN;
+            Selection s = DifferenceSampling.select(t, r, 0.5, MissingPolicy.EXCLUDE);
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 0; i < n; i++) if (i != 1) expected.add(i);
+            expected.sort((x, y) -> Integer.compare(y * 7 % n, x * 7 % n) != 0 ? Integer.compare(y * 7 % n, x * 7 % n) : Integer.compare(x, y));
+            int k = (n - 1) / 2;
+            int[] keptExpected = expected.subList(0, k).stream().mapToInt(Integer::intValue).sorted().toArray();
+            assertArrayEquals(keptExpected, s.kept());
+
+            Path out = dir.resolve("refined");
+            SelectedDataset.write(src, s, out, null, null, Map.of("teacherScores", "t.scores"));
+            assertArrayEquals(keptExpected, SelectedDataset.readKeptIds(out));
+            try (TokenDataset refined = TokenDataset.open(out)) {
+                refined.verify();
+                var train = refined.instances(TokenDataset.Split.TRAIN);
+                assertEquals(k, train.size());
+                for (int j = 0; j < k; j++) assertArrayEquals(src.instance(keptExpected[j]), train.get(j), "kept instance " + j);
+                var validOld = src.dataset().instances(TokenDataset.Split.VALID);
+                var validNew = refined.instances(TokenDataset.Split.VALID);
+                assertEquals(validOld.size(), validNew.size());
+                for (long i = 0; i < validOld.size(); i++) assertArrayEquals(validOld.get(i), validNew.get(i));
+                assertEquals(src.tokenizerFingerprint(), refined.manifest().orElseThrow().tokenizer().fingerprint());
+            }
+
+            List<String> sources = src.instanceSources();
+            assertEquals(n, sources.size());
+            assertTrue(sources.stream().allMatch(x -> x.equals("whales.jsonl") || x.equals("speeches.jsonl")), sources.toString());
+            Path report = SelectionReport.write(dir.resolve("report"), s, "t.scores", "r.scores", sources::get,
+                    id -> tok.decode(src.instance(id), true));
+            String md = Files.readString(report);
+            assertTrue(md.contains("| kept | " + k + " ("), md);
+            assertTrue(md.contains("| missing (no counted token; excluded, never kept) | 1 |"), md);
+            assertTrue(md.contains("| whales.jsonl |") && md.contains("| speeches.jsonl |"), md);
+            assertTrue(Files.size(dir.resolve("report/histogram.png")) > 1000);
+            assertTrue(Files.readString(dir.resolve("report/histogram.svg")).contains("<svg"));
+        }
+    }
+
+    @Test
+    void megatronLayout_andCrossTokenizer_mapOneInstanceToOne() throws Exception {
+        Tokenizer tok = Tokenizers.load(tokenizerDir());
+        Path data = prepare(tok, Prepare.Format.MEGATRON);
+        Tokenizer student = new RetokenizerTest.Chars(true) {
+            // the char tokenizer of RetokenizerTest, made total over the corpus's characters for this test
+            @Override public int[] encode(String text) { return text.chars().map(c -> 2 + (c & 0x3F)).toArray(); }
+            @Override public int vocabSize() { return 66; }
+        };
+        try (DatasetInstances src = DatasetInstances.open(data, null)) {
+            int n = (int) src.size();
+            double[] t = new double[n], r = new double[n];
+            for (int i = 0; i < n; i++) t[i] = -i;       // keeps the first half
+            Selection s = DifferenceSampling.select(t, r, 0.5, MissingPolicy.EXCLUDE);
+            Retokenizer rt = new Retokenizer(tok, student);
+            Path out = dir.resolve("refined-student");
+            SelectedDataset.write(src, s, out, rt, student, Map.of());
+            try (TokenDataset refined = TokenDataset.open(out)) {
+                assertEquals("megatron", refined.manifest().orElseThrow().instanceFormat());
+                var train = refined.instances(TokenDataset.Split.TRAIN);
+                assertEquals(n / 2, train.size());
+                int length = src.dataset().instanceLength();
+                for (int j = 0; j < n / 2; j++) {
+                    int[] mapped = train.get(j);
+                    assertEquals(length, mapped.length);
+                    assertArrayEquals(rt.map(src.instance(j), length), mapped);
+                    assertEquals(0, mapped[0], "student BOS first");
+                }
+            }
+        }
+    }
+}
