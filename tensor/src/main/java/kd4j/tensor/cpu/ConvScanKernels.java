@@ -1,0 +1,244 @@
+/*
+ * Mamba's causal depthwise conv1d and selective scan (Mamba-1), forward, backward and one-token decoding steps.
+ * Layouts: x, u, delta, y [B, T, C or I] (channels fastest); conv w [C, K]; aLog [I, N]; bMat, cMat [B, T, N].
+ * The scan keeps its state s[N] per (b, channel) in a per-thread buffer and saves nothing; the backward replays
+ * the forward for one (b, channel) into a per-thread [T, N] state buffer, then walks time backwards. Parallelism is
+ * over channel blocks, so each dW / dALog / dD element has one writer; the dB / dC contributions (summed over
+ * channels) go to a per-task [T, N] buffer that is added under a lock per batch row.
+ */
+package kd4j.tensor.cpu;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static kd4j.tensor.cpu.Simd.F;
+import static kd4j.tensor.cpu.Simd.FLOAT;
+import static kd4j.tensor.cpu.Simd.L;
+
+public final class ConvScanKernels {
+    private ConvScanKernels() {}
+
+    private static int channelGrain(int batches, int tokens) { return Math.max(1, 4096 / Math.max(1, batches * tokens)); }
+
+    // ---- causal depthwise conv1d ----
+
+    static void causalConv1dForward(Parallel par, MemorySegment x, MemorySegment w, MemorySegment bias, MemorySegment out,
+                                    int batches, int tokens, int channels, int kernel) {
+        par.forRange(channels, channelGrain(batches, tokens), (c0, c1) -> {
+            for (int b = 0; b < batches; b++)
+                for (int c = c0; c < c1; c++)
+                    for (int t = 0; t < tokens; t++) {
+                        float acc = bias == null ? 0f : bias.getAtIndex(FLOAT, c);
+                        for (int j = Math.max(0, kernel - 1 - t); j < kernel; j++)
+                            acc += w.getAtIndex(FLOAT, (long) c * kernel + j)
+                                    * x.getAtIndex(FLOAT, ((long) b * tokens + t - (kernel - 1) + j) * channels + c);
+                        out.setAtIndex(FLOAT, ((long) b * tokens + t) * channels + c, acc);
+                    }
+        });
+    }
+
+    /** dX[b, s, c] = sum_j w[c, j] dOut[b, s + K-1 - j, c]; dW[c, j] += sum dOut[b, t, c] x[b, t - (K-1) + j, c]; dBias += sum dOut. */
+    static void causalConv1dBackward(Parallel par, MemorySegment dOut, MemorySegment x, MemorySegment w, MemorySegment dX,
+                                     MemorySegment dW, MemorySegment dBias, int batches, int tokens, int channels, int kernel) {
+        par.forRange(channels, channelGrain(batches, tokens), (c0, c1) -> {
+            for (int c = c0; c < c1; c++) {
+                for (int b = 0; b < batches; b++) {
+                    long base = (long) b * tokens;
+                    for (int s = 0; s < tokens; s++) {
+                        float acc = 0;
+                        for (int j = 0; j < kernel; j++) {
+                            int t = s + kernel - 1 - j;
+                            if (t < tokens) acc += w.getAtIndex(FLOAT, (long) c * kernel + j) * dOut.getAtIndex(FLOAT, (base + t) * channels + c);
+                        }
+                        dX.setAtIndex(FLOAT, (base + s) * channels + c, acc);
+                    }
+                }
+                for (int j = 0; j < kernel; j++) {
+                    float acc = 0;
+                    for (int b = 0; b < batches; b++) {
+                        long base = (long) b * tokens;
+                        for (int t = Math.max(0, kernel - 1 - j); t < tokens; t++)
+                            acc += dOut.getAtIndex(FLOAT, (base + t) * channels + c) * x.getAtIndex(FLOAT, (base + t - (kernel - 1) + j) * channels + c);
+                    }
+                    long wi = (long) c * kernel + j;
+                    dW.setAtIndex(FLOAT, wi, dW.getAtIndex(FLOAT, wi) + acc);
+                }
+                if (dBias != null) {
+                    float acc = 0;
+                    for (int b = 0; b < batches; b++)
+                        for (int t = 0; t < tokens; t++) acc += dOut.getAtIndex(FLOAT, ((long) b * tokens + t) * channels + c);
+                    dBias.setAtIndex(FLOAT, c, dBias.getAtIndex(FLOAT, c) + acc);
+                }
+            }
+        });
+    }
+
+    /** convState [B, C, K-1] holds the previous K-1 inputs, oldest first; shifted in place after the output. */
+    static void causalConv1dStep(Parallel par, MemorySegment x, MemorySegment w, MemorySegment bias, MemorySegment state,
+                                 MemorySegment out, int batches, int channels, int kernel) {
+        par.forRange(batches * channels, 1024, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int c = r % channels;
+                long st = (long) r * (kernel - 1);
+                float xv = x.getAtIndex(FLOAT, r);
+                float acc = bias == null ? 0f : bias.getAtIndex(FLOAT, c);
+                for (int j = 0; j < kernel - 1; j++) acc += w.getAtIndex(FLOAT, (long) c * kernel + j) * state.getAtIndex(FLOAT, st + j);
+                acc += w.getAtIndex(FLOAT, (long) c * kernel + kernel - 1) * xv;
+                out.setAtIndex(FLOAT, r, acc);
+                for (int j = 0; j + 1 < kernel - 1; j++) state.setAtIndex(FLOAT, st + j, state.getAtIndex(FLOAT, st + j + 1));
+                if (kernel > 1) state.setAtIndex(FLOAT, st + kernel - 2, xv);
+            }
+        });
+    }
+
+    // ---- selective scan ----
+
+    private static final class Scratch {
+        float[] a = new float[0], s = new float[0], states = new float[0], dh = new float[0], dA = new float[0];
+        float[] dBpart = new float[0], dCpart = new float[0];
+
+        void ensure(int n, int tokens) {
+            if (a.length < n) { a = new float[n]; s = new float[n]; dh = new float[n]; dA = new float[n]; }
+            if (states.length < (tokens + 1) * n) states = new float[(tokens + 1) * n];
+            if (dBpart.length < tokens * n) { dBpart = new float[tokens * n]; dCpart = new float[tokens * n]; }
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** s = exp(delta A) s + delta B u;  y = s . C + D u; A = -exp(aLog). State starts at 0 for each (b, i). */
+    static void selectiveScanForward(Parallel par, MemorySegment u, MemorySegment delta, MemorySegment aLog,
+                                     MemorySegment bMat, MemorySegment cMat, MemorySegment d, MemorySegment y,
+                                     int batches, int tokens, int inner, int state) {
+        par.forRange(batches * inner, channelGrain(1, tokens), (r0, r1) -> {
+            Scratch sc = SCRATCH.get();
+            sc.ensure(state, 1);
+            float[] a = sc.a, s = sc.s;
+            for (int r = r0; r < r1; r++) {
+                int b = r / inner, i = r % inner;
+                for (int n = 0; n < state; n++) { a[n] = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) i * state + n)); s[n] = 0f; }
+                float dd = d.getAtIndex(FLOAT, i);
+                for (int t = 0; t < tokens; t++) {
+                    long x = ((long) b * tokens + t) * inner + i, bc = ((long) b * tokens + t) * state;
+                    float dt = delta.getAtIndex(FLOAT, x), ut = u.getAtIndex(FLOAT, x);
+                    y.setAtIndex(FLOAT, x, stepState(a, s, dt, dt * ut, bMat, cMat, bc, state) + dd * ut);
+                }
+            }
+        });
+    }
+
+    /** s = exp(dt a) s + du B; returns s . C. Vector over the state dim N. */
+    private static float stepState(float[] a, float[] s, float dt, float du, MemorySegment bMat, MemorySegment cMat,
+                                   long bc, int state) {
+        int n = 0, ub = Simd.bound(state);
+        float yv = 0;
+        if (ub > 0) {
+            FloatVector vdt = FloatVector.broadcast(F, dt), vdu = FloatVector.broadcast(F, du), acc = FloatVector.zero(F);
+            for (; n < ub; n += L) {
+                FloatVector sv = FloatVector.fromArray(F, a, n).mul(vdt).lanewise(VectorOperators.EXP).mul(FloatVector.fromArray(F, s, n))
+                        .add(Simd.load(bMat, bc + n).mul(vdu));
+                sv.intoArray(s, n);
+                acc = sv.fma(Simd.load(cMat, bc + n), acc);
+            }
+            yv = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; n < state; n++) {
+            s[n] = (float) Math.exp(dt * a[n]) * s[n] + du * bMat.getAtIndex(FLOAT, bc + n);
+            yv += s[n] * cMat.getAtIndex(FLOAT, bc + n);
+        }
+        return yv;
+    }
+
+    /**
+     * Backward through time for one (b, i), with h_t the state after step t and a_t = exp(delta_t A):
+     * dh_t = dY_t C_t + a_{t+1} dh_{t+1};  dU_t = dY_t D + sum_n dh_t delta_t B_t;
+     * dDelta_t = sum_n dh_t (A a_t h_{t-1} + B_t u_t);  dB_t += dh_t delta_t u_t;  dC_t += dY_t h_t;
+     * dALog += sum_t dh_t delta_t a_t h_{t-1} A;  dD += sum_t dY_t u_t.
+     */
+    static void selectiveScanBackward(Parallel par, MemorySegment dY, MemorySegment u, MemorySegment delta, MemorySegment aLog,
+                                      MemorySegment bMat, MemorySegment cMat, MemorySegment d, MemorySegment dU,
+                                      MemorySegment dDelta, MemorySegment dALog, MemorySegment dB, MemorySegment dC,
+                                      MemorySegment dD, int batches, int tokens, int inner, int state) {
+        long bcCount = (long) batches * tokens * state;
+        dB.asSlice(0, bcCount * 4).fill((byte) 0);
+        dC.asSlice(0, bcCount * 4).fill((byte) 0);
+        Object[] locks = new Object[batches];
+        for (int b = 0; b < batches; b++) locks[b] = new Object();
+        par.forRange(inner, channelGrain(batches, tokens), (i0, i1) -> {
+            Scratch sc = SCRATCH.get();
+            sc.ensure(state, tokens);
+            float[] a = sc.a, h = sc.states, dh = sc.dh, dA = sc.dA, dBp = sc.dBpart, dCp = sc.dCpart;
+            for (int b = 0; b < batches; b++) {
+                java.util.Arrays.fill(dBp, 0, tokens * state, 0f);
+                java.util.Arrays.fill(dCp, 0, tokens * state, 0f);
+                for (int i = i0; i < i1; i++) {
+                    for (int n = 0; n < state; n++) { a[n] = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) i * state + n)); h[n] = 0f; dh[n] = 0f; dA[n] = 0f; }
+                    // Replay: h[(t + 1) * N + n] is the state after step t; h[0..N) is the zero initial state.
+                    for (int t = 0; t < tokens; t++) {
+                        long x = ((long) b * tokens + t) * inner + i, bc = ((long) b * tokens + t) * state;
+                        float dt = delta.getAtIndex(FLOAT, x), du = dt * u.getAtIndex(FLOAT, x);
+                        int prev = t * state, cur = prev + state;
+                        for (int n = 0; n < state; n++)
+                            h[cur + n] = (float) Math.exp(dt * a[n]) * h[prev + n] + du * bMat.getAtIndex(FLOAT, bc + n);
+                    }
+                    float dd = d.getAtIndex(FLOAT, i), dDacc = 0;
+                    for (int t = tokens - 1; t >= 0; t--) {
+                        long x = ((long) b * tokens + t) * inner + i, bc = ((long) b * tokens + t) * state;
+                        float g = dY.getAtIndex(FLOAT, x), dt = delta.getAtIndex(FLOAT, x), ut = u.getAtIndex(FLOAT, x);
+                        int prev = t * state, cur = prev + state, tn = t * state;
+                        float dUacc = g * dd, dDeltaAcc = 0;
+                        dDacc += g * ut;
+                        for (int n = 0; n < state; n++) {
+                            float bn = bMat.getAtIndex(FLOAT, bc + n);
+                            // dh currently holds a_{t+1} dh_{t+1}; add this step's output term.
+                            float dhn = dh[n] + g * cMat.getAtIndex(FLOAT, bc + n);
+                            float at = (float) Math.exp(dt * a[n]);
+                            dCp[tn + n] += g * h[cur + n];
+                            dBp[tn + n] += dhn * dt * ut;
+                            dUacc += dhn * dt * bn;
+                            float ah = at * h[prev + n];
+                            dDeltaAcc += dhn * (a[n] * ah + bn * ut);
+                            dA[n] += dhn * dt * ah;
+                            dh[n] = dhn * at;
+                        }
+                        dU.setAtIndex(FLOAT, x, dUacc);
+                        dDelta.setAtIndex(FLOAT, x, dDeltaAcc);
+                    }
+                    for (int n = 0; n < state; n++) {
+                        long ai = (long) i * state + n;
+                        dALog.setAtIndex(FLOAT, ai, dALog.getAtIndex(FLOAT, ai) + dA[n] * a[n]);
+                    }
+                    dD.setAtIndex(FLOAT, i, dD.getAtIndex(FLOAT, i) + dDacc);
+                }
+                long base = (long) b * tokens * state;
+                synchronized (locks[b]) {
+                    for (int e = 0; e < tokens * state; e++) {
+                        dB.setAtIndex(FLOAT, base + e, dB.getAtIndex(FLOAT, base + e) + dBp[e]);
+                        dC.setAtIndex(FLOAT, base + e, dC.getAtIndex(FLOAT, base + e) + dCp[e]);
+                    }
+                }
+            }
+        });
+    }
+
+    /** One decoding step: state [B, I, N] in place; u, delta, y [B, I]; bMat, cMat [B, N]. */
+    static void selectiveScanStep(Parallel par, MemorySegment u, MemorySegment delta, MemorySegment aLog, MemorySegment bMat,
+                                  MemorySegment cMat, MemorySegment d, MemorySegment stateSeg, MemorySegment y,
+                                  int batches, int inner, int state) {
+        par.forRange(batches * inner, 256, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int b = r / inner, i = r % inner;
+                float dt = delta.getAtIndex(FLOAT, r), ut = u.getAtIndex(FLOAT, r), yv = 0;
+                long st = (long) r * state, bc = (long) b * state;
+                for (int n = 0; n < state; n++) {
+                    float a = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) i * state + n));
+                    float s = (float) Math.exp(dt * a) * stateSeg.getAtIndex(FLOAT, st + n) + dt * ut * bMat.getAtIndex(FLOAT, bc + n);
+                    stateSeg.setAtIndex(FLOAT, st + n, s);
+                    yv += s * cMat.getAtIndex(FLOAT, bc + n);
+                }
+                y.setAtIndex(FLOAT, r, yv + d.getAtIndex(FLOAT, i) * ut);
+            }
+        });
+    }
+}

@@ -1,0 +1,224 @@
+/*
+ * fp32 GEMM, C = alpha * op(A) op(B) + beta * C, batched, in the BLIS/GotoBLAS structure: B is packed into
+ * KC x NC panels, A into MC x KC panels, and a register-blocked micro-kernel of MR rows x NR = 2 vectors keeps
+ * MR * 2 accumulators (6 x 2 = 12 of the 16 AVX2 ymm registers, the Haswell BLIS shape) fed by broadcasts of A and
+ * two vector loads of B per k. Transposes and strides are absorbed by packing: op(A)[i, k] lives at
+ * i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every transpose combination
+ * and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
+ * Not here: the naive triple loop (that is ReferenceBackend's job as the oracle).
+ */
+package kd4j.tensor.cpu;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import kd4j.tensor.DType;
+
+import static kd4j.tensor.cpu.Simd.F;
+import static kd4j.tensor.cpu.Simd.FLOAT;
+import static kd4j.tensor.cpu.Simd.L;
+
+public final class GemmKernels {
+    /** Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). */
+    static final int MR = 6;
+    static final int NR = Simd.SCALAR ? 8 : 2 * L;
+    /** Cache blocks: an A panel MC x KC (72 KB) lives in L2, a B micro-panel KC x NR (16 KB) in L1, B's KC x NC in L3. */
+    static final int KC = 256;
+    static final int MC = 72;
+    static final int NC = 2048 - 2048 % NR;
+
+    private GemmKernels() {}
+
+    /** One operand in memory: element (row, col) of op(X) at base + batch * batchStride + row * rowStride + col * colStride. */
+    public record Operand(MemorySegment segment, DType dtype, long base, long batchStride, long rowStride, long colStride) {}
+
+    private static final class Scratch {
+        float[] a = new float[MC * KC];
+        float[] b = new float[0];
+        final float[] tile = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * c[bt] = alpha * op(a)[bt] op(b)[bt] + beta * c[bt] for bt < batches; op(a) is [M, K], op(b) [K, N], c [M, N]
+     * with unit column stride and row stride ldc. a and c F32; b F32/BF16/F16. beta == 0 ignores c's old contents.
+     */
+    static void gemm(Parallel par, int batches, int m, int n, int k, float alpha, Operand a, Operand b, float beta,
+                     MemorySegment c, long cBase, long cBatchStride, long ldc) {
+        if (batches == 0 || m == 0 || n == 0) return;
+        // Split each batch's C into column (or row) chunks so that even one batch keeps every thread busy; each
+        // chunk packs its own panels, which costs O(MK + KN) against O(MNK) of FMAs.
+        int perBatch = Math.max(1, (par.threads() + batches - 1) / batches);
+        boolean splitN = n >= m;
+        int unit = splitN ? NR : MR;
+        int units = ((splitN ? n : m) + unit - 1) / unit;
+        int chunks = Math.max(1, Math.min(perBatch, units));
+        if ((long) m * n * k < 32L * 32 * 32) chunks = 1;  // too small to be worth a fork
+        final int nChunks = chunks;
+        par.forRange(batches * nChunks, 1, (t0, t1) -> {
+            Scratch s = SCRATCH.get();
+            for (int t = t0; t < t1; t++) {
+                int bt = t / nChunks, ch = t % nChunks;
+                int lo = (int) ((long) units * ch / nChunks) * unit, hi = Math.min((int) ((long) units * (ch + 1) / nChunks) * unit, splitN ? n : m);
+                if (lo >= hi) continue;
+                long aOff = a.base + bt * a.batchStride, bOff = b.base + bt * b.batchStride, cOff = cBase + bt * cBatchStride;
+                if (splitN) block(s, m, hi - lo, k, alpha, a, aOff, b, bOff + lo * b.colStride, beta, c, cOff + lo, ldc);
+                else block(s, hi - lo, n, k, alpha, a, aOff + lo * a.rowStride, b, bOff, beta, c, cOff + lo * ldc, ldc);
+            }
+        });
+    }
+
+    /** One sequential blocked GEMM on a sub-problem (the five BLIS loops around the micro-kernel). */
+    private static void block(Scratch s, int m, int n, int k, float alpha, Operand a, long aOff, Operand b, long bOff,
+                              float beta, MemorySegment c, long cOff, long ldc) {
+        if (k == 0) { scaleC(m, n, beta, c, cOff, ldc); return; }
+        int ncMax = Math.min(NC, roundUp(n, NR));
+        if (s.b.length < ncMax * KC) s.b = new float[ncMax * KC];
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b);
+                float betaBlock = pc == 0 ? beta : 1f;  // later K blocks accumulate onto the first
+                for (int ic = 0; ic < m; ic += MC) {
+                    int mc = Math.min(MC, m - ic);
+                    packA(a, aOff + ic * a.rowStride + pc * a.colStride, mc, kc, s.a);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int cols = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int rows = Math.min(MR, mc - ir);
+                            long cTile = cOff + (ic + ir) * ldc + jc + jr;
+                            if (Simd.SCALAR) scalarKernel(kc, s.a, ir * kc, s.b, jr * kc, s.tile);
+                            else if (rows == MR && cols == NR) {
+                                vectorKernel(kc, s.a, ir * kc, s.b, jr * kc, c, cTile, ldc, alpha, betaBlock, null);
+                                continue;
+                            } else vectorKernel(kc, s.a, ir * kc, s.b, jr * kc, c, cTile, ldc, alpha, betaBlock, s.tile);
+                            mergeTile(s.tile, rows, cols, c, cTile, ldc, alpha, betaBlock);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static int roundUp(int x, int m) { return (x + m - 1) / m * m; }
+
+    private static void scaleC(int m, int n, float beta, MemorySegment c, long cOff, long ldc) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                long idx = cOff + i * ldc + j;
+                c.setAtIndex(FLOAT, idx, beta == 0 ? 0f : beta * c.getAtIndex(FLOAT, idx));
+            }
+    }
+
+    /** A panel [mc, kc] as micro-panels of MR rows, k-major inside each (ap[p * kc * MR + kk * MR + r]), zero-padded. */
+    private static void packA(Operand a, long off, int mc, int kc, float[] ap) {
+        MemorySegment seg = a.segment;
+        long rs = a.rowStride, cs = a.colStride;
+        for (int ir = 0; ir < mc; ir += MR) {
+            int rows = Math.min(MR, mc - ir), base = ir * kc;
+            for (int r = 0; r < MR; r++) {
+                if (r >= rows) { for (int kk = 0; kk < kc; kk++) ap[base + kk * MR + r] = 0f; continue; }
+                long row = off + (ir + r) * rs;
+                for (int kk = 0; kk < kc; kk++) ap[base + kk * MR + r] = seg.getAtIndex(FLOAT, row + kk * cs);
+            }
+        }
+    }
+
+    /** B panel [kc, nc] as micro-panels of NR columns, k-major inside each (bp[q * kc * NR + kk * NR + j]), zero-padded, widened. */
+    private static void packB(Operand b, long off, int kc, int nc, float[] bp) {
+        MemorySegment seg = b.segment;
+        long rs = b.rowStride, cs = b.colStride;
+        DType dt = b.dtype;
+        boolean rowVector = cs == 1 && !Simd.SCALAR && Simd.vectorizable(dt);
+        for (int jr = 0; jr < nc; jr += NR) {
+            int cols = Math.min(NR, nc - jr), base = jr * kc;
+            if (rowVector && cols == NR) {
+                for (int kk = 0; kk < kc; kk++) {
+                    long src = off + kk * rs + jr;
+                    for (int v = 0; v < NR; v += L) Simd.loadWidened(seg, dt, src + v).intoArray(bp, base + kk * NR + v);
+                }
+                continue;
+            }
+            for (int kk = 0; kk < kc; kk++) {
+                long src = off + kk * rs + jr * cs;
+                int dst = base + kk * NR;
+                if (dt == DType.F32) for (int j = 0; j < cols; j++) bp[dst + j] = seg.getAtIndex(FLOAT, src + j * cs);
+                else for (int j = 0; j < cols; j++) bp[dst + j] = Simd.read(seg, dt, src + j * cs);
+                for (int j = cols; j < NR; j++) bp[dst + j] = 0f;
+            }
+        }
+    }
+
+    /**
+     * MR x 2L micro-kernel: 12 accumulators in registers, one broadcast of A per row and two loads of B per k.
+     * Writes the full tile to C (tile == null) or stores the raw accumulators into tile for an edge merge.
+     */
+    private static void vectorKernel(int kc, float[] ap, int ao, float[] bp, int bo, MemorySegment c, long cOff,
+                                     long ldc, float alpha, float beta, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        for (int kk = 0; kk < kc; kk++, ao += MR, bo += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo), b1 = FloatVector.fromArray(F, bp, bo + L);
+            FloatVector a = FloatVector.broadcast(F, ap[ao]);
+            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, ap[ao + 1]);
+            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, ap[ao + 2]);
+            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, ap[ao + 3]);
+            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(F, ap[ao + 4]);
+            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(F, ap[ao + 5]);
+            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+        }
+        if (tile != null) {
+            c00.intoArray(tile, 0); c01.intoArray(tile, L);
+            c10.intoArray(tile, 2 * L); c11.intoArray(tile, 3 * L);
+            c20.intoArray(tile, 4 * L); c21.intoArray(tile, 5 * L);
+            c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
+            c40.intoArray(tile, 8 * L); c41.intoArray(tile, 9 * L);
+            c50.intoArray(tile, 10 * L); c51.intoArray(tile, 11 * L);
+            return;
+        }
+        storeRow(c, cOff, c00, c01, alpha, beta);
+        storeRow(c, cOff + ldc, c10, c11, alpha, beta);
+        storeRow(c, cOff + 2 * ldc, c20, c21, alpha, beta);
+        storeRow(c, cOff + 3 * ldc, c30, c31, alpha, beta);
+        storeRow(c, cOff + 4 * ldc, c40, c41, alpha, beta);
+        storeRow(c, cOff + 5 * ldc, c50, c51, alpha, beta);
+    }
+
+    private static void storeRow(MemorySegment c, long idx, FloatVector v0, FloatVector v1, float alpha, float beta) {
+        v0 = v0.mul(alpha);
+        v1 = v1.mul(alpha);
+        if (beta != 0f) {
+            v0 = Simd.load(c, idx).fma(FloatVector.broadcast(F, beta), v0);
+            v1 = Simd.load(c, idx + L).fma(FloatVector.broadcast(F, beta), v1);
+        }
+        Simd.store(v0, c, idx);
+        Simd.store(v1, c, idx + L);
+    }
+
+    /** The scalar-mode micro-kernel (kd4j.vectorBits=0): same packing, MR x NR accumulators in the tile array. */
+    private static void scalarKernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
+        java.util.Arrays.fill(tile, 0f);
+        for (int kk = 0; kk < kc; kk++, ao += MR, bo += NR)
+            for (int r = 0; r < MR; r++) {
+                float a = ap[ao + r];
+                for (int j = 0; j < NR; j++) tile[r * NR + j] += a * bp[bo + j];
+            }
+    }
+
+    /** Merges the valid rows x cols of a tile into C: C = alpha * tile + beta * C (beta == 0 ignores old C). */
+    private static void mergeTile(float[] tile, int rows, int cols, MemorySegment c, long cOff, long ldc, float alpha, float beta) {
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++) {
+                long idx = cOff + r * ldc + j;
+                float v = alpha * tile[r * NR + j];
+                c.setAtIndex(FLOAT, idx, beta == 0f ? v : v + beta * c.getAtIndex(FLOAT, idx));
+            }
+    }
+}
