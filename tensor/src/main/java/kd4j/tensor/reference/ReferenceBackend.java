@@ -251,8 +251,10 @@ public final class ReferenceBackend implements Backend {
         int cols = x.dim(-1);
         double[] v = read(x);
         for (int r = 0; r * cols < v.length; r++) {
-            double lse = logSumExp(v, r * cols, cols, 1.0);
-            for (int c = 0; c < cols; c++) v[r * cols + c] = Math.exp(v[r * cols + c] - lse);
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int c = 0; c < cols; c++) max = Math.max(max, v[r * cols + c]);
+            for (int c = 0; c < cols; c++) sum += v[r * cols + c] = Math.exp(v[r * cols + c] - max);
+            for (int c = 0; c < cols; c++) v[r * cols + c] /= sum;
         }
         write(out, v);
     }
