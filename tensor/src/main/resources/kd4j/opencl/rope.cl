@@ -9,14 +9,14 @@ kernel void rope_forward(global const float* x, long xo, global const float* inv
                          int T, int H, int D, float sign, global float* out, long oo, long n) {
     long gid = get_global_id(0);
     if (gid >= n) return;
-    int half = D / 2;
-    int i = gid % half;
-    long row = gid / half;
+    int halfD = D / 2;
+    int i = gid % halfD;
+    long row = gid / halfD;
     int t = (row / H) % T;
     float angle = (float) (positionOffset + t) * invFreq[fo + i];
     float c = cos(angle), s = sign * sin(angle);
     long base = row * D;
-    float x1 = x[xo + base + i], x2 = x[xo + base + i + half];
+    float x1 = x[xo + base + i], x2 = x[xo + base + i + halfD];
     out[oo + base + i] = x1 * c - x2 * s;
-    out[oo + base + i + half] = x2 * c + x1 * s;
+    out[oo + base + i + halfD] = x2 * c + x1 * s;
 }

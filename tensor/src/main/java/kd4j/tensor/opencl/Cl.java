@@ -169,8 +169,8 @@ final class Cl {
         catch (Throwable t) { throw rethrow(t); }
     }
 
-    static int buildProgram(MemorySegment program, MemorySegment device, MemorySegment options) {
-        try { return (int) need(BUILD_PROGRAM, "clBuildProgram").invokeExact(program, 1, device, options, MemorySegment.NULL, MemorySegment.NULL); }
+    static int buildProgram(MemorySegment program, MemorySegment deviceList, MemorySegment options) {
+        try { return (int) need(BUILD_PROGRAM, "clBuildProgram").invokeExact(program, 1, deviceList, options, MemorySegment.NULL, MemorySegment.NULL); }
         catch (Throwable t) { throw rethrow(t); }
     }
 

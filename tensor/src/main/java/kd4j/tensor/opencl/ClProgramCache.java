@@ -49,7 +49,7 @@ public final class ClProgramCache implements AutoCloseable {
             ClError.check(err.get(JAVA_INT, 0), "clCreateProgramWithSource(" + file + ")");
             MemorySegment devices = arena.allocate(ADDRESS);
             devices.set(ADDRESS, 0, device.id());
-            int status = Cl.buildProgram(program, device.id(), arena.allocateFrom(options));
+            int status = Cl.buildProgram(program, devices, arena.allocateFrom(options));
             if (status != Cl.CL_SUCCESS) {
                 String log = buildLog(arena, program);
                 Cl.releaseProgram(program);
