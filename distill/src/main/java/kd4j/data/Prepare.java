@@ -21,9 +21,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
-import java.util.stream.IntStream;
 import kd4j.tokenizers.Tokenizer;
 
 public final class Prepare {
@@ -99,7 +101,7 @@ public final class Prepare {
         int tokenized = 0, kept = 0;
         List<String> inputs = new ArrayList<>();
         try (CorpusReader reader = new CorpusReader(o.inputs(), o.field(), log);
-             ForkJoinPool pool = new ForkJoinPool(threads)) {
+             ExecutorService pool = Executors.newFixedThreadPool(threads)) {
             for (Path p : reader.files()) inputs.add(p.toString());
             List<Document> docs = new ArrayList<>();
             Document pendingDoc = reader.read();
@@ -147,17 +149,23 @@ public final class Prepare {
         AtomicFiles.write(planPath, json);
     }
 
-    private static void writeShard(Path out, int k, List<Document> docs, Tokenizer tokenizer, ForkJoinPool pool) throws IOException {
+    private static void writeShard(Path out, int k, List<Document> docs, Tokenizer tokenizer, ExecutorService pool) throws IOException {
         int n = docs.size();
         int[][] ids = new int[n][];
         int eos = tokenizer.eosId();
-        try {
-            pool.submit(() -> IntStream.range(0, n).parallel().forEach(i -> {
-                int[] t = tokenizer.encode(docs.get(i).text());
+        List<Callable<Void>> tasks = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int d = i;
+            tasks.add(() -> {
+                int[] t = tokenizer.encode(docs.get(d).text());
                 int[] withEos = java.util.Arrays.copyOf(t, t.length + 1);
                 withEos[t.length] = eos;
-                ids[i] = withEos;
-            })).get();
+                ids[d] = withEos;
+                return null;
+            });
+        }
+        try {
+            for (Future<Void> f : pool.invokeAll(tasks)) f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while tokenizing shard " + k, e);
