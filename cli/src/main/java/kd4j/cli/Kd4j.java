@@ -12,6 +12,12 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
+                TokenizeCommand.class,
+                TokenizerTrainCommand.class,
+                DevicesCommand.class,
+                KernelsCommand.class,
+                PrepareCommand.class,
+                ScoreCommand.class, ScoreMergeCommand.class, SelectCommand.class,
         })
 public final class Kd4j implements Runnable {
     @CommandLine.Spec

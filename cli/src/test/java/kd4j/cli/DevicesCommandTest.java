@@ -1,0 +1,53 @@
+/*
+ * `kd4j devices` and `kd4j kernels` through picocli with captured out/err: the kernel list names every kernel with its
+ * file's SHA-256 (recomputed here from the jar's resource), and the device list numbers OpenCL devices as opencl:N.
+ */
+package kd4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import kd4j.tensor.opencl.ClDevice;
+import org.junit.jupiter.api.Test;
+
+class DevicesCommandTest {
+    @Test
+    void kernelsListsEveryKernelWithItsFileHash() throws Exception {
+        var run = TokenizeCommandTest.run("kernels");
+        assertEquals(0, run.exit(), run.err());
+        byte[] gemm;
+        try (InputStream in = ClDevice.class.getResourceAsStream("/kd4j/opencl/gemm.cl")) { gemm = in.readAllBytes(); }
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(gemm));
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("gemm\\s+gemm\\.cl\\s+" + sha)), run.out());
+        for (String k : new String[] {"rms_norm_forward", "rms_norm_backward_dx", "attention_backward_dkdv",
+                "cross_entropy_forward", "adamw_step", "selective_scan_backward", "copy_float"})
+            assertTrue(run.out().lines().anyMatch(l -> l.startsWith(k + " ")), k + " missing from:\n" + run.out());
+        var files = TokenizeCommandTest.run("kernels", "--files");
+        assertEquals(12, files.out().lines().count(), files.out());
+    }
+
+    @Test
+    void devicesNumbersOpenClDevices() {
+        var run = TokenizeCommandTest.run("devices");
+        assertTrue(run.out().startsWith("cpu "), run.out());
+        boolean any;
+        try { any = !ClDevice.list().isEmpty(); } catch (RuntimeException e) { any = false; }
+        if (!any) {
+            assertEquals(ExitCodes.DEVICE_UNAVAILABLE, run.exit());
+            assertTrue(run.err().contains("apt-get install pocl-opencl-icd"), run.err());
+            return;
+        }
+        assertEquals(0, run.exit(), run.err());
+        assertTrue(run.out().contains("\nopencl:0   " + ClDevice.list().get(0).name()), run.out());
+    }
+
+    @Test
+    void badDeviceSpecIsAUsageErrorNamingTheValidOnes() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> { DeviceOptions o = new DeviceOptions(); o.device = "tpu"; o.open(); });
+        assertTrue(e.getMessage().contains("opencl:N"), e.getMessage());
+    }
+}
