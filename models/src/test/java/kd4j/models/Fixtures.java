@@ -59,6 +59,7 @@ final class Fixtures {
     static Path withConfig(Path dir, String configName, Path tmp) throws IOException {
         if (configName.equals("config.json")) return dir;
         Path out = Files.createDirectories(tmp.resolve(dir.getFileName() + "-" + configName));
+        if (Files.exists(out.resolve("config.json"))) return out;
         Files.copy(dir.resolve(configName), out.resolve("config.json"));
         Files.createSymbolicLink(out.resolve("model.safetensors"), dir.resolve("model.safetensors").toAbsolutePath());
         return out;

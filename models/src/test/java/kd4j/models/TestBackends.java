@@ -3,13 +3,14 @@ package kd4j.models;
 
 import java.util.List;
 import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
 import kd4j.tensor.reference.ReferenceBackend;
 
 final class TestBackends {
     private TestBackends() {}
 
     static List<Backend> all() {
-        return List.of(new ReferenceBackend());
+        return List.of(new ReferenceBackend(), Backends.cpu());
     }
 
     static Backend fast() { return all().get(all().size() - 1); }
