@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure the speed of kernels, tokenizers, training and scoring.",
         subcommands = {
+                BenchTokenizeCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec

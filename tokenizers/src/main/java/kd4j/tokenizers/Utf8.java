@@ -29,7 +29,7 @@ public final class Utf8 {
         return -1;
     }
 
-    /** Decodes bytes[from, to); when firstBad is non-null, firstBad[0] receives the first invalid offset. */
+    /** Decodes bytes[from, to); when firstBad is non-null, firstBad[0] receives the first invalid offset and firstBad[1], if present, the number of replacements. */
     static String decode(byte[] bytes, int from, int to, long[] firstBad) {
         StringBuilder sb = new StringBuilder(to - from);
         int i = from;
@@ -46,7 +46,10 @@ public final class Utf8 {
                 sb.appendCodePoint(cp);
                 i += len;
             } else {
-                if (firstBad != null && firstBad[0] < 0) firstBad[0] = i;
+                if (firstBad != null) {
+                    if (firstBad[0] < 0) firstBad[0] = i;
+                    if (firstBad.length > 1) firstBad[1]++;
+                }
                 sb.append('\uFFFD');
                 i += -len;    // skip the maximal subpart
             }
