@@ -1,0 +1,54 @@
+/* Tiled causal GQA attention forward/backward vs the reference backend's full score matrix: sizes that miss the
+ * TQ x SK tiles, query offsets (KV cache), key masks (including rows that see no key) and a KV-cache view whose
+ * batch stride is larger than its [S, Hkv, D] block. */
+package kd4j.tensor.cpu;
+
+import static kd4j.tensor.cpu.Compare.CPU;
+import static kd4j.tensor.cpu.Compare.REF;
+
+import kd4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class AttentionKernelsTest {
+    @ParameterizedTest(name = "B={0} T={1} H={2} Hkv={3} D={4} offset={5} mask={6}")
+    @CsvSource({
+            "1,1,1,1,1,0,false", "2,7,4,2,8,0,false", "1,33,2,1,13,0,true", "2,70,4,4,16,0,false",
+            "1,65,6,2,64,0,true", "2,5,4,1,8,60,false", "1,31,2,2,17,100,true", "1,129,2,1,32,3,false"})
+    void attention_forwardAndBackward(int b, int t, int h, int hkv, int d, int offset, boolean masked) {
+        int s = offset + t;
+        int[] mask = new int[b * s];
+        for (int i = 0; i < mask.length; i++) mask[i] = masked ? (i % 5 == 1 || i % (s) == 0 ? 0 : 1) : 1;
+        float scale = (float) (1 / Math.sqrt(d));
+        Compare.Case c = new Compare.Case();
+        int q = c.f(Compare.uniform(t, b * t * h * d, -2, 2), b, t, h, d);
+        int k = c.f(Compare.uniform(s, b * s * hkv * d, -2, 2), b, s, hkv, d);
+        int v = c.f(Compare.uniform(s + 1, b * s * hkv * d, -2, 2), b, s, hkv, d);
+        int km = c.i(mask, b, s), dOut = c.f(Compare.uniform(9, b * t * h * d, -1, 1), b, t, h, d);
+        int out = c.zeros(b, t, h, d), lse = c.zeros(b, h, t);
+        int dq = c.zeros(b, t, h, d), dk = c.zeros(b, s, hkv, d), dv = c.zeros(b, s, hkv, d);
+        c.run("attention", (be, x) -> {
+            Tensor mk = masked ? x[km] : null;
+            be.attentionForward(x[q], x[k], x[v], scale, offset, mk, x[out], x[lse]);
+            be.attentionBackward(x[dOut], x[q], x[k], x[v], x[out], x[lse], scale, offset, mk, x[dq], x[dk], x[dv]);
+        }, 2e-5, 1e-4, out, lse, dq, dk, dv);
+    }
+
+    @Test
+    void attention_kvCacheViewWithLargerBatchStride() {
+        int b = 2, t = 3, h = 4, hkv = 2, d = 8, s = 20, capacity = 32, offset = s - t;
+        float[] cache = Compare.uniform(11, b * capacity * hkv * d, -1, 1), vCache = Compare.uniform(12, b * capacity * hkv * d, -1, 1);
+        float[] qv = Compare.uniform(13, b * t * h * d, -1, 1);
+        Tensor kView = CPU.fromFloats(cache, b, capacity, hkv, d).narrow(1, 0, s);
+        Tensor vView = CPU.fromFloats(vCache, b, capacity, hkv, d).narrow(1, 0, s);
+        Tensor out = CPU.empty(kd4j.tensor.DType.F32, b, t, h, d), lse = CPU.empty(kd4j.tensor.DType.F32, b, h, t);
+        CPU.attentionForward(CPU.fromFloats(qv, b, t, h, d), kView, vView, 0.3f, offset, null, out, lse);
+        Tensor rk = REF.fromFloats(cache, b, capacity, hkv, d).narrow(1, 0, s).contiguous();
+        Tensor rv = REF.fromFloats(vCache, b, capacity, hkv, d).narrow(1, 0, s).contiguous();
+        Tensor rOut = REF.empty(kd4j.tensor.DType.F32, b, t, h, d), rLse = REF.empty(kd4j.tensor.DType.F32, b, h, t);
+        REF.attentionForward(REF.fromFloats(qv, b, t, h, d), rk, rv, 0.3f, offset, null, rOut, rLse);
+        Compare.assertClose("attention kv view out", out.shape(), rOut.toFloatArray(), out.toFloatArray(), 1e-5, 1e-5);
+        Compare.assertClose("attention kv view lse", lse.shape(), rLse.toFloatArray(), lse.toFloatArray(), 1e-5, 1e-5);
+    }
+}

@@ -1,0 +1,55 @@
+/* Elementwise ops and activations on the CPU backend vs the reference backend, over sizes that miss every
+ * vector width plus one size large enough to take the parallel split. */
+package kd4j.tensor.cpu;
+
+import java.util.stream.IntStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ElementwiseKernelsTest {
+    static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(70_001)); }
+
+    @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
+    void addAndMul_sameShape(int n) {
+        Compare.Case c = new Compare.Case();
+        int a = c.f(Compare.uniform(n, n, -2, 2), n), b = c.f(Compare.uniform(n + 1, n, -2, 2), n), o1 = c.zeros(n), o2 = c.zeros(n);
+        c.run("add/mul", (be, t) -> { be.add(t[a], t[b], t[o1]); be.mul(t[a], t[b], t[o2]); }, 1e-6, 1e-6, o1, o2);
+    }
+
+    @ParameterizedTest(name = "cols={0}") @MethodSource("sizes")
+    void addAndMul_broadcastOverRows(int cols) {
+        int rows = cols > 5000 ? 2 : 5;
+        Compare.Case c = new Compare.Case();
+        int a = c.f(Compare.uniform(cols, rows * cols, -2, 2), rows, cols), b = c.f(Compare.uniform(3, cols, -2, 2), cols);
+        int o1 = c.zeros(rows, cols), o2 = c.zeros(rows, cols);
+        c.run("add/mul broadcast", (be, t) -> { be.add(t[a], t[b], t[o1]); be.mul(t[a], t[b], t[o2]); }, 1e-6, 1e-6, o1, o2);
+    }
+
+    @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
+    void scaleAddScaledSumRows(int n) {
+        Compare.Case c = new Compare.Case();
+        int x = c.f(Compare.uniform(n, 3 * n, -2, 2), 3, n), acc = c.f(Compare.uniform(9, 3 * n, -1, 1), 3, n);
+        int out = c.zeros(3, n), db = c.f(Compare.uniform(4, n, -1, 1), n);
+        c.run("scale/addScaled/sumRowsBackward", (be, t) -> {
+            be.scale(t[x], -1.5f, t[out]);
+            be.addScaled(t[acc], t[x], 0.25f);
+            be.sumRowsBackward(t[x], t[db]);
+        }, 1e-5, 1e-5, out, acc, db);
+    }
+
+    @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
+    void activations_forwardAndBackward(int n) {
+        Compare.Case c = new Compare.Case();
+        float[] xs = Compare.uniform(n, n, -8, 8);
+        if (n > 3) { xs[0] = 25f; xs[1] = -30f; xs[2] = 20.5f; }  // softplus threshold and saturation
+        int x = c.f(xs, n), up = c.f(Compare.uniform(n + 7, n, -2, 2), n), d = c.f(Compare.uniform(n + 9, n, -1, 1), n);
+        int silu = c.zeros(n), dSilu = c.zeros(n), gelu = c.zeros(n), dGelu = c.zeros(n), sp = c.zeros(n), dSp = c.zeros(n);
+        int sw = c.zeros(n), dGate = c.zeros(n), dUp = c.zeros(n);
+        c.run("activations", (be, t) -> {
+            be.siluForward(t[x], t[silu]); be.siluBackward(t[d], t[x], t[dSilu]);
+            be.geluForward(t[x], t[gelu]); be.geluBackward(t[d], t[x], t[dGelu]);
+            be.softplusForward(t[x], t[sp]); be.softplusBackward(t[d], t[x], t[dSp]);
+            be.swigluForward(t[x], t[up], t[sw]); be.swigluBackward(t[d], t[x], t[up], t[dGate], t[dUp]);
+        }, 2e-6, 2e-6, silu, dSilu, gelu, dGelu, sp, dSp, sw, dGate, dUp);
+    }
+}
