@@ -65,6 +65,7 @@ public final class Metrics implements Closeable {
                 .put("tokens", r.tokens()).put("tokensPerSecond", round(r.tokensPerSecond()))
                 .put("dataWaitShare", round(r.dataWaitShare())).put("stepSeconds", round(r.stepSeconds()));
         if (r.hasEval()) n.put("evalLoss", r.evalLoss()).put("evalPerplexity", Math.exp(r.evalLoss()));
+        for (var e : new java.util.TreeMap<>(r.extra()).entrySet()) n.put(e.getKey(), e.getValue());
         out.write(JSON.writeValueAsString(n));
         out.write('\n');
         out.flush();

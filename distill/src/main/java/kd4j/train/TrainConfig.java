@@ -219,10 +219,17 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
     // ==== errors ====
 
     private static ConfigFormatException translate(Path file, String text, JsonProcessingException e) {
+        if (e.getCause() instanceof com.fasterxml.jackson.core.exc.StreamReadException syntax) e = syntax;
         JsonLocation loc = e.getLocation();
         int line = loc == null ? -1 : loc.getLineNr();
         int column = loc == null ? -1 : loc.getColumnNr();
-        String key = e instanceof JsonMappingException m ? path(m) : "";
+        boolean syntaxError = e instanceof com.fasterxml.jackson.core.exc.StreamReadException;
+        String key = !syntaxError && e instanceof JsonMappingException m ? path(m) : "";
+        if (!key.isEmpty() && text != null) {
+            // Jackson reports where the parser stopped (after the value); the key itself is more useful.
+            int[] at = locate(text, key);
+            if (at[0] > 0) { line = at[0]; column = at[1]; }
+        }
         if (e instanceof UnrecognizedPropertyException u) {
             List<String> known = new ArrayList<>();
             for (Object o : u.getKnownPropertyIds()) known.add(o.toString());

@@ -1,0 +1,23 @@
+/*
+ * Where the trainer's micro-batches come from. The data position is what makes --resume exact: position()
+ * is taken after a step's micro-batches were consumed and saved in the checkpoint; seek(position) makes
+ * next() continue with the batch that would have come next. Implementations own shuffling and prefetching.
+ */
+package kd4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+
+public interface TrainData extends AutoCloseable {
+    /** The next micro-batch (the data repeats, reshuffled, when an epoch ends). */
+    Batch next() throws IOException;
+
+    /** The position after the last batch returned by next(), as JSON for the checkpoint. */
+    JsonNode position();
+
+    /** Continues from a position() saved earlier by the same kind of data over the same instances. */
+    void seek(JsonNode position) throws IOException;
+
+    @Override
+    default void close() throws IOException {}
+}

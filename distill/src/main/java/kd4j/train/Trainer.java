@@ -1,0 +1,322 @@
+/*
+ * The training loop (nanoGPT's train.py, as a class): micro-batches with gradient accumulation, global-norm
+ * clipping, AdamW with a NO_DECAY group, a cosine / WSD / constant schedule with warm-up, evaluation on held-out
+ * instances every N steps, atomic checkpoints every N steps, and a step or token budget. The loss is pluggable
+ * (LossFunction), so knowledge distillation reuses this loop unchanged.
+ *
+ * The run folder holds train-config.json, metrics.jsonl, loss.png/svg, checkpoints/ and, at the end, model/ (HF
+ * format). Resuming restores weights, optimizer moments, step, RNG state, data position and the loss function's
+ * state from the latest checkpoint, so a run killed and resumed ends bit-identical to one never interrupted
+ * (same backend, same threads).
+ */
+package kd4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import kd4j.autograd.Parameter;
+import kd4j.autograd.StepArena;
+import kd4j.autograd.Tape;
+import kd4j.autograd.Var;
+import kd4j.autograd.optim.AdamW;
+import kd4j.autograd.optim.GradClip;
+import kd4j.autograd.optim.LrSchedule;
+import kd4j.models.CausalLM;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Tensor;
+
+public final class Trainer {
+    public static final String CONFIG_FILE = "train-config.json";
+    public static final String METRICS_FILE = "metrics.jsonl";
+    public static final String CHECKPOINTS = "checkpoints";
+    public static final String MODEL_DIR = "model";
+    private static final String PARAM_PREFIX = "param.";
+    private static final String OPTIMIZER_PREFIX = "optimizer.";
+
+    /** How a run ended. evalLoss is NaN when the run had no validation data. */
+    public record Result(long steps, double loss, double evalLoss, Path runDir, Path modelDir, boolean stopped) {}
+
+    private final CausalLM model;
+    private final TrainConfig config;
+    private final TrainData data;
+    private final List<int[]> validation;
+    private final LossFunction lossFunction;
+    private final Path runDir;
+    private final boolean resume;
+    private final PrintStream progressOut;
+    private final List<Consumer<StepResult>> listeners;
+    private final boolean exportModel;
+    private final List<Parameter> trainable = new ArrayList<>();
+    private final AdamW optimizer;
+    private final LrSchedule schedule;
+    private final SplitMix64 random;
+    private volatile boolean stopRequested;
+
+    private Trainer(Builder b) {
+        this.model = b.model;
+        this.config = b.config;
+        this.data = b.data;
+        this.validation = b.validation;
+        this.lossFunction = b.lossFunction;
+        this.runDir = b.runDir != null ? b.runDir : Path.of(config.run().out());
+        this.resume = b.resume;
+        this.progressOut = b.progressOut;
+        this.listeners = List.copyOf(b.listeners);
+        this.exportModel = b.exportModel;
+        for (Parameter p : model.parameters().all()) if (p.requiresGrad()) trainable.add(p);
+        TrainConfig.Optimizer o = config.optimizer();
+        this.optimizer = new AdamW(trainable, o.lr(), o.beta1(), o.beta2(), o.eps(), o.weightDecay());
+        this.schedule = schedule(config, config.totalSteps());
+        this.random = new SplitMix64(config.run().seed());
+    }
+
+    public static Builder builder(CausalLM model, TrainConfig config, TrainData data) {
+        return new Builder(model, config, data);
+    }
+
+    public static final class Builder {
+        private final CausalLM model;
+        private final TrainConfig config;
+        private final TrainData data;
+        private List<int[]> validation = List.of();
+        private LossFunction lossFunction = LossFunction.languageModel();
+        private Path runDir;
+        private boolean resume;
+        private PrintStream progressOut;
+        private final List<Consumer<StepResult>> listeners = new ArrayList<>();
+        private boolean exportModel = true;
+
+        private Builder(CausalLM model, TrainConfig config, TrainData data) {
+            this.model = model;
+            this.config = config;
+            this.data = data;
+        }
+
+        /** Held-out instances (seqLength + 1 tokens each) evaluated every run.evalInterval steps. */
+        public Builder validation(List<int[]> instances) { this.validation = List.copyOf(instances); return this; }
+
+        public Builder loss(LossFunction f) { this.lossFunction = f; return this; }
+
+        /** The run folder (default: config.run.out). */
+        public Builder runDir(Path dir) { this.runDir = dir; return this; }
+
+        /** Continue from the run folder's latest checkpoint (starts fresh when it has none). */
+        public Builder resume(boolean resume) { this.resume = resume; return this; }
+
+        /** Where the progress bar goes (null, the default: no bar). */
+        public Builder progress(PrintStream out) { this.progressOut = out; return this; }
+
+        /** Called after every step, in order; an exception stops the run (the last checkpoint stays). */
+        public Builder listener(Consumer<StepResult> l) { this.listeners.add(l); return this; }
+
+        /** Whether the finished run writes model/ in HF format (default true). */
+        public Builder exportModel(boolean export) { this.exportModel = export; return this; }
+
+        public Trainer build() { return new Trainer(this); }
+    }
+
+    /** The schedule a config asks for, over totalSteps optimizer steps (lr of step s, 0-based). */
+    public static LrSchedule schedule(TrainConfig config, long totalSteps) {
+        TrainConfig.Schedule s = config.schedule();
+        double lr = config.optimizer().lr();
+        long warmup = Math.min(s.warmupSteps(), totalSteps);
+        return switch (s.kind()) {
+            case CONSTANT -> warmup == 0 ? new LrSchedule.Constant(lr) : new LrSchedule.Wsd(lr, warmup, totalSteps, 0, 1.0);
+            case COSINE -> new LrSchedule.WarmupCosine(lr, warmup, totalSteps, s.minLrRatio());
+            case WSD -> {
+                long decay = Math.max(1, Math.round((totalSteps - warmup) * s.decayFraction()));
+                yield new LrSchedule.Wsd(lr, warmup, Math.max(0, totalSteps - warmup - decay), decay, s.minLrRatio());
+            }
+        };
+    }
+
+    /** Asks the loop to stop after the current step; it writes a checkpoint and returns. Thread-safe. */
+    public void requestStop() { stopRequested = true; }
+
+    /** Randomness for loss functions (sampling, dropout): saved and restored with checkpoints. */
+    public java.util.random.RandomGenerator random() { return random; }
+
+    public AdamW optimizer() { return optimizer; }
+
+    public Path runDir() { return runDir; }
+
+    /** Runs to the budget (or a stop request) and returns how it ended. */
+    public Result run() throws IOException {
+        Files.createDirectories(runDir);
+        Path checkpoints = runDir.resolve(CHECKPOINTS);
+        long totalSteps = config.totalSteps();
+        long step = 0, tokens = 0;
+        Optional<Path> latest = resume ? Checkpoint.latest(checkpoints) : Optional.empty();
+        if (latest.isPresent()) {
+            checkSameRun();
+            Checkpoint.State state = restore(latest.get());
+            step = state.step();
+            tokens = state.tokens();
+        } else {
+            if (resume && progressOut != null)
+                progressOut.println("kd4j: no checkpoint in " + checkpoints + "; starting from step 0");
+            Files.writeString(runDir.resolve(CONFIG_FILE), config.toJson(), StandardCharsets.UTF_8);
+        }
+        Path metricsFile = runDir.resolve(METRICS_FILE);
+        double lastLoss = Double.NaN, lastEval = Double.NaN;
+        StepArena arena = new StepArena();
+        Backend be = model.backend();
+        int accum = config.data().gradAccum();
+        try (Metrics metrics = latest.isPresent() ? Metrics.resume(metricsFile, step) : Metrics.create(metricsFile);
+             Progress progress = progressOut == null ? null : new Progress("train", step, totalSteps, progressOut)) {
+            while (step < totalSteps && !stopRequested) {
+                long t0 = System.nanoTime(), waited = 0;
+                double lossSum = 0;
+                long stepTokens = 0;
+                model.parameters().zeroGrad();
+                for (int micro = 0; micro < accum; micro++) {
+                    long w0 = System.nanoTime();
+                    Batch batch = data.next();
+                    waited += System.nanoTime() - w0;
+                    stepTokens += (long) batch.batchSize() * batch.seqLength();
+                    try (var scope = arena.activate()) {
+                        Var loss = lossFunction.loss(model, batch, step + 1);
+                        // Each micro-batch contributes 1/accum of the mean: the seed of backward carries the factor.
+                        Tensor seed = be.empty(loss.data().dtype(), loss.shape());
+                        be.fill(seed, 1.0 / accum);
+                        lossSum += loss.data().item(new long[loss.data().rank()]);
+                        Tape.backward(loss, seed);
+                    }
+                    arena.reset();
+                }
+                double gradNorm = config.optimizer().clip() > 0
+                        ? GradClip.clipGlobalNorm(trainable, config.optimizer().clip()) : globalNorm();
+                double lr = schedule.lr(step);
+                optimizer.setLr(lr);
+                optimizer.step();
+                random.nextLong();          // one draw per step keeps the RNG stream aligned across resumes
+                step++;
+                tokens += stepTokens;
+                lastLoss = lossSum / accum;
+                if (!Double.isFinite(lastLoss))
+                    throw new IllegalStateException("training diverged: loss is " + lastLoss + " at step " + step
+                            + " (lr " + lr + "); lower optimizer.lr or raise schedule.warmupSteps");
+                double evalLoss = Double.NaN;
+                int evalEvery = config.run().evalInterval();
+                if (!validation.isEmpty() && evalEvery > 0 && (step % evalEvery == 0 || step == totalSteps)) {
+                    evalLoss = evaluate();
+                    lastEval = evalLoss;
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                StepResult r = new StepResult(step, totalSteps, lastLoss, lr, gradNorm, tokens,
+                        stepTokens / seconds, waited / 1e9 / seconds, seconds, evalLoss, lossFunction.lastMetrics());
+                if (step % config.run().logInterval() == 0 || r.hasEval() || step == totalSteps) metrics.log(r);
+                if (progress != null) progress.update(r);
+                int ckEvery = config.run().checkpointInterval();
+                boolean last = step == totalSteps || stopRequested;
+                if ((ckEvery > 0 && step % ckEvery == 0) || last) saveCheckpoint(checkpoints, step, tokens);
+                for (Consumer<StepResult> l : listeners) l.accept(r);
+            }
+        }
+        Path modelDir = null;
+        if (step >= totalSteps) {
+            if (exportModel) {
+                modelDir = runDir.resolve(MODEL_DIR);
+                Models.save(model, modelDir);
+            }
+            if (Files.size(metricsFile) > 0) Plots.lossCurve(metricsFile, runDir, "kd4j " + runDir.getFileName());
+        }
+        return new Result(step, lastLoss, lastEval, runDir, modelDir, step < totalSteps);
+    }
+
+    /** Mean next-token loss over the validation instances (no tape). */
+    public double evaluate() {
+        return new Evaluator(model, config.data().seqLength(), config.data().batchSize(), -1).meanLoss(validation);
+    }
+
+    private double globalNorm() {
+        double s = 0;
+        for (Parameter p : trainable) if (p.grad() != null) s += p.backend().sumOfSquares(p.grad());
+        return Math.sqrt(s);
+    }
+
+    // ==== checkpoints ====
+
+    private void saveCheckpoint(Path dir, long step, long tokens) throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (Parameter p : model.parameters().all()) tensors.put(PARAM_PREFIX + p.name(), p.data());
+        for (var e : optimizer.state().entrySet()) tensors.put(OPTIMIZER_PREFIX + e.getKey(), e.getValue());
+        ObjectNode extra = TrainConfig.MAPPER.createObjectNode();
+        JsonNode lossState = lossFunction.state();
+        if (lossState != null) extra.set("lossFunction", lossState);
+        Checkpoint.save(dir, new Checkpoint.State(step, tokens, random.state(), data.position(), extra), tensors,
+                config.run().keepCheckpoints());
+    }
+
+    private Checkpoint.State restore(Path checkpoint) throws IOException {
+        Map<String, Tensor> into = new LinkedHashMap<>();
+        for (Parameter p : model.parameters().all()) into.put(PARAM_PREFIX + p.name(), p.data());
+        Map<String, Tensor> optimizerState = new LinkedHashMap<>();
+        for (var e : optimizer.state().entrySet()) {
+            Tensor live = e.getValue();
+            Tensor fresh = live.backend().empty(live.dtype(), live.shape());
+            optimizerState.put(e.getKey(), fresh);
+            into.put(OPTIMIZER_PREFIX + e.getKey(), fresh);
+        }
+        Checkpoint.State state = Checkpoint.load(checkpoint, into);
+        optimizer.load(optimizerState);
+        random.setState(state.rngState());
+        data.seek(state.dataPosition());
+        lossFunction.restore(state.extra().get("lossFunction"));
+        return state;
+    }
+
+    /**
+     * A resumed run must train the same way: the model, data, optimizer and schedule of train-config.json must
+     * match (run.* may change: a longer budget, other intervals, threads or device).
+     */
+    private void checkSameRun() throws IOException {
+        Path saved = runDir.resolve(CONFIG_FILE);
+        if (!Files.exists(saved)) return;
+        JsonNode before = TrainConfig.MAPPER.readTree(saved.toFile());
+        JsonNode now = TrainConfig.MAPPER.readTree(config.toJson());
+        List<String> differences = new ArrayList<>();
+        for (String section : List.of("model", "data", "optimizer", "schedule")) {
+            for (Iterator<String> it = now.path(section).fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (!now.path(section).path(k).equals(before.path(section).path(k)))
+                    differences.add(section + "." + k + " was " + before.path(section).path(k) + ", now "
+                            + now.path(section).path(k));
+            }
+        }
+        if (!differences.isEmpty())
+            throw new IllegalArgumentException(saved + ": --resume would not continue the same run: "
+                    + String.join("; ", differences) + ". Use the run's own config, or a new run.out folder.");
+    }
+
+    /** SplitMix64: one long of state, so the RNG is saved exactly in a checkpoint. */
+    static final class SplitMix64 implements java.util.random.RandomGenerator {
+        private long state;
+
+        SplitMix64(long seed) { this.state = seed; }
+
+        long state() { return state; }
+
+        void setState(long s) { state = s; }
+
+        @Override
+        public long nextLong() {
+            long z = (state += 0x9E3779B97F4A7C15L);
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            return z ^ (z >>> 31);
+        }
+    }
+}
