@@ -1,0 +1,126 @@
+/*
+ * kd4j score / score-merge / select end to end through picocli with captured out/err: a prepared two-source corpus,
+ * a tiny random Qwen2 teacher and reference (saved as HF directories), sharded scoring merged, selection with a
+ * report, and the bad-input messages and exit codes.
+ */
+package kd4j.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import kd4j.data.Prepare;
+import kd4j.data.TokenDataset;
+import kd4j.distill.score.ScoreFile;
+import kd4j.models.Models;
+import kd4j.tensor.Backends;
+import kd4j.tokenizers.Tokenizers;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ScoreSelectCommandTest {
+    record Run(int exit, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        var cl = Kd4j.newCommandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    static String config(int hidden) {
+        return """
+            {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 512, "hidden_size": %d,
+             "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": true,
+             "bos_token_id": 0, "eos_token_id": 0, "hidden_act": "silu"}""".formatted(hidden);
+    }
+
+    @TempDir static Path dir;
+    static Path tokenizer, data, otherData, teacher, reference;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        tokenizer = Path.of(ScoreSelectCommandTest.class.getResource("/kd4j/cli/score/brown-bpe-512/tokenizer.json").toURI()).getParent();
+        var tok = Tokenizers.load(tokenizer);
+        Path a = dir.resolve("whales.jsonl"), b = dir.resolve("speeches.jsonl");
+        StringBuilder wa = new StringBuilder(), wb = new StringBuilder();
+        for (int i = 0; i < 10; i++) {
+            wa.append("{\"id\":\"w").append(i).append("\",\"text\":\"The whale swam far out to sea on day ").append(i)
+              .append(". The crew watched it go.\"}\n");
+            wb.append("{\"id\":\"s").append(i).append("\",\"text\":\"The state of the union is strong in year ")
+              .append(i).append(". We shall build roads.\"}\n");
+        }
+        Files.writeString(a, wa);
+        Files.writeString(b, wb);
+        data = dir.resolve("data");
+        Prepare.run(Prepare.Options.defaults(List.of(a, b), data).withSeq(16).withValidation(0.1).withThreads(1), tok, l -> {});
+        otherData = dir.resolve("data-other");
+        Prepare.run(Prepare.Options.defaults(List.of(a), otherData).withSeq(16).withValidation(0.1).withThreads(1), tok, l -> {});
+        teacher = dir.resolve("teacher");
+        reference = dir.resolve("reference");
+        Models.save(Models.randomInit(Models.parseConfig(config(32), Path.of("teacher.json")), Backends.cpu(), 1), teacher);
+        Models.save(Models.randomInit(Models.parseConfig(config(16), Path.of("reference.json")), Backends.cpu(), 2), reference);
+    }
+
+    @Test
+    void scoreShardsMergeAndSelect() throws Exception {
+        Path t0 = dir.resolve("t0.scores"), t1 = dir.resolve("t1.scores"), t = dir.resolve("t.scores"), r = dir.resolve("r.scores");
+        Run s0 = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", t0.toString(), "--shard", "0/2", "--batch", "3");
+        assertEquals(0, s0.exit(), s0.err());
+        assertTrue(s0.out().contains("tokens/s"), s0.out());
+        assertTrue(s0.err().contains("scored ") && s0.err().contains("ETA"), s0.err());
+        assertEquals(0, run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", t1.toString(), "--shard", "1/2").exit());
+        Run again = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", t1.toString(), "--shard", "1/2");
+        assertTrue(again.out().contains("already holds these scores"), again.out());
+
+        Run gap = run("score-merge", "--out", t.toString(), t1.toString());
+        assertEquals(ExitCodes.BAD_INPUT, gap.exit());
+        assertTrue(gap.err().startsWith("kd4j: score-merge: gap: no scores for instances [0, "), gap.err());
+        Run merged = run("score-merge", "--out", t.toString(), t1.toString(), t0.toString());
+        assertEquals(0, merged.exit(), merged.err());
+        assertEquals(0, run("score", "--model", reference.toString(), "--data", data.toString(), "--out", r.toString()).exit());
+
+        ScoreFile tf = ScoreFile.read(t);
+        assertTrue(tf.isComplete());
+        Path out = dir.resolve("refined");
+        Run sel = run("select", "--teacher-scores", t.toString(), "--reference-scores", r.toString(), "--ratio", "0.5",
+                "--out", out.toString(), "--tokenizer", tokenizer.toString());
+        assertEquals(0, sel.exit(), sel.err());
+        int scored = 0;
+        for (int i = 0; i < tf.size(); i++) if (tf.count(i) > 0) scored++;
+        try (TokenDataset refined = TokenDataset.open(out)) {
+            assertEquals(scored / 2, refined.instances(TokenDataset.Split.TRAIN).size());
+        }
+        String report = Files.readString(out.resolve("report/report.md"));
+        assertTrue(report.contains("whales.jsonl") && report.contains("speeches.jsonl"), report);
+        assertTrue(Files.exists(out.resolve("report/histogram.png")));
+    }
+
+    @Test
+    void badInput_getsMessagesAndExitCodes() throws Exception {
+        Path r = dir.resolve("bad-r.scores"), o = dir.resolve("bad-o.scores");
+        assertEquals(0, run("score", "--model", reference.toString(), "--data", data.toString(), "--out", r.toString()).exit());
+        assertEquals(0, run("score", "--model", reference.toString(), "--data", otherData.toString(), "--out", o.toString()).exit());
+
+        Run ratio = run("select", "--teacher-scores", r.toString(), "--reference-scores", r.toString(), "--ratio", "1.5",
+                "--out", dir.resolve("x").toString());
+        assertEquals(ExitCodes.USAGE, ratio.exit());
+        assertTrue(ratio.err().contains("--ratio must be in (0, 1], got 1.5"), ratio.err());
+
+        Run corpora = run("select", "--teacher-scores", o.toString(), "--reference-scores", r.toString(), "--ratio", "0.5",
+                "--out", dir.resolve("y").toString());
+        assertEquals(ExitCodes.BAD_INPUT, corpora.exit());
+        assertTrue(corpora.err().contains("score different corpora or tokenizers (corpus checksum: "), corpora.err());
+
+        Run shard = run("score", "--model", reference.toString(), "--data", data.toString(), "--out", dir.resolve("z").toString(), "--shard", "2/2");
+        assertEquals(ExitCodes.USAGE, shard.exit());
+        assertTrue(shard.err().contains("shard 2/2 is not valid: expected i/N with 0 <= i < N"), shard.err());
+    }
+}
