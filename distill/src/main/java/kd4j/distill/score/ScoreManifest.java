@@ -3,6 +3,7 @@
  * which instances [start, end) of the corpus it holds (slice shardIndex of shardCount). Two score files can be
  * compared or merged only when their corpus and tokenizer agree, and that check lives here, once.
  * columnsCrc32 is the CRC-32 of the column bytes; it is null in the manifest of a run that is still going.
+ * data is the path of the scored data set as given (informational; identity is the checksum).
  */
 package kd4j.distill.score;
 
@@ -23,7 +24,8 @@ public record ScoreManifest(
         int shardCount,
         long start,
         long end,
-        String columnsCrc32) {
+        String columnsCrc32,
+        String data) {
 
     public static final String FORMAT = "kd4j-scores";
     public static final int VERSION = 1;
@@ -33,24 +35,30 @@ public record ScoreManifest(
                                    String modelId, int eosId, int padId, Shard shard) {
         return new ScoreManifest(FORMAT, VERSION, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
                 eosId, padId, shard.index(), shard.count(), shard.start(corpusInstances), shard.end(corpusInstances),
-                null);
+                null, null);
     }
 
     public long instances() { return end - start; }
 
     public ScoreManifest withColumnsCrc32(String crc) {
         return new ScoreManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
-                eosId, padId, shardIndex, shardCount, start, end, crc);
+                eosId, padId, shardIndex, shardCount, start, end, crc, data);
+    }
+
+    /** The same manifest recording where the scored data set lives (informational: select reads it by default). */
+    public ScoreManifest withData(String dataPath) {
+        return new ScoreManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
+                eosId, padId, shardIndex, shardCount, start, end, columnsCrc32, dataPath);
     }
 
     public ScoreManifest withRange(int shardIndex, int shardCount, long start, long end) {
         return new ScoreManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
-                eosId, padId, shardIndex, shardCount, start, end, null);
+                eosId, padId, shardIndex, shardCount, start, end, null, data);
     }
 
     /** True when both describe the same run (everything but the column checksum agrees). */
     public boolean sameRun(ScoreManifest o) {
-        return withColumnsCrc32(null).equals(o.withColumnsCrc32(null));
+        return withColumnsCrc32(null).withData(null).equals(o.withColumnsCrc32(null).withData(null));
     }
 
     /** Human-readable differences between this run and another, e.g. "model: 'a' vs 'b'"; empty when sameRun. */

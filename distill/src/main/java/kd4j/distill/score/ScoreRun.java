@@ -58,7 +58,7 @@ public final class ScoreRun {
 
     private final InstanceSource source;
     private final TeacherScorer scorer;
-    private final ScoreManifest manifest;
+    private ScoreManifest manifest;
     private final Path out;
     private final int chunkInstances;
 
@@ -77,6 +77,12 @@ public final class ScoreRun {
     }
 
     public ScoreManifest manifest() { return manifest; }
+
+    /** Records the data set's path in the manifest (informational; `kd4j select` uses it when --data is not given). */
+    public ScoreRun recordDataPath(String path) {
+        manifest = manifest.withData(path);
+        return this;
+    }
 
     /** The folder holding finished chunks while the run is under way. */
     public Path partsDir() { return out.resolveSibling(out.getFileName() + ".parts"); }
