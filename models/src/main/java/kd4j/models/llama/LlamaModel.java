@@ -14,6 +14,7 @@ import kd4j.autograd.ops.ShapeOps;
 import kd4j.models.CausalLM;
 import kd4j.models.ModelInputs;
 import kd4j.models.TransformerConfig;
+import kd4j.models.WithHiddenStates;
 import kd4j.models.nn.DecoderLayer;
 import kd4j.models.nn.Embedding;
 import kd4j.models.nn.KvCache;
@@ -23,7 +24,7 @@ import kd4j.models.nn.WeightSource;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Tensor;
 
-public class LlamaModel implements CausalLM {
+public class LlamaModel implements WithHiddenStates {
     private final TransformerConfig config;
     private final Backend backend;
     private final Embedding embedTokens;
@@ -58,6 +59,7 @@ public class LlamaModel implements CausalLM {
      * Logits [B, T, V] for ids I32 [B, T]; when hidden is not null it receives the embeddings, each layer's
      * output and the final-norm output, each [B*T, C] (what HF's hidden-state hooks record).
      */
+    @Override
     public Var forward(Tensor ids, Tensor keyMask, List<Var> hidden) {
         int batch = ids.dim(0), time = ids.dim(1);
         ModelInputs.check(ids, keyMask, config.vocabSize());

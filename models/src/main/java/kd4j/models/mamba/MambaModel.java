@@ -15,6 +15,7 @@ import kd4j.autograd.ops.ElementwiseOps;
 import kd4j.autograd.ops.ShapeOps;
 import kd4j.models.CausalLM;
 import kd4j.models.ModelInputs;
+import kd4j.models.WithHiddenStates;
 import kd4j.models.nn.Embedding;
 import kd4j.models.nn.Linear;
 import kd4j.models.nn.MambaMixer;
@@ -24,7 +25,7 @@ import kd4j.models.nn.WeightSource;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Tensor;
 
-public final class MambaModel implements CausalLM {
+public final class MambaModel implements WithHiddenStates {
     private final MambaConfig config;
     private final Backend backend;
     private final Embedding embeddings;
@@ -61,6 +62,7 @@ public final class MambaModel implements CausalLM {
     public Var forward(Tensor ids, Tensor keyMask) { return forward(ids, keyMask, null); }
 
     /** As LlamaModel.forward: hidden receives embeddings, each layer's output and the final-norm output. */
+    @Override
     public Var forward(Tensor ids, Tensor keyMask, List<Var> hidden) {
         int batch = ids.dim(0), time = ids.dim(1);
         ModelInputs.check(ids, keyMask, config.vocabSize());
