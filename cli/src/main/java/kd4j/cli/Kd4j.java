@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 TokenizerTrainCommand.class,
                 DevicesCommand.class,
                 KernelsCommand.class,
+                VerifyModelCommand.class,
                 PrepareCommand.class,
                 ScoreCommand.class, ScoreMergeCommand.class, SelectCommand.class,
         })
