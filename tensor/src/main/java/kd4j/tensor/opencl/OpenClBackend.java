@@ -47,6 +47,17 @@ public final class OpenClBackend implements Backend {
     record GemmTiles(int bm, int bn, int bk, int tm, int tn) {
         int threads() { return (bm / tm) * (bn / tn); }
         String options() { return "-DBM=" + bm + " -DBN=" + bn + " -DBK=" + bk + " -DTM=" + tm + " -DTN=" + tn; }
+
+        /** "BM,BN,BK,TM,TN" from -Dkd4j.opencl.gemmTiles (benchmark sweeps). */
+        static GemmTiles parse(String spec) {
+            String[] p = spec.split(",");
+            if (p.length != 5) throw new IllegalArgumentException("-Dkd4j.opencl.gemmTiles: expected BM,BN,BK,TM,TN, got '" + spec + "'");
+            int[] v = new int[5];
+            for (int i = 0; i < 5; i++) v[i] = Integer.parseInt(p[i].trim());
+            if (v[3] % 4 != 0 || v[4] % 4 != 0 || v[0] % v[3] != 0 || v[1] % v[4] != 0)
+                throw new IllegalArgumentException("-Dkd4j.opencl.gemmTiles: TM, TN must be multiples of 4 dividing BM, BN, got '" + spec + "'");
+            return new GemmTiles(v[0], v[1], v[2], v[3], v[4]);
+        }
     }
 
     /** Opens device index (opencl:N numbering, see ClDevice.list). */
@@ -59,8 +70,10 @@ public final class OpenClBackend implements Backend {
                     + ": " + devices.stream().map(ClDevice::describe).toList() + "). Run `kd4j devices` to check.");
         this.device = devices.get(index);
         this.wg = (int) Math.min(256, Long.highestOneBit(Math.max(1, device.maxWorkGroupSize())));
-        this.tiles = device.gpu() && device.maxWorkGroupSize() >= 256
-                ? new GemmTiles(128, 128, 16, 8, 8)     // 256 items, 64 accumulators each: fills a GPU SM's registers
+        this.tiles = System.getProperty("kd4j.opencl.gemmTiles") != null
+                ? GemmTiles.parse(System.getProperty("kd4j.opencl.gemmTiles"))
+                : device.gpu() && device.maxWorkGroupSize() >= 256
+                ? new GemmTiles(128, 64, 16, 8, 4)      // 256 items, 32 accumulators each: fastest of a sweep on an H100 (docs/performance.md)
                 : new GemmTiles(32, 32, 16, 4, 4);      // 64 items: PoCL's CPU work-groups run items as loop iterations
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment err = tmp.allocate(JAVA_INT);

@@ -23,13 +23,13 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class OpenClConformanceTest {
+public class OpenClConformanceTest {
     private static OpenClBackend cl;
     private static final ReferenceBackend ref = new ReferenceBackend();
     private final Random random = new Random(42);
 
     @BeforeAll
-    static void open() {
+    public static void open() {
         String why = null;
         try {
             if (ClDevice.list().isEmpty()) why = "no OpenCL platform";
@@ -42,7 +42,7 @@ class OpenClConformanceTest {
     }
 
     @AfterAll
-    static void close() { if (cl != null) cl.close(); }
+    public static void close() { if (cl != null) cl.close(); }
 
     // ---- helpers: the same random values on both backends ----
 
