@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 VerifyModelCommand.class,
                 PrepareCommand.class,
                 ScoreCommand.class, ScoreMergeCommand.class, SelectCommand.class,
+                PretrainCommand.class, EvalCommand.class,
         })
 public final class Kd4j implements Runnable {
     @CommandLine.Spec

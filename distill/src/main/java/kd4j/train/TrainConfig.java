@@ -41,8 +41,10 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
     /**
      * The student. Exactly one of: init (an HF model directory whose weights are the starting point) or config
      * (a config.json, or a directory holding one, for a randomly initialised model seeded by run.seed).
+     * tokenizer (optional): a folder whose tokenizer files are copied into the exported model, so the result is a
+     * complete HF model folder.
      */
-    public record Model(String init, String config) {}
+    public record Model(String init, String config, String tokenizer) {}
 
     /**
      * Training data (a directory written by `kd4j prepare`, or a Megatron .bin/.idx prefix), the validation data
@@ -108,7 +110,7 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
     }
 
     public TrainConfig {
-        model = model == null ? new Model(null, null) : model;
+        model = model == null ? new Model(null, null, null) : model;
         data = data == null ? new Data(null, null, null, null, null) : data;
         optimizer = optimizer == null ? new Optimizer(null, null, null, null, null, null) : optimizer;
         schedule = schedule == null ? new Schedule(null, null, null, null) : schedule;

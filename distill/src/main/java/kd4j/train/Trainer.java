@@ -208,13 +208,13 @@ public final class Trainer {
                 if (!Double.isFinite(lastLoss))
                     throw new IllegalStateException("training diverged: loss is " + lastLoss + " at step " + step
                             + " (lr " + lr + "); lower optimizer.lr or raise schedule.warmupSteps");
+                double seconds = (System.nanoTime() - t0) / 1e9;      // the step itself, without evaluation
                 double evalLoss = Double.NaN;
                 int evalEvery = config.run().evalInterval();
                 if (!validation.isEmpty() && evalEvery > 0 && (step % evalEvery == 0 || step == totalSteps)) {
                     evalLoss = evaluate();
                     lastEval = evalLoss;
                 }
-                double seconds = (System.nanoTime() - t0) / 1e9;
                 StepResult r = new StepResult(step, totalSteps, lastLoss, lr, gradNorm, tokens,
                         stepTokens / seconds, waited / 1e9 / seconds, seconds, evalLoss, lossFunction.lastMetrics());
                 if (step % config.run().logInterval() == 0 || r.hasEval() || step == totalSteps) metrics.log(r);
@@ -230,10 +230,22 @@ public final class Trainer {
             if (exportModel) {
                 modelDir = runDir.resolve(MODEL_DIR);
                 Models.save(model, modelDir);
+                copyTokenizer(modelDir);
             }
             if (Files.size(metricsFile) > 0) Plots.lossCurve(metricsFile, runDir, "kd4j " + runDir.getFileName());
         }
         return new Result(step, lastLoss, lastEval, runDir, modelDir, step < totalSteps);
+    }
+
+    /** Copies model.tokenizer's files (tokenizer.json and its companions) into the exported model folder. */
+    private void copyTokenizer(Path modelDir) throws IOException {
+        if (config.model().tokenizer() == null) return;
+        Path from = Path.of(config.model().tokenizer());
+        if (!Files.exists(from.resolve("tokenizer.json")))
+            throw new IOException(from + ": no tokenizer.json to copy into " + modelDir + " (model.tokenizer)");
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"))
+            if (Files.exists(from.resolve(f)))
+                Files.copy(from.resolve(f), modelDir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Mean next-token loss over the validation instances (no tape). */

@@ -1,0 +1,253 @@
+/*
+ * `kd4j pretrain --config FILE`: train a small LM on prepared token data, with flags overriding the config.
+ * The run folder gets train-config.json, metrics.jsonl, loss.png/svg, checkpoints/ and model/ (HF format).
+ * `--resume` continues from the latest checkpoint exactly; Ctrl-C stops after the current step with a checkpoint.
+ */
+package kd4j.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import kd4j.data.DataFormatException;
+import kd4j.data.TokenDataset;
+import kd4j.data.TokenSequences;
+import kd4j.models.CausalLM;
+import kd4j.models.ModelConfig;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
+import kd4j.train.BatcherData;
+import kd4j.train.TrainConfig;
+import kd4j.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "pretrain", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a language model on prepared token data (kd4j prepare) from a JSON config; flags override it.",
+                "Config sections: model {init | config}, data {train, validation, seqLength, batchSize, gradAccum}, "
+                + "optimizer {lr, weightDecay, beta1, beta2, eps, clip}, schedule {kind: cosine|wsd|constant, warmupSteps, "
+                + "minLrRatio, decayFraction}, run {out, maxSteps, maxTokens, evalInterval, evalBatches, "
+                + "checkpointInterval, keepCheckpoints, logInterval, seed, threads, device}."})
+public final class PretrainCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "JSON training config (with --resume, default: the run folder's train-config.json)")
+    Path config;
+
+    @Option(names = "--resume", description = "continue the run in run.out from its latest checkpoint")
+    boolean resume;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "run folder (run.out)")
+    String out;
+
+    @Option(names = "--train", paramLabel = "DIR", description = "prepared training data (data.train)")
+    String train;
+
+    @Option(names = "--validation", paramLabel = "DIR", description = "prepared validation data (data.validation; default: the valid split of --train)")
+    String validation;
+
+    @Option(names = "--model-config", paramLabel = "PATH", description = "config.json (or its folder) for a random initialisation (model.config)")
+    String modelConfig;
+
+    @Option(names = "--init", paramLabel = "DIR", description = "HF model folder to start from (model.init)")
+    String init;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "tokenizer folder copied into the exported model (model.tokenizer)")
+    String tokenizer;
+
+    @Option(names = "--seq-length", paramLabel = "N", description = "tokens per row (data.seqLength)")
+    Integer seqLength;
+
+    @Option(names = "--batch-size", paramLabel = "N", description = "rows per micro-batch (data.batchSize)")
+    Integer batchSize;
+
+    @Option(names = "--grad-accum", paramLabel = "N", description = "micro-batches per optimizer step (data.gradAccum)")
+    Integer gradAccum;
+
+    @Option(names = "--lr", paramLabel = "X", description = "peak learning rate (optimizer.lr)")
+    Double lr;
+
+    @Option(names = "--schedule", paramLabel = "KIND", description = "cosine, wsd or constant (schedule.kind)")
+    String schedule;
+
+    @Option(names = "--warmup", paramLabel = "STEPS", description = "warm-up steps (schedule.warmupSteps)")
+    Integer warmup;
+
+    @Option(names = "--max-steps", paramLabel = "N", description = "step budget (run.maxSteps)")
+    Long maxSteps;
+
+    @Option(names = "--max-tokens", paramLabel = "N", description = "token budget when no step budget is set (run.maxTokens)")
+    Long maxTokens;
+
+    @Option(names = "--eval-interval", paramLabel = "STEPS", description = "evaluate every N steps, 0 = only at the end (run.evalInterval)")
+    Integer evalInterval;
+
+    @Option(names = "--checkpoint-interval", paramLabel = "STEPS", description = "checkpoint every N steps (run.checkpointInterval)")
+    Integer checkpointInterval;
+
+    @Option(names = "--seed", paramLabel = "N", description = "seed of initialisation and data order (run.seed)")
+    Long seed;
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 0 = all cores (run.threads)")
+    Integer threads;
+
+    @Option(names = "--device", paramLabel = "DEVICE", description = "cpu, cpu:N, opencl, opencl:N, reference (run.device)")
+    String device;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any config key, e.g. --set optimizer.clip=0.5")
+    List<String> set = new ArrayList<>();
+
+    @Option(names = "--no-progress", description = "no progress bar (logs one line per evaluation instead)")
+    boolean noProgress;
+
+    @Option(names = "--verbose", description = "stack traces for unexpected errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter stdout = spec.commandLine().getOut();
+        TrainConfig cfg = loadConfig();
+        Path runDir = Path.of(cfg.run().out());
+        String deviceSpec = cfg.run().device();
+        if (deviceSpec.equals("cpu") && cfg.run().threads() > 0) deviceSpec = "cpu:" + cfg.run().threads();
+        try (Backend be = Backends.open(deviceSpec);
+             TokenDataset trainSet = TokenDataset.open(Path.of(cfg.data().train()));
+             TokenDataset validSet = cfg.data().validation() == null ? null : TokenDataset.open(Path.of(cfg.data().validation()))) {
+            CausalLM model = cfg.model().init() != null
+                    ? Models.load(Path.of(cfg.model().init()), be)
+                    : Models.randomInit(Models.readConfig(Path.of(cfg.model().config())), be, cfg.run().seed());
+            checkVocabulary(trainSet, model.config(), cfg);
+            TokenSequences trainInstances = trainSet.instances(TokenDataset.Split.TRAIN);
+            int seq = cfg.data().seqLength();
+            int available = trainSet.instanceLength() - 1;
+            if (seq > available)
+                throw DataFormatException.of(trainSet.directory(), "instances hold " + available + " tokens + 1, fewer than "
+                        + "data.seqLength " + seq + "; prepare with --seq " + seq + " or lower data.seqLength");
+            List<int[]> valid = validationInstances(validSet != null ? validSet : trainSet, cfg);
+            int pad = Math.max(0, model.config().eosTokenId());
+            try (BatcherData data = new BatcherData(trainInstances, cfg.data().batchSize(), seq, pad, cfg.run().seed())) {
+                PrintStream progress = noProgress ? null : System.err;
+                Trainer trainer = Trainer.builder(model, cfg, data).validation(valid).runDir(runDir).resume(resume)
+                        .progress(progress)
+                        .listener(r -> {
+                            if (noProgress && r.hasEval())
+                                stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  eval %.4f (ppl %.2f)  %,.0f tok/s  data wait %.1f%%%n",
+                                        r.step(), r.totalSteps(), r.loss(), r.evalLoss(), Math.exp(r.evalLoss()),
+                                        r.tokensPerSecond(), 100 * r.dataWaitShare());
+                        })
+                        .build();
+                CountDownLatch finished = new CountDownLatch(1);
+                Thread hook = new Thread(() -> {
+                    trainer.requestStop();          // Ctrl-C: finish the step, write a checkpoint, then exit
+                    try { finished.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
+                });
+                Runtime.getRuntime().addShutdownHook(hook);
+                Trainer.Result result;
+                try {
+                    stdout.printf("kd4j pretrain: %s, %,d parameters on %s; %,d steps of %,d tokens -> %s%n",
+                            model.config().architecture(), model.parameters().numel(), be.describe(),
+                            cfg.totalSteps(), cfg.tokensPerStep(), runDir);
+                    stdout.flush();
+                    result = trainer.run();
+                } finally {
+                    finished.countDown();
+                    try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { }
+                }
+                stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f", result.stopped() ? "stopped" : "done",
+                        result.steps(), result.loss());
+                if (!Double.isNaN(result.evalLoss()))
+                    stdout.printf(Locale.ROOT, ", validation loss %.4f (perplexity %.2f)", result.evalLoss(), Math.exp(result.evalLoss()));
+                stdout.println();
+                stdout.println("run folder: " + runDir + (result.modelDir() != null ? "  (model: " + result.modelDir() + ")" : "")
+                        + (result.stopped() ? "  -- continue with: kd4j pretrain --resume --out " + runDir : ""));
+                return ExitCodes.OK;
+            }
+        }
+    }
+
+    private TrainConfig loadConfig() throws IOException {
+        Map<String, String> o = new LinkedHashMap<>();
+        put(o, "run.out", out);
+        put(o, "data.train", train);
+        put(o, "data.validation", validation);
+        put(o, "model.config", modelConfig);
+        put(o, "model.init", init);
+        put(o, "model.tokenizer", tokenizer);
+        put(o, "data.seqLength", seqLength);
+        put(o, "data.batchSize", batchSize);
+        put(o, "data.gradAccum", gradAccum);
+        put(o, "optimizer.lr", lr);
+        put(o, "schedule.kind", schedule);
+        put(o, "schedule.warmupSteps", warmup);
+        put(o, "run.maxSteps", maxSteps);
+        put(o, "run.maxTokens", maxTokens);
+        put(o, "run.evalInterval", evalInterval);
+        put(o, "run.checkpointInterval", checkpointInterval);
+        put(o, "run.seed", seed);
+        put(o, "run.threads", threads);
+        put(o, "run.device", device);
+        for (String kv : set) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0)
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--set expects KEY=VALUE, got '" + kv + "'");
+            o.put(kv.substring(0, eq).strip(), kv.substring(eq + 1).strip());
+        }
+        Path file = config;
+        if (file == null && resume) {
+            Path saved = Path.of(out != null ? out : TrainConfig.defaults().run().out()).resolve(Trainer.CONFIG_FILE);
+            if (Files.exists(saved)) file = saved;
+        }
+        if (file == null && o.isEmpty())
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "give --config FILE (or --resume --out DIR of an earlier run)");
+        TrainConfig cfg = TrainConfig.load(file, o);
+        if (cfg.data().train() == null)
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "no training data: set data.train in the config or pass --train DIR (a folder written by kd4j prepare)");
+        return cfg;
+    }
+
+    private static void put(Map<String, String> o, String key, Object value) {
+        if (value != null) o.put(key, value.toString());
+    }
+
+    /** The prepared data's tokenizer must fit the model: every id below the model's vocabulary size. */
+    private static void checkVocabulary(TokenDataset data, ModelConfig model, TrainConfig cfg) throws IOException {
+        var manifest = data.manifest();
+        if (manifest.isEmpty() || manifest.get().tokenizer() == null) return;
+        int vocab = manifest.get().tokenizer().vocabSize();
+        if (vocab > model.vocabSize())
+            throw DataFormatException.of(data.directory().resolve(TokenDataset.MANIFEST), "tokenizer vocabulary of "
+                    + vocab + " ids does not fit the model's vocab_size " + model.vocabSize() + " (from "
+                    + (cfg.model().init() != null ? cfg.model().init() : cfg.model().config())
+                    + "); use a model config with vocab_size >= " + vocab + " or prepare the data with its tokenizer");
+    }
+
+    /** The first evalBatches * batchSize validation instances, cut to seqLength + 1 tokens. */
+    private static List<int[]> validationInstances(TokenDataset set, TrainConfig cfg) throws IOException {
+        var counts = set.manifest().map(m -> m.counts(TokenDataset.Split.VALID)).orElse(null);
+        if (counts == null || counts.instances() == 0) return List.of();
+        TokenSequences v = set.instances(TokenDataset.Split.VALID);
+        int width = cfg.data().seqLength() + 1;
+        long n = Math.min(v.size(), (long) cfg.run().evalBatches() * cfg.data().batchSize());
+        List<int[]> out = new ArrayList<>();
+        for (long i = 0; i < n; i++) {
+            int[] row = new int[v.length(i)];
+            v.read(i, row, 0);
+            if (row.length >= 2) out.add(row.length > width ? java.util.Arrays.copyOf(row, width) : row);
+        }
+        return out;
+    }
+}

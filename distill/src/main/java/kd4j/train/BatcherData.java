@@ -1,0 +1,67 @@
+/*
+ * TrainData over prepared instances: kd4j.data.Batcher (per-epoch shuffle from the seed, background prefetch)
+ * turned into Trainer batches. The position is Batcher's (epoch, index); seek() restarts the Batcher there, so
+ * a resumed run sees exactly the batches an uninterrupted one would.
+ */
+package kd4j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.io.IOException;
+import java.util.Arrays;
+import kd4j.data.Batcher;
+import kd4j.data.TokenSequences;
+
+public final class BatcherData implements TrainData {
+    private static final int PREFETCH = 4;
+    private final TokenSequences instances;
+    private final int batchSize, seqLength, padId;
+    private final long seed;
+    private Batcher batcher;
+
+    /** Batches of batchSize rows of seqLength + 1 tokens (longer instances are cut, as MiniPLM's collate does). */
+    public BatcherData(TokenSequences instances, int batchSize, int seqLength, int padId, long seed) {
+        this.instances = instances;
+        this.batchSize = batchSize;
+        this.seqLength = seqLength;
+        this.padId = padId;
+        this.seed = seed;
+        this.batcher = new Batcher(instances, batchSize, seqLength + 1, padId, seed, Batcher.Position.START, PREFETCH);
+    }
+
+    @Override
+    public Batch next() {
+        Batcher.Batch b = batcher.next();
+        int width = b.width(), t = seqLength;
+        int[] inputs = new int[b.batchSize() * t], targets = new int[b.batchSize() * t];
+        Arrays.fill(targets, Batch.IGNORE);
+        for (int r = 0; r < b.batchSize(); r++) {
+            int n = b.lengths()[r] - 1;                  // predictions in this row
+            System.arraycopy(b.tokens(), r * width, inputs, r * t, t);
+            if (n > 0) System.arraycopy(b.tokens(), r * width + 1, targets, r * t, n);
+        }
+        return new Batch(b.batchSize(), t, inputs, targets, b.instances());
+    }
+
+    @Override
+    public JsonNode position() {
+        Batcher.Position p = batcher.position();
+        return JsonNodeFactory.instance.objectNode().put("epoch", p.epoch()).put("index", p.index());
+    }
+
+    @Override
+    public void seek(JsonNode position) throws IOException {
+        if (position == null || !position.has("epoch") || !position.has("index"))
+            throw new IOException("checkpoint data position " + position + " has no \"epoch\" and \"index\" "
+                    + "(it was not written by a run over prepared instances)");
+        batcher.close();
+        batcher = new Batcher(instances, batchSize, seqLength + 1, padId, seed,
+                new Batcher.Position(position.get("epoch").asLong(), position.get("index").asLong()), PREFETCH);
+    }
+
+    /** Seconds next() has spent blocked since the last seek. */
+    public double waitSeconds() { return batcher.waitNanos() / 1e9; }
+
+    @Override
+    public void close() { batcher.close(); }
+}
