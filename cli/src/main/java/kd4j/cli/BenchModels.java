@@ -1,0 +1,116 @@
+/*
+ * What `kd4j bench train` and `kd4j bench score` share: the options (config, batch, seq, threads, device, steps),
+ * opening the backend, building a seeded random model from an HF-style config.json, a fixed random batch, the
+ * warm-up/median timing loop and the memory report. Peak memory is reported three ways, as far as each is
+ * measurable: the bytes of every backend tensor the run holds (weights, gradients, AdamW moments, the step
+ * arena's activations; on OpenCL these are device memory), the JVM heap's peak, and the process's peak RSS
+ * (VmHWM from /proc/self/status: heap + native CPU tensors + JIT + everything else).
+ */
+package kd4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import kd4j.models.CausalLM;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
+import kd4j.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+final class BenchModels {
+    /** The options both commands take (a picocli mixin). */
+    static final class Options {
+        @Option(names = "--config", required = true, paramLabel = "CONFIG.json",
+                description = "HF-style config.json of the model; weights are random (seeded), e.g. bench/configs/llama-bench.json.")
+        Path config;
+        @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
+        int batch;
+        @Option(names = "--seq", defaultValue = "256", paramLabel = "T", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
+        int seq;
+        @Option(names = "--threads", defaultValue = "1", paramLabel = "N", description = "CPU threads when --device is cpu (default: ${DEFAULT-VALUE}).")
+        int threads;
+        @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+                description = "cpu (with --threads), opencl, opencl:N (see `kd4j devices`), reference. Default: ${DEFAULT-VALUE}.")
+        String device;
+        @Option(names = "--steps", defaultValue = "5", paramLabel = "S", description = "Timed steps after warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
+        int steps;
+        @Option(names = "--warmup", defaultValue = "2", paramLabel = "W", description = "Untimed steps first (JIT, kernel builds, buffers) (default: ${DEFAULT-VALUE}).")
+        int warmup;
+        @Option(names = "--seed", defaultValue = "1", paramLabel = "SEED", description = "Seed of the weights and the token ids (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        void validate(CommandLine cl) {
+            if (batch < 1 || seq < 2 || threads < 1 || steps < 1 || warmup < 0)
+                throw new CommandLine.ParameterException(cl, "need --batch >= 1, --seq >= 2, --threads >= 1, --steps >= 1, --warmup >= 0; got --batch "
+                        + batch + " --seq " + seq + " --threads " + threads + " --steps " + steps + " --warmup " + warmup);
+            if (!Files.isRegularFile(config))
+                throw new CommandLine.ParameterException(cl, "--config " + config + ": no such file (an HF-style config.json; see bench/configs/)");
+            if (device.startsWith("cpu:"))
+                throw new CommandLine.ParameterException(cl, "--device " + device + ": give the thread count with --threads, not cpu:N");
+        }
+
+        /** "cpu:threads" for cpu, else the device spec as given. */
+        String backendSpec() { return device.equals("cpu") ? "cpu:" + threads : device; }
+    }
+
+    private BenchModels() {}
+
+    static Backend open(Options o) { return Backends.open(o.backendSpec()); }
+
+    static CausalLM model(Options o, Backend be) {
+        return Models.randomInit(Models.readConfig(o.config), be, o.seed);
+    }
+
+    /** Seeded uniform token ids I32 [B, T] in [0, vocab). */
+    static Tensor randomIds(Options o, Backend be, int vocab) {
+        SplittableRandom r = new SplittableRandom(o.seed + 1);
+        int[] ids = new int[o.batch * o.seq];
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(vocab);
+        return be.fromInts(ids, o.batch, o.seq);
+    }
+
+    static void header(PrintWriter out, String what, Options o, Backend be, CausalLM model) {
+        out.printf("%s; %s %s (%s), %.2fM parameters; batch %d x seq %d = %d tokens per step%n", be.describe(), what,
+                o.config, model.config().architecture(), model.parameters().numel() / 1e6, o.batch, o.seq, o.batch * o.seq);
+    }
+
+    /** Prints one line per timed step and returns the median seconds. */
+    static double median(PrintWriter out, double[] seconds, long tokens) {
+        for (int i = 0; i < seconds.length; i++)
+            out.printf("step %d: %.1f ms, %.0f tokens/s%n", i + 1, seconds[i] * 1e3, tokens / seconds[i]);
+        double[] s = seconds.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    static void memory(PrintWriter out, long backendTensorBytes) {
+        long heapPeak = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans())
+            if (pool.getType() == MemoryType.HEAP) heapPeak += pool.getPeakUsage().getUsed();
+        out.printf("peak memory: backend tensors %.1f MiB (weights, grads, optimizer state, activations), "
+                        + "JVM heap %.1f MiB, process RSS %s%n",
+                backendTensorBytes / 1048576.0, heapPeak / 1048576.0, peakRss());
+    }
+
+    /** VmHWM of /proc/self/status in MiB, or "n/a" where there is no /proc. */
+    static String peakRss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith("VmHWM:")) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    return String.format("%.1f MiB", kb / 1024.0);
+                }
+        } catch (IOException | RuntimeException e) {
+            return "n/a (" + e.getMessage() + ")";
+        }
+        return "n/a";
+    }
+}

@@ -1,0 +1,74 @@
+/*
+ * `kd4j bench score`: forward-only scoring of a randomly initialised model (any family, from an HF-style
+ * config.json), as teacher scoring runs it: no tape (GradMode off), logits and per-token cross-entropy of the
+ * next token, the per-token losses read back. Warm-up passes first, then --steps timed passes; last line
+ * "tokens/s: <median>".
+ */
+package kd4j.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import kd4j.autograd.GradMode;
+import kd4j.autograd.Parameter;
+import kd4j.autograd.StepArena;
+import kd4j.autograd.ops.LossOps;
+import kd4j.models.CausalLM;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "score", mixinStandardHelpOptions = true,
+        description = "Forward-only scoring tokens/s (logits + per-token loss, no tape, fp32) of a random model from a config.json.")
+public final class BenchScoreCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    BenchModels.Options options;
+
+    @Override
+    public Integer call() {
+        options.validate(spec.commandLine());
+        PrintWriter out = spec.commandLine().getOut();
+        try (Backend be = BenchModels.open(options); GradMode g = GradMode.off()) {
+            CausalLM model = BenchModels.model(options, be);
+            BenchModels.header(out, "score", options, be, model);
+            Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize());
+            Tensor targets = Models.nextTokenTargets(ids, null);
+            StepArena arena = new StepArena();
+            long tokens = (long) options.batch * options.seq;
+            for (int i = 0; i < options.warmup; i++) {
+                out.printf("warm-up %d: mean loss %.4f%n", i + 1, score(model, ids, targets, arena) / (tokens - options.batch));
+                out.flush();
+            }
+            double[] seconds = new double[options.steps];
+            for (int i = 0; i < options.steps; i++) {
+                long t0 = System.nanoTime();
+                score(model, ids, targets, arena);
+                seconds[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            double median = BenchModels.median(out, seconds, tokens);
+            long paramBytes = 0;
+            for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();
+            BenchModels.memory(out, paramBytes + arena.bytesAllocated());
+            out.printf("median pass: %.1f ms%n", median * 1e3);
+            out.printf("tokens/s: %.1f%n", tokens / median);
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** One scoring pass; returns the summed per-token loss (read back to the host, as a scorer does). */
+    static double score(CausalLM model, Tensor ids, Tensor targets, StepArena arena) {
+        double sum = 0;
+        try (var scope = arena.activate()) {
+            Tensor perToken = LossOps.crossEntropyPerToken(model.forward(ids, null), targets, Models.IGNORE_INDEX).data();
+            for (float x : perToken.toFloatArray()) sum += x;
+        }
+        arena.reset();
+        return sum;
+    }
+}

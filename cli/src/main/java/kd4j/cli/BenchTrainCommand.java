@@ -1,0 +1,85 @@
+/*
+ * `kd4j bench train`: training steps of a randomly initialised model (any family, from an HF-style config.json):
+ * forward, mean cross-entropy on next-token targets, backward, AdamW, in fp32, as the Trainer runs them (a
+ * StepArena reuses the activation buffers from step to step). Warm-up steps first, then --steps timed steps
+ * (each ends with a backend sync, so GPU time is counted); last line "tokens/s: <median>".
+ */
+package kd4j.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import kd4j.autograd.Parameter;
+import kd4j.autograd.StepArena;
+import kd4j.autograd.Tape;
+import kd4j.autograd.Var;
+import kd4j.autograd.ops.LossOps;
+import kd4j.autograd.optim.AdamW;
+import kd4j.models.CausalLM;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Training tokens/s (forward + backward + AdamW, fp32) of a random model from a config.json.")
+public final class BenchTrainCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    BenchModels.Options options;
+
+    @Override
+    public Integer call() {
+        options.validate(spec.commandLine());
+        PrintWriter out = spec.commandLine().getOut();
+        try (Backend be = BenchModels.open(options)) {
+            CausalLM model = BenchModels.model(options, be);
+            BenchModels.header(out, "train", options, be, model);
+            Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize());
+            Tensor targets = Models.nextTokenTargets(ids, null);
+            AdamW optimizer = new AdamW(model.parameters().all(), 1e-4, 0.1);
+            StepArena arena = new StepArena();
+            long tokens = (long) options.batch * options.seq;
+            for (int i = 0; i < options.warmup; i++) {
+                double loss = step(model, ids, targets, optimizer, arena);
+                out.printf("warm-up %d: loss %.4f%n", i + 1, loss);
+                out.flush();
+            }
+            double[] seconds = new double[options.steps];
+            double loss = Double.NaN;
+            for (int i = 0; i < options.steps; i++) {
+                long t0 = System.nanoTime();
+                loss = step(model, ids, targets, optimizer, arena);
+                seconds[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            double median = BenchModels.median(out, seconds, tokens);
+            out.printf("last loss %.4f (same batch every step, so it falls)%n", loss);
+            long paramBytes = 0;
+            for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();
+            // weights + gradients + two AdamW moments, plus the arena's activations and scratch
+            BenchModels.memory(out, 4 * paramBytes + arena.bytesAllocated());
+            out.printf("median step: %.1f ms%n", median * 1e3);
+            out.printf("tokens/s: %.1f%n", tokens / median);
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** One optimizer step; returns the loss. Ends with a sync so the time includes all device work. */
+    static double step(CausalLM model, Tensor ids, Tensor targets, AdamW optimizer, StepArena arena) {
+        model.parameters().zeroGrad();
+        double loss;
+        try (var scope = arena.activate()) {
+            Var l = LossOps.crossEntropy(model.forward(ids, null), targets, Models.IGNORE_INDEX);
+            Tape.backward(l);
+            loss = l.data().item(new long[l.data().rank()]);
+        }
+        arena.reset();
+        optimizer.step();
+        model.backend().sync();
+        return loss;
+    }
+}
