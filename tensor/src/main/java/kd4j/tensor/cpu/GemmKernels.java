@@ -89,11 +89,9 @@ public final class GemmKernels {
                             int rows = Math.min(MR, mc - ir);
                             long cTile = cOff + (ic + ir) * ldc + jc + jr;
                             if (Simd.SCALAR) scalarKernel(kc, s.a, ir * kc, s.b, jr * kc, s.tile);
-                            else if (rows == MR && cols == NR) {
-                                vectorKernel(kc, s.a, ir * kc, s.b, jr * kc, c, cTile, ldc, alpha, betaBlock, null);
-                                continue;
-                            } else vectorKernel(kc, s.a, ir * kc, s.b, jr * kc, c, cTile, ldc, alpha, betaBlock, s.tile);
-                            mergeTile(s.tile, rows, cols, c, cTile, ldc, alpha, betaBlock);
+                            else vectorKernel(kc, s.a, ir * kc, s.b, jr * kc, s.tile);
+                            if (rows == MR && cols == NR && !Simd.SCALAR) mergeFullTile(s.tile, c, cTile, ldc, alpha, betaBlock);
+                            else mergeTile(s.tile, rows, cols, c, cTile, ldc, alpha, betaBlock);
                         }
                     }
                 }
@@ -152,55 +150,49 @@ public final class GemmKernels {
 
     /**
      * MR x 2L micro-kernel: 12 accumulators in registers, one broadcast of A per row and two loads of B per k.
-     * Writes the full tile to C (tile == null) or stores the raw accumulators into tile for an edge merge.
+     * The accumulators always go to the tile array and a separate merge writes C: keeping C's alpha/beta logic out
+     * of this method keeps it small enough for C2 to compile as one tight loop (storing vectors through helper
+     * calls made it deoptimise and box the accumulators).
      */
-    private static void vectorKernel(int kc, float[] ap, int ao, float[] bp, int bo, MemorySegment c, long cOff,
-                                     long ldc, float alpha, float beta, float[] tile) {
+    private static void vectorKernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
         FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        for (int kk = 0; kk < kc; kk++, ao += MR, bo += 2 * L) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bo), b1 = FloatVector.fromArray(F, bp, bo + L);
-            FloatVector a = FloatVector.broadcast(F, ap[ao]);
+        for (int kk = 0; kk < kc; kk++) {
+            int ai = ao + kk * MR, bi = bo + kk * 2 * L;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi), b1 = FloatVector.fromArray(F, bp, bi + L);
+            FloatVector a = FloatVector.broadcast(F, ap[ai]);
             c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, ap[ao + 1]);
+            a = FloatVector.broadcast(F, ap[ai + 1]);
             c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, ap[ao + 2]);
+            a = FloatVector.broadcast(F, ap[ai + 2]);
             c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, ap[ao + 3]);
+            a = FloatVector.broadcast(F, ap[ai + 3]);
             c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(F, ap[ao + 4]);
+            a = FloatVector.broadcast(F, ap[ai + 4]);
             c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(F, ap[ao + 5]);
+            a = FloatVector.broadcast(F, ap[ai + 5]);
             c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
         }
-        if (tile != null) {
-            c00.intoArray(tile, 0); c01.intoArray(tile, L);
-            c10.intoArray(tile, 2 * L); c11.intoArray(tile, 3 * L);
-            c20.intoArray(tile, 4 * L); c21.intoArray(tile, 5 * L);
-            c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
-            c40.intoArray(tile, 8 * L); c41.intoArray(tile, 9 * L);
-            c50.intoArray(tile, 10 * L); c51.intoArray(tile, 11 * L);
-            return;
-        }
-        storeRow(c, cOff, c00, c01, alpha, beta);
-        storeRow(c, cOff + ldc, c10, c11, alpha, beta);
-        storeRow(c, cOff + 2 * ldc, c20, c21, alpha, beta);
-        storeRow(c, cOff + 3 * ldc, c30, c31, alpha, beta);
-        storeRow(c, cOff + 4 * ldc, c40, c41, alpha, beta);
-        storeRow(c, cOff + 5 * ldc, c50, c51, alpha, beta);
+        c00.intoArray(tile, 0); c01.intoArray(tile, L);
+        c10.intoArray(tile, 2 * L); c11.intoArray(tile, 3 * L);
+        c20.intoArray(tile, 4 * L); c21.intoArray(tile, 5 * L);
+        c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
+        c40.intoArray(tile, 8 * L); c41.intoArray(tile, 9 * L);
+        c50.intoArray(tile, 10 * L); c51.intoArray(tile, 11 * L);
     }
 
-    private static void storeRow(MemorySegment c, long idx, FloatVector v0, FloatVector v1, float alpha, float beta) {
-        v0 = v0.mul(alpha);
-        v1 = v1.mul(alpha);
-        if (beta != 0f) {
-            v0 = Simd.load(c, idx).fma(FloatVector.broadcast(F, beta), v0);
-            v1 = Simd.load(c, idx + L).fma(FloatVector.broadcast(F, beta), v1);
-        }
-        Simd.store(v0, c, idx);
-        Simd.store(v1, c, idx + L);
+    /** C = alpha * tile + beta * C for a full MR x NR tile, a vector at a time (beta == 0 ignores old C). */
+    private static void mergeFullTile(float[] tile, MemorySegment c, long cOff, long ldc, float alpha, float beta) {
+        for (int r = 0; r < MR; r++)
+            for (int v = 0; v < NR; v += L) {
+                long idx = cOff + r * ldc + v;
+                FloatVector x = FloatVector.fromArray(F, tile, r * NR + v).mul(alpha);
+                if (beta != 0f) x = Simd.load(c, idx).fma(FloatVector.broadcast(F, beta), x);
+                Simd.store(x, c, idx);
+            }
     }
+
 
     /** The scalar-mode micro-kernel (kd4j.vectorBits=0): same packing, MR x NR accumulators in the tile array. */
     private static void scalarKernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
