@@ -10,6 +10,10 @@ import picocli.CommandLine.Command;
         description = "Measure the speed of kernels, tokenizers, training and scoring.",
         subcommands = {
                 BenchTokenizeCommand.class,
+                BenchGemmCommand.class,
+                BenchAttentionCommand.class,
+                BenchTrainCommand.class,
+                BenchScoreCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec

@@ -1,0 +1,75 @@
+/*
+ * `kd4j bench gemm`: C = A B on the CPU backend for one M x K x N shape, fp32 A and fp32 or bf16 B. Warm-up runs
+ * first (JIT, pack buffers), then --repeats timed runs; last line is the median "GFLOP/s: <number>" (2 M N K flops
+ * per run), so it compares directly with an OpenBLAS sgemm run on the same machine.
+ */
+package kd4j.cli;
+
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
+import kd4j.tensor.DType;
+import kd4j.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "gemm", mixinStandardHelpOptions = true, description = "fp32 GEMM throughput of the CPU backend in GFLOP/s.")
+public final class BenchGemmCommand implements Callable<Integer> {
+    enum WeightType { fp32, bf16 }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--m", defaultValue = "1024", paramLabel = "M", description = "Rows of A and C (default: ${DEFAULT-VALUE}).")
+    int m;
+    @Option(names = "--n", defaultValue = "1024", paramLabel = "N", description = "Columns of B and C (default: ${DEFAULT-VALUE}).")
+    int n;
+    @Option(names = "--k", defaultValue = "1024", paramLabel = "K", description = "Inner dimension (default: ${DEFAULT-VALUE}).")
+    int k;
+    @Option(names = "--threads", defaultValue = "1", paramLabel = "T", description = "CPU threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "TYPE", description = "Storage type of B: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
+    WeightType dtype;
+    @Option(names = "--repeats", defaultValue = "7", paramLabel = "R", description = "Timed runs after warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Override
+    public Integer call() {
+        if (m < 1 || n < 1 || k < 1 || threads < 1 || repeats < 1)
+            throw new CommandLine.ParameterException(spec.commandLine(), "--m, --n, --k, --threads and --repeats must be >= 1");
+        PrintWriter out = spec.commandLine().getOut();
+        try (Backend be = Backends.open("cpu:" + threads)) {
+            Random r = new Random(1);
+            float[] av = new float[m * k], bv = new float[k * n];
+            for (int i = 0; i < av.length; i++) av[i] = r.nextFloat() - 0.5f;
+            for (int i = 0; i < bv.length; i++) bv[i] = r.nextFloat() - 0.5f;
+            Tensor a = be.fromFloats(av, m, k), b = be.fromFloats(bv, k, n), c = be.empty(DType.F32, m, n);
+            if (dtype == WeightType.bf16) {
+                Tensor half = be.empty(DType.BF16, k, n);
+                be.copy(b, half);
+                b = half;
+            }
+            out.printf("%s; gemm %d x %d x %d, B %s%n", be.describe(), m, k, n, dtype);
+            double flops = 2.0 * m * n * k;
+            long warmUntil = System.nanoTime() + 1_000_000_000L;   // at least 3 runs and ~1 s: C2 compiles the micro-kernel
+            int warm = 0;
+            while (warm < 3 || System.nanoTime() < warmUntil) { be.gemm(false, false, 1f, a, b, 0f, c); warm++; }
+            double[] gflops = new double[repeats];
+            for (int i = 0; i < repeats; i++) {
+                long s = System.nanoTime();
+                be.gemm(false, false, 1f, a, b, 0f, c);
+                double sec = (System.nanoTime() - s) / 1e9;
+                gflops[i] = flops / sec / 1e9;
+                out.printf("run %d: %.2f ms, %.2f GFLOP/s%n", i + 1, sec * 1e3, gflops[i]);
+            }
+            Arrays.sort(gflops);
+            out.printf("GFLOP/s: %.2f%n", gflops[repeats / 2]);
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+}
