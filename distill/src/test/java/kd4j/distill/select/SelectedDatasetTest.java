@@ -91,6 +91,22 @@ class SelectedDatasetTest {
     }
 
     @Test
+    void bareMegatronCorpus_isScoredWithAGivenTokenizer_andRefusedWithout() throws Exception {
+        Tokenizer tok = Tokenizers.load(tokenizerDir());
+        Path prefix = prepare(tok, Prepare.Format.MEGATRON).resolve("train_0");
+        var e = assertThrows(kd4j.distill.score.ScoreFileException.class, () -> DatasetInstances.open(prefix, null));
+        assertTrue(e.getMessage().contains("a bare Megatron corpus records no tokenizer; pass --tokenizer"), e.getMessage());
+        try (DatasetInstances bare = DatasetInstances.open(Path.of(prefix + ".bin"), tok);
+             DatasetInstances prepared = DatasetInstances.open(prefix.getParent(), null)) {
+            assertEquals(prepared.size(), bare.size());
+            assertEquals(prepared.tokenizerFingerprint(), bare.tokenizerFingerprint());
+            assertEquals(tok.eosId(), bare.eosId());
+            for (long i = 0; i < bare.size(); i++) assertArrayEquals(prepared.instance(i), bare.instance(i));
+            assertEquals(64, bare.corpusChecksum().length());
+        }
+    }
+
+    @Test
     void megatronLayout_andCrossTokenizer_mapOneInstanceToOne() throws Exception {
         Tokenizer tok = Tokenizers.load(tokenizerDir());
         Path data = prepare(tok, Prepare.Format.MEGATRON);
