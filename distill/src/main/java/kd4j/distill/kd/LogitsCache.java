@@ -245,7 +245,7 @@ public final class LogitsCache {
      */
     public SparseTargets targets(long[] instances, int seqLength) {
         int k = manifest.maxKept();
-        SparseTargets t = SparseTargets.empty(instances.length * seqLength, k, manifest.isSampled());
+        SparseTargets t = SparseTargets.empty(instances.length * seqLength, k, manifest.keepsSamples());
         try {
             for (int b = 0; b < instances.length; b++) decode(instances[b], t, b * seqLength, seqLength);
         } catch (LogitsCacheException e) {
@@ -258,7 +258,7 @@ public final class LogitsCache {
     public SparseTargets instance(long instance) throws LogitsCacheException {
         Map.Entry<Long, Chunk> e = chunks.floorEntry(instance);
         int positions = e == null ? 0 : positionsOf(instance);
-        SparseTargets t = SparseTargets.empty(positions, manifest.maxKept(), manifest.isSampled());
+        SparseTargets t = SparseTargets.empty(positions, manifest.maxKept(), manifest.keepsSamples());
         decode(instance, t, 0, positions);
         return t;
     }

@@ -71,7 +71,7 @@ public record LogitsCacheManifest(
     /** The most ids one token keeps. */
     public int maxKept() { return Math.min(topK, vocabSize); }
 
-    public boolean isSampled() { return "sampled".equals(truncation); }
+    public boolean keepsSamples() { return "sampled".equals(truncation); }
 
     public TopPkLogits.Truncation truncationSpec() {
         return switch (truncation) {

@@ -77,8 +77,8 @@ public final class LogitsCacheRun {
         if (Files.exists(mf)) {
             LogitsCacheManifest previous = LogitsCache.JSON.readValue(mf.toFile(), LogitsCacheManifest.class);
             if (!previous.sameRun(manifest))
-                throw new LogitsCacheException(out + " holds a logits cache of another run (" + String.join("; ",
-                        manifest.differences(previous)) + "). Resume it with its own arguments, or choose another --out.");
+                throw new LogitsCacheException(out + " holds a logits cache of another run (the folder's vs this run's: " + String.join("; ",
+                        previous.differences(manifest)) + "). Resume it with its own arguments, or choose another --out.");
             if (previous.complete()) return previous;
         } else {
             AtomicFiles.write(mf, LogitsCache.JSON.writeValueAsBytes(manifest));
@@ -183,7 +183,7 @@ public final class LogitsCacheRun {
             for (int j = 0; j < b; j++) {
                 int positions = Math.max(0, batch[j].length - 1);
                 enc.beginInstance(positions);
-                SplittableRandom rng = manifest.isSampled()
+                SplittableRandom rng = manifest.keepsSamples()
                         ? new SplittableRandom(manifest.seed() ^ (first + j) * 0x9E3779B97F4A7C15L) : null;
                 for (int t0 = 0; t0 < positions; t0 += block) {
                     int len = Math.min(block, positions - t0);
@@ -192,7 +192,7 @@ public final class LogitsCacheRun {
                         int c = truncator.truncate(host, t * vocab, kept, probs, rng);
                         double mass = 0;
                         for (int q = 0; q < c; q++) mass += probs[q];
-                        enc.token(kept, probs, c, manifest.isSampled() ? 0f : (float) Math.max(0, 1 - mass));
+                        enc.token(kept, probs, c, manifest.keepsSamples() ? 0f : (float) Math.max(0, 1 - mass));
                     }
                 }
             }
