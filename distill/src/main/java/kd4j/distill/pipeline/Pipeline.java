@@ -1,0 +1,496 @@
+/*
+ * MiniPLM end to end (Gu et al. 2024): corpus split → tokenizers → prepare → teacher → reference (on a subset)
+ * → score with both → Difference Sampling → students under equal compute → evaluation → report. Each step is
+ * a cached Stage, so a rerun skips what is done, a killed run continues, and a changed setting reruns exactly
+ * the stages that read it and those downstream. The pieces are the project's own: kd4j.data.Prepare,
+ * kd4j.train.Trainer, kd4j.distill.score.ScoreRun, kd4j.distill.select.*, kd4j.distill.kd.KdLoss and
+ * kd4j.train.Evaluator / MultipleChoiceEval; this class only wires them and keeps the books (tokens and FLOPs
+ * each method spent).
+ *
+ * Students: (1) no KD on the original corpus, (2) MiniPLM on the refined corpus, (3) Vanilla KD (online teacher
+ * logits, MiniPLM's compute-matched setting), (4) a student of another family with its own tokenizer on the
+ * refined corpus re-tokenized (cross-tokenizer Difference Sampling), and (5) that family's no-KD baseline.
+ */
+package kd4j.distill.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import kd4j.data.AtomicFiles;
+import kd4j.data.CorpusReader;
+import kd4j.data.Document;
+import kd4j.data.Prepare;
+import kd4j.data.TokenDataset;
+import kd4j.data.TokenSequences;
+import kd4j.distill.kd.KdLoss;
+import kd4j.distill.kd.KdPreset;
+import kd4j.distill.score.DatasetInstances;
+import kd4j.distill.score.ModelId;
+import kd4j.distill.score.ScoreFile;
+import kd4j.distill.score.ScoreRun;
+import kd4j.distill.score.Shard;
+import kd4j.distill.score.TeacherScorer;
+import kd4j.distill.select.DifferenceSampling;
+import kd4j.distill.select.Retokenizer;
+import kd4j.distill.select.SelectedDataset;
+import kd4j.distill.select.SelectionReport;
+import kd4j.models.CausalLM;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
+import kd4j.tokenizers.BpeTrainer;
+import kd4j.tokenizers.Tokenizer;
+import kd4j.tokenizers.Tokenizers;
+import kd4j.train.BatcherData;
+import kd4j.train.LossFunction;
+import kd4j.train.TrainConfig;
+import kd4j.train.Trainer;
+
+public final class Pipeline {
+    static final String EOS = "<|endoftext|>";
+
+    /** What a pipeline run produced: the report, every stage decision, and the rows of the results table. */
+    public record Result(Path runDir, Path report, List<Stage.Outcome> outcomes, List<Report.MethodResult> methods) {}
+
+    private final PipelineConfig cfg;
+    private final Path base;
+    private final Path runDir;
+    private final PrintStream log;
+    private final Stage.Runner runner;
+
+    /**
+     * base: the folder relative paths of the config are resolved against first (the config file's folder);
+     * the kd4j home (-Dkd4j.home) and the working directory are tried next.
+     */
+    public Pipeline(PipelineConfig cfg, Path base, PrintStream log) {
+        this.cfg = cfg;
+        this.base = base;
+        this.runDir = Path.of(cfg.run().out());
+        this.log = log;
+        this.runner = new Stage.Runner(runDir, log);
+    }
+
+    public Result run() throws IOException {
+        Files.createDirectories(runDir);
+        AtomicFiles.write(runDir.resolve("pipeline-config.json"), cfg.toJson());
+        String device = cfg.run().device();
+        if (device.equals("cpu") && cfg.run().threads() > 0) device = "cpu:" + cfg.run().threads();
+        try (Backend be = Backends.open(device)) {
+            return run(be);
+        }
+    }
+
+    private Result run(Backend be) throws IOException {
+        var data = cfg.data();
+        List<Path> inputs = new ArrayList<>();
+        for (String s : data.inputs()) inputs.add(resolve(s, "data.inputs"));
+
+        // ---- corpus split, tokenizers, prepared data ----
+        ObjectNode corpusSlice = PipelineConfig.tree(data).deepCopy();
+        var sums = corpusSlice.putArray("inputSha256");
+        for (Path p : inputs) sums.add(AtomicFiles.sha256(p));
+        Stage corpus = Stage.of("corpus", corpusSlice);
+        runner.run(corpus, dir -> splitCorpus(inputs, dir));
+        Path trainText = corpus.dir(runDir).resolve("train.jsonl"), heldOutText = corpus.dir(runDir).resolve("heldout.jsonl");
+
+        var ts = cfg.tokenizer();
+        Stage tokenizer = Stage.of("tokenizer", slice("vocabSize", ts.vocabSize(), "trainChars", ts.trainChars()), corpus);
+        runner.run(tokenizer, dir -> trainTokenizer(trainText, ts.vocabSize(), ts.trainChars(), dir));
+        Stage studentTokenizer = Stage.of("tokenizer-student", slice("vocabSize", ts.studentVocabSize(),
+                "trainChars", ts.trainChars()), corpus);
+        runner.run(studentTokenizer, dir -> trainTokenizer(trainText, ts.studentVocabSize(), ts.trainChars(), dir));
+
+        Stage prepare = Stage.of("prepare", slice("seq", data.seq()), corpus, tokenizer);
+        runner.run(prepare, dir -> prepare(trainText, tokenizer.dir(runDir), dir));
+        Stage prepareStudent = Stage.of("prepare-student", slice("seq", data.seq()), corpus, studentTokenizer);
+        if (cfg.students().crossBaseline())
+            runner.run(prepareStudent, dir -> prepare(trainText, studentTokenizer.dir(runDir), dir));
+        Path prepared = prepare.dir(runDir).resolve("data");
+
+        // ---- teacher and reference ----
+        Stage teacher = Stage.of("teacher", PipelineConfig.tree(cfg.teacher()).deepCopy().put("seed", cfg.run().seed()), prepare);
+        runner.run(teacher, dir -> train(be, "teacher", dir, cfg.teacher(), prepared, tokenizer.dir(runDir),
+                cfg.run().seed(), null));
+        Stage reference = Stage.of("reference", PipelineConfig.tree(cfg.reference()).deepCopy().put("seed", cfg.run().seed()), prepare);
+        runner.run(reference, dir -> train(be, "reference", dir, cfg.reference(), prepared, tokenizer.dir(runDir),
+                cfg.run().seed(), null));
+
+        // ---- offline scoring and Difference Sampling ----
+        Stage scoreTeacher = Stage.of("score-teacher", slice(), teacher, prepare);
+        runner.run(scoreTeacher, dir -> score(be, "teacher", model(teacher), prepared, dir));
+        Stage scoreReference = Stage.of("score-reference", slice(), reference, prepare);
+        runner.run(scoreReference, dir -> score(be, "reference", model(reference), prepared, dir));
+        Path teacherScores = scoreTeacher.dir(runDir).resolve("scores.bin");
+        Path referenceScores = scoreReference.dir(runDir).resolve("scores.bin");
+
+        JsonNode selectionSlice = PipelineConfig.tree(cfg.selection());
+        Stage select = Stage.of("select", selectionSlice, scoreTeacher, scoreReference, prepare, tokenizer);
+        JsonNode selected = runner.run(select, dir -> select(prepared, teacherScores, referenceScores, tokenizer.dir(runDir),
+                null, dir));
+        Stage selectStudent = Stage.of("select-student", selectionSlice, scoreTeacher, scoreReference, prepare, tokenizer,
+                studentTokenizer);
+        runner.run(selectStudent, dir -> select(prepared, teacherScores, referenceScores, tokenizer.dir(runDir),
+                studentTokenizer.dir(runDir), dir));
+
+        // ---- students under equal compute, every seed ----
+        var st = cfg.students();
+        List<Trained> models = new ArrayList<>();
+        models.add(new Trained("teacher", "Teacher", teacher, tokenizer, 0));
+        models.add(new Trained("reference", "Reference model", reference, tokenizer, 0));
+        for (int k = 0; k < cfg.run().seeds(); k++) {
+            long seed = cfg.run().seed() + k;
+            ObjectNode sameFamily = PipelineConfig.tree(st.training()).deepCopy().put("seed", seed);
+            ObjectNode cross = PipelineConfig.tree(st.training()).deepCopy().put("seed", seed);
+            cross.set("model", PipelineConfig.tree(st.crossModel()));
+
+            Stage noKd = Stage.of("student-nokd-s" + seed, sameFamily, prepare);
+            runner.run(noKd, dir -> train(be, noKd.name(), dir, st.training(), prepared, tokenizer.dir(runDir), seed, null));
+            models.add(new Trained("nokd", "Pre-Train w/o KD", noKd, tokenizer, seed));
+
+            Stage miniPlm = Stage.of("student-miniplm-s" + seed, sameFamily, select);
+            runner.run(miniPlm, dir -> train(be, miniPlm.name(), dir, st.training(), select.dir(runDir).resolve("data"),
+                    tokenizer.dir(runDir), seed, null));
+            models.add(new Trained("miniplm", "MiniPLM", miniPlm, tokenizer, seed));
+
+            if (st.vanillaKd()) {
+                Stage vanilla = Stage.of("student-vanillakd-s" + seed, sameFamily, prepare, teacher);
+                runner.run(vanilla, dir -> train(be, vanilla.name(), dir, st.training(), prepared, tokenizer.dir(runDir),
+                        seed, model(teacher)));
+                models.add(new Trained("vanillakd", "Vanilla KD", vanilla, tokenizer, seed));
+            }
+
+            Stage crossMiniPlm = Stage.of("student-cross-miniplm-s" + seed, cross, selectStudent);
+            PipelineConfig.Training crossTraining = withModel(st.training(), st.crossModel());
+            runner.run(crossMiniPlm, dir -> train(be, crossMiniPlm.name(), dir, crossTraining,
+                    selectStudent.dir(runDir).resolve("data"), studentTokenizer.dir(runDir), seed, null));
+            models.add(new Trained("cross-miniplm", "MiniPLM (" + st.crossModel().family() + ", own tokenizer)",
+                    crossMiniPlm, studentTokenizer, seed));
+
+            if (st.crossBaseline()) {
+                Stage crossNoKd = Stage.of("student-cross-nokd-s" + seed, cross, prepareStudent);
+                runner.run(crossNoKd, dir -> train(be, crossNoKd.name(), dir, crossTraining,
+                        prepareStudent.dir(runDir).resolve("data"), studentTokenizer.dir(runDir), seed, null));
+                models.add(new Trained("cross-nokd", "Pre-Train w/o KD (" + st.crossModel().family() + ", own tokenizer)",
+                        crossNoKd, studentTokenizer, seed));
+            }
+        }
+
+        // ---- evaluation of every model ----
+        Path brown = brownCorpus();
+        Path task = cfg.evaluation().task().isEmpty() ? null : resolve(cfg.evaluation().task(), "evaluation.task");
+        ObjectNode evalSlice = PipelineConfig.tree(cfg.evaluation()).deepCopy();
+        evalSlice.put("brownPath", brown == null ? "" : brown.toString()).put("brownSha256", brown == null ? "" : AtomicFiles.sha256(brown));
+        evalSlice.put("taskSha256", task == null ? "" : AtomicFiles.sha256(task));
+        List<Stage> evalStages = new ArrayList<>();
+        Map<Trained, JsonNode> evaluations = new LinkedHashMap<>();
+        for (Trained t : models) {
+            Stage e = Stage.of("eval-" + t.stage().name(), evalSlice, t.stage(), t.tokenizer(), corpus);
+            evalStages.add(e);
+            evaluations.put(t, runner.run(e, dir -> Evaluation.run(be, model(t.stage()), t.tokenizer().dir(runDir),
+                    heldOutText, brown, task, cfg.evaluation(), data.seq(), dir, log)));
+        }
+
+        // ---- report ----
+        List<Stage> reportInputs = new ArrayList<>(evalStages);
+        for (Trained t : models) reportInputs.add(t.stage());
+        reportInputs.add(select);
+        reportInputs.add(scoreTeacher);
+        reportInputs.add(scoreReference);
+        Stage report = Stage.of("report", slice("seeds", cfg.run().seeds()), reportInputs.toArray(Stage[]::new));
+        List<Report.MethodResult> methods = new ArrayList<>();
+        for (Trained t : models)
+            methods.add(new Report.MethodResult(t.method(), t.label(), t.seed(), t.stage().name(),
+                    read(t.stage().dir(runDir).resolve("done.json")).get("result"), evaluations.get(t)));
+        Report.Offline offline = new Report.Offline(read(scoreTeacher.dir(runDir).resolve("done.json")).get("result"),
+                read(scoreReference.dir(runDir).resolve("done.json")).get("result"), selected,
+                select.dir(runDir).resolve("report").resolve("report.md"));
+        runner.run(report, dir -> Report.write(runDir, cfg, methods, offline, st.vanillaKd(), brown != null,
+                runner.outcomes()));
+        return new Result(runDir, runDir.resolve(Report.MARKDOWN), runner.outcomes(), methods);
+    }
+
+    /** A trained model of the run: method key, label for the table, its stage, its tokenizer stage, seed. */
+    private record Trained(String method, String label, Stage stage, Stage tokenizer, long seed) {}
+
+    private Path model(Stage trained) { return trained.dir(runDir).resolve(Trainer.MODEL_DIR); }
+
+    // ==== stage bodies ====
+
+    /**
+     * train.jsonl: every document not held out, cut to charsPerDocument at a word boundary; heldout.jsonl: every
+     * holdOutEvery-th document in reading order, whole.
+     */
+    private JsonNode splitCorpus(List<Path> inputs, Path dir) throws IOException {
+        var d = cfg.data();
+        long trainDocs = 0, heldDocs = 0, trainChars = 0;
+        try (CorpusReader reader = new CorpusReader(inputs, d.field(), w -> log.println("  warning: " + w));
+             BufferedWriter train = Files.newBufferedWriter(dir.resolve("train.jsonl.tmp"), StandardCharsets.UTF_8);
+             BufferedWriter held = Files.newBufferedWriter(dir.resolve("heldout.jsonl.tmp"), StandardCharsets.UTF_8)) {
+            long index = 0;
+            for (Document doc = reader.read(); doc != null; doc = reader.read(), index++) {
+                boolean heldOut = index % d.holdOutEvery() == 0;
+                String text = heldOut ? doc.text() : cut(doc.text(), d.charsPerDocument());
+                ObjectNode line = JsonNodeFactory.instance.objectNode().put("id", doc.id())
+                        .put("source", Path.of(doc.source()).getFileName().toString()).put("text", text);
+                (heldOut ? held : train).write(line.toString());
+                (heldOut ? held : train).write('\n');
+                if (heldOut) heldDocs++;
+                else { trainDocs++; trainChars += text.length(); }
+            }
+        }
+        Files.move(dir.resolve("train.jsonl.tmp"), dir.resolve("train.jsonl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(dir.resolve("heldout.jsonl.tmp"), dir.resolve("heldout.jsonl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        log.printf(Locale.ROOT, "  %,d training documents (%,d characters), %,d held out (every %d-th)%n",
+                trainDocs, trainChars, heldDocs, d.holdOutEvery());
+        if (trainDocs == 0) throw new IllegalArgumentException("data.inputs: no training documents left after holding out every "
+                + d.holdOutEvery() + "-th of " + heldDocs + " documents");
+        return JsonNodeFactory.instance.objectNode().put("trainDocuments", trainDocs).put("trainChars", trainChars)
+                .put("heldOutDocuments", heldDocs);
+    }
+
+    /** The first max characters of text, ending at whitespace when there is some in the last fifth (0 = all). */
+    static String cut(String text, int max) {
+        if (max <= 0 || text.length() <= max) return text;
+        int end = max;
+        while (end > max * 4 / 5 && !Character.isWhitespace(text.charAt(end))) end--;
+        if (end <= max * 4 / 5) end = max;
+        return text.substring(0, end);
+    }
+
+    private JsonNode trainTokenizer(Path trainText, int vocabSize, long maxChars, Path dir) throws IOException {
+        BpeTrainer trainer = new BpeTrainer(vocabSize, 2, List.of(EOS));
+        long chars = 0;
+        try (CorpusReader reader = new CorpusReader(List.of(trainText), "text", w -> {})) {
+            for (Document doc = reader.read(); doc != null && (maxChars == 0 || chars < maxChars); doc = reader.read()) {
+                trainer.add(doc.text());
+                chars += doc.text().length();
+            }
+        }
+        BpeTrainer.Result r = trainer.train();
+        r.save(dir);
+        log.printf(Locale.ROOT, "  byte-level BPE: %,d tokens from %,d characters%n", r.vocab().size(), chars);
+        return JsonNodeFactory.instance.objectNode().put("vocabSize", r.vocab().size()).put("chars", chars);
+    }
+
+    private JsonNode prepare(Path trainText, Path tokenizerDir, Path dir) throws IOException {
+        Tokenizer tok = Tokenizers.load(tokenizerDir);
+        var o = Prepare.Options.defaults(List.of(trainText), dir.resolve("data")).withSeq(cfg.data().seq())
+                .withValidation(0).withThreads(cfg.run().threads());
+        var result = Prepare.run(o, tok, line -> {});
+        var c = result.manifest().train();
+        log.printf(Locale.ROOT, "  %,d instances of %d tokens (%,d tokens)%n", c.instances(), cfg.data().seq() + 1,
+                c.instanceTokens());
+        return JsonNodeFactory.instance.objectNode().put("instances", c.instances()).put("tokens", c.instanceTokens());
+    }
+
+    /** Trains one model; teacher != null makes it Vanilla KD against that (online) teacher. */
+    private JsonNode train(Backend be, String what, Path dir, PipelineConfig.Training t, Path data, Path tokenizerDir,
+                           long seed, Path teacher) throws IOException {
+        Tokenizer tok = Tokenizers.load(tokenizerDir);
+        int seq = cfg.data().seq();
+        CausalLM model = Models.randomInit(Models.parseConfig(ModelJson.of(t.model(), tok.vocabSize(), tok.eosId(), seq),
+                dir.resolve("config.json")), be, seed);
+        long parameters = KdLoss.parameterCount(model);
+        long steps = t.steps();
+        LossFunction loss = LossFunction.languageModel();
+        KdLoss kd = null;
+        long teacherParameters = 0;
+        if (teacher != null) {
+            CausalLM teacherModel = Models.load(teacher, be, true);
+            teacherParameters = KdLoss.parameterCount(teacherModel);
+            // MiniPLM's Vanilla KD: student + teacher FLOPs equal the other students' (fewer steps).
+            steps = KdPreset.computeMatchedSteps(t.steps(), parameters, teacherParameters);
+            log.println("  " + KdPreset.describeComputeMatch(t.steps(), parameters, teacherParameters));
+            kd = KdLoss.online(teacherModel, KdPreset.VANILLA.settings(steps));
+            loss = kd;
+        }
+        TrainConfig tc = trainConfig(dir, t, data, seq, steps, seed);
+        try (TokenDataset ds = TokenDataset.open(data)) {
+            TokenSequences instances = subset(ds.instances(TokenDataset.Split.TRAIN), t.subset());
+            log.printf(Locale.ROOT, "  %s: %s, %,d parameters; %,d steps of %,d tokens on %,d instances%n", what,
+                    model.config().architecture(), parameters, steps, tc.tokensPerStep(), instances.size());
+            try (BatcherData batches = new BatcherData(instances, t.batchSize(), seq, Math.max(0, tok.eosId()), seed)) {
+                long[] lastPrint = {System.nanoTime()};
+                long t0 = System.nanoTime();
+                Trainer.Result r = Trainer.builder(model, tc, batches).runDir(dir).resume(true).loss(loss)
+                        .listener(s -> {
+                            long now = System.nanoTime();
+                            if (now - lastPrint[0] > 15_000_000_000L || s.step() == s.totalSteps()) {
+                                double elapsed = (now - t0) / 1e9;
+                                log.printf(Locale.ROOT, "  %s: step %d/%d  loss %.3f  %,.0f tok/s%s%n", what, s.step(),
+                                        s.totalSteps(), s.loss(), s.tokensPerSecond(), s.step() == s.totalSteps() ? ""
+                                        : "  ETA " + Stage.duration(elapsed / Math.max(1, s.step()) * (s.totalSteps() - s.step())));
+                                lastPrint[0] = now;
+                            }
+                        }).build().run();
+                long tokens = r.steps() * tc.tokensPerStep();
+                ObjectNode out = JsonNodeFactory.instance.objectNode();
+                out.put("architecture", model.config().architecture()).put("parameters", parameters)
+                        .put("vocabSize", tok.vocabSize()).put("steps", r.steps()).put("tokens", tokens)
+                        .put("finalLoss", r.loss())
+                        // The usual 6 N per training token (forward 2 N + backward 4 N), N with embeddings as MiniPLM counts.
+                        .put("trainFlops", 6.0 * parameters * tokens)
+                        .put("teacherFlops", kd == null ? 0 : kd.teacherFlops())
+                        .put("teacherParameters", teacherParameters)
+                        .put("instances", instances.size());
+                return out;
+            }
+        }
+    }
+
+    /**
+     * The Trainer's config for one pipeline training run, built as JSON so that keys the pipeline does not set
+     * keep TrainConfig's defaults: AdamW (weight decay 0.1, clip 1.0), cosine to 10% after warm-up, a checkpoint
+     * every quarter of the run (so a kill loses at most that), no periodic validation (evaluation is its own stage).
+     */
+    private TrainConfig trainConfig(Path dir, PipelineConfig.Training t, Path data, int seq, long steps, long seed) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        n.putObject("model").put("config", dir.resolve("config.json").toString());
+        n.putObject("data").put("train", data.toString()).put("seqLength", seq).put("batchSize", t.batchSize());
+        n.putObject("optimizer").put("lr", t.lr());
+        n.putObject("schedule").put("kind", "cosine").put("warmupSteps", (int) Math.min(t.warmup(), steps));
+        n.putObject("run").put("out", dir.toString()).put("maxSteps", steps).put("evalInterval", 0)
+                .put("checkpointInterval", (int) Math.max(10, steps / 4)).put("keepCheckpoints", 1)
+                .put("logInterval", (int) Math.max(1, steps / 100)).put("seed", seed).put("threads", cfg.run().threads())
+                .put("device", cfg.run().device());
+        return TrainConfig.parse(null, n.toString());
+    }
+
+    /** Every k-th instance so that a share `fraction` of them is seen (spread over the whole corpus). */
+    static TokenSequences subset(TokenSequences all, double fraction) {
+        if (fraction >= 1) return all;
+        long n = Math.max(1, (long) Math.floor(all.size() * fraction));
+        return new TokenSequences() {
+            private long map(long i) { return (long) Math.floor(i * (double) all.size() / n); }
+            @Override public long size() { return n; }
+            @Override public int length(long i) { return all.length(map(i)); }
+            @Override public int read(long i, int[] dst, int off) { return all.read(map(i), dst, off); }
+            @Override public long totalTokens() {
+                long s = 0;
+                for (long i = 0; i < n; i++) s += length(i);
+                return s;
+            }
+            @Override public Path path() { return all.path(); }
+            @Override public void close() {}
+        };
+    }
+
+    private JsonNode score(Backend be, String what, Path modelDir, Path data, Path dir) throws IOException {
+        CausalLM model = Models.load(modelDir, be, true);
+        try (DatasetInstances source = DatasetInstances.open(data, null)) {
+            TeacherScorer scorer = new TeacherScorer(model, cfg.evaluation().batchSize(), source.eosId(), source.padId());
+            long[] lastPrint = {System.nanoTime()};
+            ScoreRun.Progress[] last = {null};
+            ScoreFile f = new ScoreRun(source, scorer, ModelId.of(modelDir), Shard.WHOLE, dir.resolve("scores.bin"), 8)
+                    .recordDataPath(data.toAbsolutePath().normalize().toString())
+                    .run(p -> {
+                        last[0] = p;
+                        long now = System.nanoTime();
+                        if (now - lastPrint[0] > 15_000_000_000L || p.instancesDone() == p.instancesTotal()) {
+                            log.println("  " + what + ": " + p.line());
+                            lastPrint[0] = now;
+                        }
+                    });
+            long tokens = 0;
+            for (int i = 0; i < f.size(); i++) tokens += f.count(i);
+            long parameters = KdLoss.parameterCount(model);
+            return JsonNodeFactory.instance.objectNode().put("instances", f.size()).put("scoredTokens", tokens)
+                    .put("parameters", parameters)
+                    // A forward pass costs 2 N per token; every input position is computed, counted or not.
+                    .put("flops", 2.0 * parameters * (long) f.size() * (cfg.data().seq()))
+                    .put("tokensPerSecond", last[0] == null ? 0 : last[0].tokensPerSecond());
+        }
+    }
+
+    private JsonNode select(Path data, Path teacherScores, Path referenceScores, Path tokenizerDir, Path studentTokenizerDir,
+                            Path dir) throws IOException {
+        ScoreFile teacher = ScoreFile.read(teacherScores), reference = ScoreFile.read(referenceScores);
+        var s = DifferenceSampling.select(teacher, teacherScores, reference, referenceScores, cfg.selection().ratio(),
+                DifferenceSampling.MissingPolicy.EXCLUDE);
+        Tokenizer corpusTok = Tokenizers.load(tokenizerDir);
+        Tokenizer student = studentTokenizerDir == null ? null : Tokenizers.load(studentTokenizerDir);
+        try (DatasetInstances source = DatasetInstances.open(data, corpusTok)) {
+            Map<String, Object> provenance = new LinkedHashMap<>();
+            provenance.put("teacherScores", teacherScores.toString());
+            provenance.put("teacherModel", teacher.manifest().modelId());
+            provenance.put("referenceScores", referenceScores.toString());
+            provenance.put("referenceModel", reference.manifest().modelId());
+            provenance.put("missingPolicy", "exclude");
+            if (student != null) provenance.put("studentTokenizer", Prepare.fingerprint(student));
+            SelectedDataset.write(source, s, dir.resolve("data"), student == null ? null : new Retokenizer(corpusTok, student),
+                    student, provenance);
+            if (student == null) {
+                List<String> sources = source.instanceSources();
+                SelectionReport.write(dir.resolve("report"), s, "teacher", "reference", sources::get,
+                        id -> corpusTok.decode(source.instance(id), true));
+            }
+        }
+        log.printf(Locale.ROOT, "  kept %,d of %,d instances (ratio %s, cut-off difference %.4f)%s%n", s.keptCount(),
+                s.scoredCount(), cfg.selection().ratio(), s.cutoff(), student == null ? "" : ", re-tokenized for the student");
+        return JsonNodeFactory.instance.objectNode().put("kept", s.keptCount()).put("scored", s.scoredCount())
+                .put("missing", s.missing().length).put("cutoff", s.cutoff());
+    }
+
+    // ==== helpers ====
+
+    private static PipelineConfig.Training withModel(PipelineConfig.Training t, PipelineConfig.ModelSpec m) {
+        return new PipelineConfig.Training(m, t.steps(), t.batchSize(), t.lr(), t.warmup(), t.subset());
+    }
+
+    private static ObjectNode slice(Object... kv) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        for (int i = 0; i < kv.length; i += 2) n.set((String) kv[i], PipelineConfig.MAPPER.valueToTree(kv[i + 1]));
+        return n;
+    }
+
+    private static JsonNode read(Path p) throws IOException { return PipelineConfig.MAPPER.readTree(p.toFile()); }
+
+    /** A config path: relative to the config's folder, else the kd4j home, else the working directory. */
+    Path resolve(String path, String key) throws IOException {
+        Path p = Path.of(path);
+        if (p.isAbsolute()) {
+            if (Files.exists(p)) return p;
+        } else {
+            List<Path> tried = new ArrayList<>();
+            if (base != null) tried.add(base.resolve(p));
+            String home = System.getProperty("kd4j.home");
+            if (home != null) tried.add(Path.of(home).resolve(p));
+            tried.add(p.toAbsolutePath());
+            for (Path c : tried) if (Files.exists(c)) return c.normalize();
+        }
+        throw new java.nio.file.NoSuchFileException(key + ": '" + path + "' not found (relative paths are resolved against "
+                + "the config file's folder, then -Dkd4j.home, then the working directory)");
+    }
+
+    /**
+     * The Brown corpus for out-of-domain evaluation, or null (the column is skipped with a note): "" = none,
+     * "auto" = KD4J_FIXTURES / -Dkd4j.fixtures / ../shared/fixtures, each + corpus/brown.jsonl, when present.
+     */
+    Path brownCorpus() throws IOException {
+        String b = cfg.evaluation().brown();
+        if (b.isEmpty()) return null;
+        if (!b.equals("auto")) return resolve(b, "evaluation.brown");
+        List<Path> roots = new ArrayList<>();
+        if (System.getenv("KD4J_FIXTURES") != null) roots.add(Path.of(System.getenv("KD4J_FIXTURES")));
+        if (System.getProperty("kd4j.fixtures") != null) roots.add(Path.of(System.getProperty("kd4j.fixtures")));
+        if (System.getProperty("kd4j.home") != null) roots.add(Path.of(System.getProperty("kd4j.home"), "..", "shared", "fixtures"));
+        if (base != null) roots.add(base.resolve("../shared/fixtures"));
+        roots.add(Path.of("../shared/fixtures"));
+        for (Path r : roots) {
+            Path p = r.resolve("corpus").resolve("brown.jsonl");
+            if (Files.isRegularFile(p)) return p.toAbsolutePath().normalize();
+        }
+        return null;
+    }
+}

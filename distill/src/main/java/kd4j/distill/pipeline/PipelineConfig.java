@@ -1,0 +1,366 @@
+/*
+ * The MiniPLM pipeline's settings, one JSON file: corpus and held-out split, tokenizers, teacher, reference,
+ * selection ratio, students and evaluation. Unknown keys and bad values are refused with the file, line and key
+ * (the same rules and exception as TrainConfig). Every record is also a stage's "config slice": Stage hashes
+ * exactly the records a stage reads, so changing students.* reruns the students and the report, nothing else.
+ * demo(scale) is the configuration `kd4j demo` runs; --scale multiplies steps and data, and widens the models.
+ */
+package kd4j.distill.pipeline;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import kd4j.train.ConfigFormatException;
+
+public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teacher, Training reference,
+                             Selection selection, Students students, Evaluation evaluation, Run run) {
+
+    /**
+     * The corpus: JSONL/text files (paths relative to the config file's folder, then to the kd4j home).
+     * Every holdOutEvery-th document in reading order is held out for in-domain evaluation (the rule the bundled
+     * zero-shot task was built with); the rest is the training corpus, each document cut to its first
+     * charsPerDocument characters (0 = whole), packed into instances of seq + 1 tokens.
+     */
+    public record Data(List<String> inputs, String field, Integer holdOutEvery, Integer charsPerDocument, Integer seq) {
+        public Data {
+            inputs = inputs == null ? List.of("corpora/sotu.jsonl.gz", "corpora/moby-dick.jsonl.gz") : List.copyOf(inputs);
+            field = field == null ? "text" : field;
+            holdOutEvery = holdOutEvery == null ? 10 : holdOutEvery;
+            charsPerDocument = charsPerDocument == null ? 0 : charsPerDocument;
+            seq = seq == null ? 128 : seq;
+        }
+    }
+
+    /**
+     * The corpus tokenizer (teacher, reference and the same-family students) and the cross-tokenizer student's
+     * tokenizer, both byte-level BPE trained on the training corpus. trainChars: characters of the corpus the
+     * trainer reads (0 = all).
+     */
+    public record TokenizerSpec(Integer vocabSize, Integer studentVocabSize, Long trainChars) {
+        public TokenizerSpec {
+            vocabSize = vocabSize == null ? 2048 : vocabSize;
+            studentVocabSize = studentVocabSize == null ? 3072 : studentVocabSize;
+            trainChars = trainChars == null ? 0L : trainChars;
+        }
+    }
+
+    /** A model shape. family: qwen2, llama or mamba (heads, kvHeads and intermediate are ignored for mamba). */
+    public record ModelSpec(String family, Integer hidden, Integer layers, Integer heads, Integer kvHeads,
+                            Integer intermediate) {
+        public ModelSpec {
+            family = family == null ? "qwen2" : family.toLowerCase(Locale.ROOT);
+            hidden = hidden == null ? 128 : hidden;
+            layers = layers == null ? 2 : layers;
+            heads = heads == null ? 4 : heads;
+            kvHeads = kvHeads == null ? 2 : kvHeads;
+            intermediate = intermediate == null ? defaultIntermediate(hidden) : intermediate;
+        }
+
+        /** SwiGLU's usual 8/3 hidden, rounded up to a multiple of 16. */
+        static int defaultIntermediate(int hidden) { return (hidden * 8 / 3 + 15) / 16 * 16; }
+    }
+
+    /**
+     * A training run: model shape, optimizer steps of batchSize rows of data.seq tokens, peak lr with warm-up and
+     * cosine decay. subset: share of the training corpus it sees (the reference model trains on a subset).
+     */
+    public record Training(ModelSpec model, Long steps, Integer batchSize, Double lr, Integer warmup, Double subset) {
+        public Training {
+            model = model == null ? new ModelSpec(null, null, null, null, null, null) : model;
+            steps = steps == null ? 100L : steps;
+            batchSize = batchSize == null ? 8 : batchSize;
+            lr = lr == null ? 2e-3 : lr;
+            warmup = warmup == null ? (int) Math.min(20, steps / 10) : warmup;
+            subset = subset == null ? 1.0 : subset;
+        }
+    }
+
+    /** Difference Sampling: keep the top ratio of instances by mean log p(teacher) - mean log p(reference). */
+    public record Selection(Double ratio) {
+        public Selection { ratio = ratio == null ? 0.5 : ratio; }
+    }
+
+    /**
+     * The students, all trained for the same steps of the same batch shape (equal compute): no KD on the
+     * original corpus, MiniPLM on the refined one, Vanilla KD (online teacher logits, KdPreset.VANILLA: steps
+     * cut so that student + teacher FLOPs match the others) when vanillaKd, and the cross model (another family,
+     * with the student tokenizer) on the refined corpus re-tokenized, plus its no-KD baseline when crossBaseline.
+     */
+    public record Students(Training training, Boolean vanillaKd, ModelSpec crossModel, Boolean crossBaseline) {
+        public Students {
+            training = training == null ? new Training(null, null, null, null, null, null) : training;
+            vanillaKd = vanillaKd == null ? Boolean.TRUE : vanillaKd;
+            crossModel = crossModel == null ? new ModelSpec("llama", null, null, null, null, null) : crossModel;
+            crossBaseline = crossBaseline == null ? Boolean.TRUE : crossBaseline;
+        }
+    }
+
+    /**
+     * What every model is evaluated on: the held-out documents (in-domain), the Brown corpus (out-of-domain;
+     * "auto" = KD4J_FIXTURES/corpus/brown.jsonl or ../shared/fixtures/corpus/brown.jsonl when present, "" = skip)
+     * and the zero-shot task. Documents are cut to charsPerDocument characters; at most brownDocuments Brown
+     * documents and taskExamples task examples are used.
+     */
+    public record Evaluation(Integer charsPerDocument, String brown, Integer brownDocuments, String task,
+                             Integer taskExamples, Integer batchSize) {
+        public Evaluation {
+            charsPerDocument = charsPerDocument == null ? 2000 : charsPerDocument;
+            brown = brown == null ? "auto" : brown;
+            brownDocuments = brownDocuments == null ? 50 : brownDocuments;
+            task = task == null ? "corpora/tasks/next-sentence.jsonl" : task;
+            taskExamples = taskExamples == null ? 200 : taskExamples;
+            batchSize = batchSize == null ? 8 : batchSize;
+        }
+    }
+
+    /**
+     * Where the run folder is, how many seeds the students are trained with (mean ± sd in the report), the seed
+     * of the first, and the backend. Changing threads or device reruns nothing.
+     */
+    public record Run(String out, Integer seeds, Long seed, Integer threads, String device) {
+        public Run {
+            out = out == null ? "runs/pipeline" : out;
+            seeds = seeds == null ? 1 : seeds;
+            seed = seed == null ? 1234L : seed;
+            threads = threads == null ? 0 : threads;
+            device = device == null ? "cpu" : device;
+        }
+    }
+
+    public PipelineConfig {
+        data = data == null ? new Data(null, null, null, null, null) : data;
+        tokenizer = tokenizer == null ? new TokenizerSpec(null, null, null) : tokenizer;
+        teacher = teacher == null ? new Training(null, null, null, null, null, null) : teacher;
+        reference = reference == null ? new Training(null, null, null, null, null, null) : reference;
+        selection = selection == null ? new Selection(null) : selection;
+        students = students == null ? new Students(null, null, null, null) : students;
+        evaluation = evaluation == null ? new Evaluation(null, null, null, null, null, null) : evaluation;
+        run = run == null ? new Run(null, null, null, null, null) : run;
+    }
+
+    // ==== the demo ====
+
+    /**
+     * `kd4j demo` at a scale: at 1, a 4-layer Qwen2 teacher (hidden 256), a 1-layer reference on a quarter of the
+     * corpus, 2-layer students of hidden 128 and a Llama student with its own 3,072-token vocabulary, on about
+     * 1.3 M characters of the bundled corpus. scale multiplies steps and data and widens models by sqrt(scale).
+     */
+    public static PipelineConfig demo(double scale, String out, int seeds) {
+        if (!(scale > 0)) throw new IllegalArgumentException("--scale must be positive, got " + scale);
+        double widen = Math.sqrt(scale);
+        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(3000 * scale));
+        Data data = new Data(null, null, 10, chars, 128);
+        TokenizerSpec tok = new TokenizerSpec(2048, 3072, 0L);
+        Training teacher = new Training(model("qwen2", 256, 4, widen), steps(300, scale), 8, 2e-3, null, 1.0);
+        Training reference = new Training(model("qwen2", 64, 1, widen), steps(150, scale), 8, 3e-3, null, 0.25);
+        Training student = new Training(model("qwen2", 128, 2, widen), steps(250, scale), 8, 2e-3, null, 1.0);
+        Students students = new Students(student, true, model("llama", 128, 2, widen), true);
+        Evaluation eval = new Evaluation(2000, "auto", 50, "corpora/tasks/next-sentence.jsonl", 200, 8);
+        return new PipelineConfig(data, tok, teacher, reference, new Selection(0.5), students, eval,
+                new Run(out, seeds, 1234L, 0, "cpu"));
+    }
+
+    private static long steps(long base, double scale) { return Math.max(1, Math.round(base * scale)); }
+
+    private static ModelSpec model(String family, int hidden, int layers, double widen) {
+        int h = Math.max(32, (int) Math.round(hidden * widen / 32) * 32);
+        return new ModelSpec(family, h, layers, 4, 2, null);
+    }
+
+    /** A copy with another run section (the CLI's --out, --seeds, --threads, --device). */
+    public PipelineConfig withRun(Run r) {
+        return new PipelineConfig(data, tokenizer, teacher, reference, selection, students, evaluation, r);
+    }
+
+    public PipelineConfig withStudents(Students s) {
+        return new PipelineConfig(data, tokenizer, teacher, reference, selection, s, evaluation, run);
+    }
+
+    // ==== reading and writing ====
+
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+
+    /** Reads and validates a config file; errors name the file, line, column and key. */
+    public static PipelineConfig load(Path file) throws IOException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file + ": pipeline config not found");
+        }
+        return parse(file, text);
+    }
+
+    /** Parses config text; file names the source in messages. */
+    public static PipelineConfig parse(Path file, String text) {
+        PipelineConfig c;
+        try {
+            c = MAPPER.readValue(text, PipelineConfig.class);
+        } catch (JsonProcessingException e) {
+            throw translate(file, e);
+        }
+        if (c == null) throw new ConfigFormatException(file, 1, 1, "", "expected a JSON object, found null");
+        c.validate(file, text);
+        return c;
+    }
+
+    public String toJson() {
+        try {
+            return MAPPER.writeValueAsString(this) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A record as a JSON tree (a stage's config slice). */
+    static com.fasterxml.jackson.databind.node.ObjectNode tree(Object value) { return MAPPER.valueToTree(value); }
+
+    private static ConfigFormatException translate(Path file, JsonProcessingException e) {
+        JsonLocation l = e.getLocation();
+        int line = l == null ? -1 : l.getLineNr(), column = l == null ? -1 : l.getColumnNr();
+        if (e instanceof UnrecognizedPropertyException u) {
+            List<String> known = new ArrayList<>();
+            for (Object k : u.getKnownPropertyIds()) known.add(String.valueOf(k));
+            known.sort(null);
+            String key = path(u);
+            return new ConfigFormatException(file, line, column, key, "unknown key \"" + u.getPropertyName()
+                    + "\" (expected one of: " + String.join(", ", known) + ")");
+        }
+        if (e instanceof JsonMappingException m && !path(m).isEmpty())
+            return new ConfigFormatException(file, line, column, path(m), firstLine(m.getOriginalMessage()));
+        return new ConfigFormatException(file, line, column, "", "not valid JSON: " + firstLine(e.getOriginalMessage()));
+    }
+
+    private static String path(JsonMappingException m) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : m.getPath()) {
+            if (r.getFieldName() != null) {
+                if (!sb.isEmpty()) sb.append('.');
+                sb.append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "invalid value";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    // ==== validation ====
+
+    private void validate(Path file, String text) {
+        Checker c = new Checker(file, text);
+        if (data.inputs().isEmpty()) c.fail("data.inputs", "needs at least one corpus file");
+        c.atLeast("data.holdOutEvery", data.holdOutEvery(), 2);
+        c.atLeast("data.charsPerDocument", data.charsPerDocument(), 0);
+        c.atLeast("data.seq", data.seq(), 8);
+        c.atLeast("tokenizer.vocabSize", tokenizer.vocabSize(), 258);
+        c.atLeast("tokenizer.studentVocabSize", tokenizer.studentVocabSize(), 258);
+        if (tokenizer.studentVocabSize().equals(tokenizer.vocabSize()))
+            c.fail("tokenizer.studentVocabSize", "must differ from tokenizer.vocabSize (" + tokenizer.vocabSize()
+                    + "): the cross-tokenizer student needs another vocabulary");
+        training(c, "teacher", teacher);
+        training(c, "reference", reference);
+        training(c, "students.training", students.training());
+        model(c, "students.crossModel", students.crossModel());
+        if (!(reference.subset() > 0 && reference.subset() <= 1))
+            c.fail("reference.subset", "must be in (0, 1], got " + reference.subset());
+        if (!(selection.ratio() > 0 && selection.ratio() <= 1))
+            c.fail("selection.ratio", "must be in (0, 1], got " + selection.ratio());
+        c.atLeast("evaluation.charsPerDocument", evaluation.charsPerDocument(), 0);
+        c.atLeast("evaluation.brownDocuments", evaluation.brownDocuments(), 0);
+        c.atLeast("evaluation.taskExamples", evaluation.taskExamples(), 0);
+        c.atLeast("evaluation.batchSize", evaluation.batchSize(), 1);
+        c.atLeast("run.seeds", run.seeds(), 1);
+        c.atLeast("run.threads", run.threads(), 0);
+    }
+
+    private static void training(Checker c, String key, Training t) {
+        model(c, key + ".model", t.model());
+        c.atLeast(key + ".steps", t.steps(), 1);
+        c.atLeast(key + ".batchSize", t.batchSize(), 1);
+        c.atLeast(key + ".warmup", t.warmup(), 0);
+        if (!(t.lr() > 0)) c.fail(key + ".lr", "must be > 0, got " + t.lr());
+        if (!(t.subset() > 0 && t.subset() <= 1)) c.fail(key + ".subset", "must be in (0, 1], got " + t.subset());
+    }
+
+    private static void model(Checker c, String key, ModelSpec m) {
+        if (!List.of("qwen2", "llama", "mamba").contains(m.family()))
+            c.fail(key + ".family", "'" + m.family() + "' is not one of qwen2, llama, mamba");
+        c.atLeast(key + ".hidden", m.hidden(), 8);
+        c.atLeast(key + ".layers", m.layers(), 1);
+        c.atLeast(key + ".intermediate", m.intermediate(), 1);
+        if (!m.family().equals("mamba")) {
+            c.atLeast(key + ".heads", m.heads(), 1);
+            c.atLeast(key + ".kvHeads", m.kvHeads(), 1);
+            if (m.hidden() % m.heads() != 0)
+                c.fail(key + ".heads", m.heads() + " heads do not divide hidden " + m.hidden());
+            else if (m.heads() % m.kvHeads() != 0)
+                c.fail(key + ".kvHeads", m.kvHeads() + " key/value heads do not divide " + m.heads() + " heads");
+            else if ((m.hidden() / m.heads()) % 2 != 0)
+                c.fail(key + ".heads", "head size hidden/heads = " + m.hidden() / m.heads() + " must be even (RoPE)");
+        }
+    }
+
+    private record Checker(Path file, String text) {
+        void atLeast(String key, long value, long min) {
+            if (value < min) fail(key, "must be >= " + min + ", got " + value);
+        }
+
+        void fail(String key, String problem) {
+            int[] lc = text == null ? new int[] {-1, -1} : locate(text, key);
+            throw new ConfigFormatException(file, lc[0], lc[1], key, problem);
+        }
+    }
+
+    /** Line and column of a dotted key's name in JSON text ({-1, -1} when absent, e.g. a default). */
+    static int[] locate(String text, String dottedKey) {
+        try (var p = new com.fasterxml.jackson.core.JsonFactory().createParser(text)) {
+            java.util.Deque<String> path = new java.util.ArrayDeque<>();
+            String pending = null;
+            for (var t = p.nextToken(); t != null; t = p.nextToken()) {
+                switch (t) {
+                    case FIELD_NAME -> {
+                        pending = p.currentName();
+                        String full = path.isEmpty() ? pending : String.join(".", path.reversed()) + "." + pending;
+                        if (full.equals(dottedKey)) {
+                            JsonLocation l = p.currentTokenLocation();
+                            return new int[] {l.getLineNr(), l.getColumnNr()};
+                        }
+                    }
+                    case START_OBJECT -> { if (pending != null) path.push(pending); pending = null; }
+                    case END_OBJECT -> { if (!path.isEmpty()) path.pop(); }
+                    default -> pending = null;
+                }
+            }
+        } catch (IOException ignored) {
+            // The text parsed once already; a failure here only costs the line number.
+        }
+        return new int[] {-1, -1};
+    }
+}
