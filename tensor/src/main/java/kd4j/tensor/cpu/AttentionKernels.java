@@ -77,6 +77,23 @@ public final class AttentionKernels {
         }
     }
 
+    /** scores[o + j] = exp(scores[o + j] - shift) in place (masked -inf scores become 0); returns their sum. */
+    private static float expRow(float[] scores, int o, int n, float shift) {
+        int j = 0, ub = Simd.bound(n);
+        float sum = 0;
+        if (ub > 0) {
+            FloatVector vs = FloatVector.broadcast(F, shift), acc = FloatVector.zero(F);
+            for (; j < ub; j += L) {
+                FloatVector p = FloatVector.fromArray(F, scores, o + j).sub(vs).lanewise(VectorOperators.EXP);
+                p.intoArray(scores, o + j);
+                acc = acc.add(p);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; j < n; j++) { float p = (float) Math.exp(scores[o + j] - shift); scores[o + j] = p; sum += p; }
+        return sum;
+    }
+
     private static boolean visible(MemorySegment keyMask, int keys, int b, int s, int pos) {
         return s <= pos && (keyMask == null || keyMask.getAtIndex(INT, (long) b * keys + s) != 0);
     }
@@ -112,13 +129,10 @@ public final class AttentionKernels {
                         float mNew = Math.max(sc.m[i], tileMax);
                         float corr = (float) Math.exp(sc.m[i] - mNew);  // 0 on the first visible tile (m = -inf)
                         if (corr != 1f) for (int e = 0; e < d; e++) sc.acc[i * d + e] *= corr;
-                        float lsum = sc.l[i] * corr;
+                        float lsum = sc.l[i] * corr + expRow(sc.scores, so, sk, mNew);
                         for (int j = 0; j < sk; j++) {
-                            float sj = sc.scores[so + j];
-                            if (sj == Float.NEGATIVE_INFINITY) continue;
-                            float p = (float) Math.exp(sj - mNew);
-                            lsum += p;
-                            Simd.axpy(p, v, dm.vRow(b, s0 + j, hk), sc.acc, i * d, d);
+                            float p = sc.scores[so + j];
+                            if (p != 0f) Simd.axpy(p, v, dm.vRow(b, s0 + j, hk), sc.acc, i * d, d);
                         }
                         sc.l[i] = lsum;
                         sc.m[i] = mNew;
