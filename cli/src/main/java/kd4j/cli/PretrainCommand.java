@@ -115,6 +115,9 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "stack traces for unexpected errors")
     boolean verbose;
 
+    @picocli.CommandLine.Mixin
+    KdOptions kd = new KdOptions();
+
     @Override
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut();
@@ -129,6 +132,8 @@ public final class PretrainCommand implements Callable<Integer> {
                     ? Models.load(Path.of(cfg.model().init()), be)
                     : Models.randomInit(Models.readConfig(Path.of(cfg.model().config())), be, cfg.run().seed());
             checkVocabulary(trainSet, model.config(), cfg);
+            KdOptions.Plan kdPlan = kd.plan(model, be, cfg, Path.of(cfg.data().train()), resume, stdout);
+            cfg = kdPlan.config();
             TokenSequences trainInstances = trainSet.instances(TokenDataset.Split.TRAIN);
             int seq = cfg.data().seqLength();
             int available = trainSet.instanceLength() - 1;
@@ -139,7 +144,7 @@ public final class PretrainCommand implements Callable<Integer> {
             int pad = Math.max(0, model.config().eosTokenId());
             try (BatcherData data = new BatcherData(trainInstances, cfg.data().batchSize(), seq, pad, cfg.run().seed())) {
                 PrintStream progress = noProgress ? null : System.err;
-                Trainer trainer = Trainer.builder(model, cfg, data).validation(valid).runDir(runDir).resume(resume)
+                Trainer trainer = Trainer.builder(model, cfg, data).validation(valid).runDir(runDir).resume(resume).loss(kdPlan.loss())
                         .progress(progress)
                         .listener(r -> {
                             if (noProgress && r.hasEval())
@@ -170,6 +175,7 @@ public final class PretrainCommand implements Callable<Integer> {
                 if (!Double.isNaN(result.evalLoss()))
                     stdout.printf(Locale.ROOT, ", validation loss %.4f (perplexity %.2f)", result.evalLoss(), Math.exp(result.evalLoss()));
                 stdout.println();
+                if (kdPlan.kd() != null) stdout.println("kd: " + kdPlan.report());
                 stdout.println("run folder: " + runDir + (result.modelDir() != null ? "  (model: " + result.modelDir() + ")" : "")
                         + (result.stopped() ? "  -- continue with: kd4j pretrain --resume --out " + runDir : ""));
                 return ExitCodes.OK;
@@ -198,6 +204,7 @@ public final class PretrainCommand implements Callable<Integer> {
         put(o, "run.seed", seed);
         put(o, "run.threads", threads);
         put(o, "run.device", device);
+        kd.addOverrides(o);
         for (String kv : set) {
             int eq = kv.indexOf('=');
             if (eq <= 0)

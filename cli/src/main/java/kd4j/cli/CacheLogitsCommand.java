@@ -1,0 +1,128 @@
+/*
+ * `kd4j cache-logits`: offline logit KD's one teacher pass. Runs the teacher forward-only over the train split of a
+ * prepared data set and stores, per token, its truncated distribution (top-p-k as in Peng et al. 2024, or
+ * --sampled N random-sampling KD) with the left-out mass, ids packed in as few bytes as the vocabulary needs and
+ * probabilities in 16 bits. Resumable (run the same command again) and shardable (--shard i/N into one folder),
+ * like kd4j score. Prints the bytes per token; `kd4j pretrain --kd offline --logits DIR` trains against it.
+ */
+package kd4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import kd4j.distill.kd.LogitsCacheManifest;
+import kd4j.distill.kd.LogitsCacheRun;
+import kd4j.distill.kd.TopPkLogits;
+import kd4j.distill.score.DatasetInstances;
+import kd4j.distill.score.ModelId;
+import kd4j.distill.score.Shard;
+import kd4j.models.CausalLM;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
+import kd4j.tokenizers.Tokenizers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "cache-logits", mixinStandardHelpOptions = true,
+        description = {"Run a teacher once over a prepared data set and cache its truncated next-token distributions "
+                + "for offline logit distillation (kd4j pretrain --kd offline --logits DIR).",
+                "Resumable: after a kill, run the same command again. --shard i/N caches one slice into the same folder."})
+public final class CacheLogitsCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "TEACHER", description = "teacher: HuggingFace model directory")
+    Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "DIR|PREFIX",
+            description = "prepared data set (kd4j prepare) or Megatron corpus; its train split is cached")
+    Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "cache folder")
+    Path out;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.95",
+            description = "keep the shortest top prefix with this much probability (default: ${DEFAULT-VALUE})")
+    double topP;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "50", description = "and at most K ids (default: ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--sampled", paramLabel = "N",
+            description = "instead of top-p-k: draw N ids from the teacher and keep them weighted count/N (an unbiased cache)")
+    Integer sampled;
+
+    @Option(names = "--prob-bits", paramLabel = "16|32", defaultValue = "16",
+            description = "bits per stored probability: 16 (IEEE half) or 32 (default: ${DEFAULT-VALUE})")
+    int probBits;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed of --sampled draws (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--shard", paramLabel = "i/N", defaultValue = "0/1", description = "cache only slice i of N (default: ${DEFAULT-VALUE})")
+    String shard;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "instances per forward pass (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--chunk", paramLabel = "BATCHES", defaultValue = "16",
+            description = "batches per saved chunk: the most work a kill can lose (default: ${DEFAULT-VALUE})")
+    int chunk;
+
+    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu",
+            description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "the corpus's tokenizer; needed for a bare Megatron corpus")
+    Path tokenizer;
+
+    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        Shard slice;
+        TopPkLogits.Truncation truncation;
+        try {
+            slice = Shard.parse(shard);
+            truncation = sampled != null ? new TopPkLogits.Truncation.Sampled(sampled)
+                    : new TopPkLogits.Truncation.TopPK(topP, topK);
+            if (probBits != 16 && probBits != 32) throw new IllegalArgumentException("--prob-bits must be 16 or 32, got " + probBits);
+            if (batch < 1 || chunk < 1) throw new IllegalArgumentException("--batch and --chunk must be at least 1");
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        var tok = tokenizer != null ? Tokenizers.load(tokenizer)
+                : Files.isRegularFile(model.resolve("tokenizer.json")) && !Files.isDirectory(data) ? Tokenizers.load(model) : null;
+        try (DatasetInstances source = DatasetInstances.open(data, tok); Backend be = Backends.open(device)) {
+            CausalLM teacher = Models.load(model, be, true);
+            String id = ModelId.of(model);
+            LogitsCacheRun run = new LogitsCacheRun(source, teacher, id, truncation, probBits, seed, slice, out, batch, chunk);
+            err.printf(Locale.ROOT, "kd4j cache-logits: %s on %s (%,d instances, shard %s), %s; %s%n", id, data,
+                    source.size(), slice, be.describe(), run.manifest().describeStorage());
+            long[] lastPrint = {0};
+            LogitsCacheManifest done = run.run(p -> {
+                long now = System.nanoTime();
+                if (now - lastPrint[0] > 2_000_000_000L || p.instancesDone() == p.instancesTotal()) {
+                    if (p.resumedFrom() > 0 && lastPrint[0] == 0)
+                        err.printf(Locale.ROOT, "resumed after %,d instances already cached%n", p.resumedFrom());
+                    err.println(p.line());
+                    err.flush();
+                    lastPrint[0] = now;
+                }
+            });
+            double flops = 2.0 * done.teacherParameters() * done.tokens();
+            spec.commandLine().getOut().printf(Locale.ROOT,
+                    "cached %,d tokens of instances [%d, %d): %,d bytes, %.1f bytes/token (%s); teacher FLOPs %.3g -> %s%n",
+                    done.tokens(), done.start(), done.end(), done.bytes(), done.bytesPerToken(), done.describeStorage(),
+                    flops, out);
+            return ExitCodes.OK;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/*
+ * `kd4j generate`: the SeqKD baseline's teacher-written corpus. The teacher continues each prompt of a file (one per
+ * line) or samples unconditionally from BOS until --tokens new tokens exist; the folder gets generated.jsonl and
+ * generation.json (sampling settings). `kd4j prepare --input DIR/generated.jsonl` turns it into pretrain data.
+ */
+package kd4j.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import kd4j.distill.kd.SeqKd;
+import kd4j.distill.score.ModelId;
+import kd4j.models.CausalLM;
+import kd4j.models.Generation;
+import kd4j.models.Models;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
+import kd4j.tokenizers.Tokenizer;
+import kd4j.tokenizers.Tokenizers;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Let a teacher write a corpus (SeqKD): continuations of prompts or unconditional samples, "
+                + "with the sampling settings recorded; prepare it with kd4j prepare --input DIR/generated.jsonl.")
+public final class GenerateCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "TEACHER", description = "teacher: HuggingFace model directory")
+    Path model;
+
+    static final class Source {
+        @Option(names = "--prompts", paramLabel = "FILE", description = "one prompt per line") Path prompts;
+        @Option(names = "--unconditional", description = "sample from BOS (EOS when the tokenizer has no BOS)") boolean unconditional;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--tokens", required = true, paramLabel = "N", description = "new tokens to generate in all")
+    long tokens;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
+    Path out;
+
+    @Option(names = "--sequence-tokens", paramLabel = "N", defaultValue = "256", description = "new tokens per sequence at most (default: ${DEFAULT-VALUE})")
+    int sequenceTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "1.0", description = "0 = greedy (default: ${DEFAULT-VALUE})")
+    float temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "0 = off (default: ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1.0", description = "1 = off (default: ${DEFAULT-VALUE})")
+    float topP;
+
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "sequences per batch (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "sampling seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "tokenizer folder (default: the model folder)")
+    Path tokenizer;
+
+    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu", description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        SeqKd.Settings settings;
+        try {
+            settings = new SeqKd.Settings(new Generation.Sampling(temperature, topK, topP), sequenceTokens, tokens, batch, seed);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Path tokDir = tokenizer != null ? tokenizer : model;
+        if (!Files.isRegularFile(tokDir.resolve("tokenizer.json")))
+            throw new ParameterException(spec.commandLine(), tokDir + " has no tokenizer.json; give the teacher's tokenizer with --tokenizer DIR");
+        Tokenizer tok = Tokenizers.load(tokDir);
+        List<String> prompts = null;
+        if (source.prompts != null)
+            prompts = Files.readAllLines(source.prompts, StandardCharsets.UTF_8).stream().filter(s -> !s.isBlank()).toList();
+        try (Backend be = Backends.open(device)) {
+            CausalLM teacher = Models.load(model, be, true);
+            SeqKd.Result r = SeqKd.generate(teacher, ModelId.of(model), tok, prompts, settings, out, spec.commandLine().getErr());
+            spec.commandLine().getOut().printf(Locale.ROOT, "generated %,d tokens in %,d sequences -> %s%n"
+                    + "prepare it as pretrain data with: kd4j prepare --input %s --tokenizer %s --out DATA%n",
+                    r.tokens(), r.sequences(), r.corpus(), r.corpus(), tokDir);
+            return ExitCodes.OK;
+        }
+    }
+}
