@@ -9,6 +9,7 @@
 package kd4j.distill.score;
 
 import kd4j.autograd.GradMode;
+import kd4j.autograd.StepArena;
 import kd4j.autograd.Var;
 import kd4j.models.CausalLM;
 import kd4j.tensor.Backend;
@@ -33,6 +34,8 @@ public final class TeacherScorer {
         this.eosId = eosId;
         this.padId = padId;
     }
+
+    private final StepArena arena = new StepArena();
 
     public int batchSize() { return batchSize; }
 
@@ -96,7 +99,7 @@ public final class TeacherScorer {
 
         Backend be = model.backend();
         float[] losses;
-        try (var g = GradMode.off()) {
+        try (var g = GradMode.off(); var scope = arena.activate()) {
             Tensor idsT = be.fromInts(ids, b, tLen);
             Tensor maskT = keyMask == null ? null : be.fromInts(keyMask, b, tLen);
             Var out = model.forward(idsT, maskT);
@@ -111,6 +114,8 @@ public final class TeacherScorer {
             Tensor lse = be.empty(DType.F32, b * tLen);
             be.crossEntropyForward(flat, targetsT, IGNORE, lossT, lse);   // -log p(target), 0 where ignored
             losses = lossT.toFloatArray();
+        } finally {
+            arena.reset();   // activations of this batch are reused by the next one: no native-memory growth
         }
         long tokens = 0;
         for (int j = 0; j < b; j++) {
