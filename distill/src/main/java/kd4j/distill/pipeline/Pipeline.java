@@ -264,7 +264,7 @@ public final class Pipeline {
         if (max <= 0 || text.length() <= max) return text;
         int end = max;
         while (end > max * 4 / 5 && !Character.isWhitespace(text.charAt(end))) end--;
-        if (end <= max * 4 / 5) end = max;
+        if (!Character.isWhitespace(text.charAt(end))) end = max;
         return text.substring(0, end);
     }
 

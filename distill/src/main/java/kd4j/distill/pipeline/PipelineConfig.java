@@ -163,14 +163,14 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
     public static PipelineConfig demo(double scale, String out, int seeds) {
         if (!(scale > 0)) throw new IllegalArgumentException("--scale must be positive, got " + scale);
         double widen = Math.sqrt(scale);
-        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(3000 * scale));
+        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(2000 * scale));
         Data data = new Data(null, null, 10, chars, 128);
         TokenizerSpec tok = new TokenizerSpec(2048, 3072, 0L);
-        Training teacher = new Training(model("qwen2", 256, 4, widen), steps(300, scale), 8, 2e-3, null, 1.0);
-        Training reference = new Training(model("qwen2", 64, 1, widen), steps(150, scale), 8, 3e-3, null, 0.25);
-        Training student = new Training(model("qwen2", 128, 2, widen), steps(250, scale), 8, 2e-3, null, 1.0);
+        Training teacher = new Training(model("qwen2", 256, 4, widen), steps(200, scale), 8, 2e-3, null, 1.0);
+        Training reference = new Training(model("qwen2", 64, 1, widen), steps(100, scale), 8, 3e-3, null, 0.25);
+        Training student = new Training(model("qwen2", 128, 2, widen), steps(150, scale), 8, 2e-3, null, 1.0);
         Students students = new Students(student, true, model("llama", 128, 2, widen), true);
-        Evaluation eval = new Evaluation(2000, "auto", 50, "corpora/tasks/next-sentence.jsonl", 200, 8);
+        Evaluation eval = new Evaluation(1500, "auto", 40, "corpora/tasks/next-sentence.jsonl", 200, 8);
         return new PipelineConfig(data, tok, teacher, reference, new Selection(0.5), students, eval,
                 new Run(out, seeds, 1234L, 0, "cpu"));
     }
@@ -218,7 +218,7 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
         try {
             c = MAPPER.readValue(text, PipelineConfig.class);
         } catch (JsonProcessingException e) {
-            throw translate(file, e);
+            throw translate(file, text, e);
         }
         if (c == null) throw new ConfigFormatException(file, 1, 1, "", "expected a JSON object, found null");
         c.validate(file, text);
@@ -236,9 +236,14 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
     /** A record as a JSON tree (a stage's config slice). */
     static com.fasterxml.jackson.databind.node.ObjectNode tree(Object value) { return MAPPER.valueToTree(value); }
 
-    private static ConfigFormatException translate(Path file, JsonProcessingException e) {
+    private static ConfigFormatException translate(Path file, String text, JsonProcessingException e) {
         JsonLocation l = e.getLocation();
         int line = l == null ? -1 : l.getLineNr(), column = l == null ? -1 : l.getColumnNr();
+        if (e instanceof JsonMappingException m && !path(m).isEmpty()) {
+            // Jackson points past the offending value; the key itself is where a reader looks.
+            int[] at = locate(text, path(m));
+            if (at[0] > 0) { line = at[0]; column = at[1]; }
+        }
         if (e instanceof UnrecognizedPropertyException u) {
             List<String> known = new ArrayList<>();
             for (Object k : u.getKnownPropertyIds()) known.add(String.valueOf(k));

@@ -1,0 +1,154 @@
+/*
+ * The pipeline end to end at a tiny scale (seconds): tiny models, a few steps, a slice of the bundled Moby-Dick
+ * corpus. One run is shared by the tests in order: it must write a report with every method's row and finite
+ * numbers; a rerun must skip every stage; a changed student setting must rerun exactly the student stages,
+ * their evaluations and the report. The Brown column is checked when the fixtures are present.
+ */
+package kd4j.distill.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PipelineTest {
+    /** The repository root: Maven runs tests in distill/, the bundled corpus is in ../corpora. */
+    static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+    @TempDir static Path tmp;
+    static Path runDir;
+    static Pipeline.Result first;
+    static final List<String> METHODS = List.of("teacher", "reference", "nokd", "miniplm", "vanillakd",
+            "cross-miniplm", "cross-nokd");
+
+    static String tinyConfig(Path out, double studentLr) {
+        return """
+                {
+                  "data": {"inputs": ["corpora/moby-dick.jsonl.gz"], "charsPerDocument": 600, "seq": 32},
+                  "tokenizer": {"vocabSize": 300, "studentVocabSize": 320},
+                  "teacher": {"model": {"hidden": 32, "layers": 1}, "steps": 6, "batchSize": 4},
+                  "reference": {"model": {"hidden": 16, "layers": 1, "heads": 2, "kvHeads": 1}, "steps": 3, "batchSize": 4, "subset": 0.5},
+                  "students": {"training": {"model": {"hidden": 16, "layers": 1, "heads": 2, "kvHeads": 1}, "steps": 4,
+                                            "batchSize": 4, "lr": %s},
+                               "crossModel": {"family": "llama", "hidden": 16, "layers": 1, "heads": 2, "kvHeads": 1}},
+                  "evaluation": {"charsPerDocument": 200, "brownDocuments": 2, "taskExamples": 4},
+                  "run": {"out": "%s", "threads": 2}
+                }
+                """.formatted(studentLr, out.toString().replace("\\", "\\\\"));
+    }
+
+    static Pipeline.Result run(String config) throws Exception {
+        PipelineConfig cfg = PipelineConfig.parse(Path.of("tiny.json"), config);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        try (PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8)) {
+            return new Pipeline(cfg, ROOT, ps).run();
+        }
+    }
+
+    @BeforeAll
+    static void runOnce() throws Exception {
+        runDir = tmp.resolve("run");
+        first = run(tinyConfig(runDir, 2e-3));
+    }
+
+    static boolean brownPresent() {
+        String f = System.getProperty("kd4j.fixtures", System.getenv("KD4J_FIXTURES"));
+        return f != null && Files.isRegularFile(Path.of(f, "corpus", "brown.jsonl"));
+    }
+
+    @Test
+    @Order(1)
+    void tinyPipeline_writesReportWithEveryMethodAndFiniteNumbers() throws Exception {
+        for (Stage.Outcome o : first.outcomes()) assertEquals(Stage.Action.RAN, o.action(), o.stage());
+        JsonNode results = PipelineConfig.MAPPER.readTree(runDir.resolve(Report.RESULTS).toFile());
+        List<String> methods = new ArrayList<>();
+        for (JsonNode m : results.get("methods")) {
+            String method = m.get("method").asText();
+            methods.add(method);
+            double in = m.get("inDomain").get("mean").asDouble();
+            assertTrue(Double.isFinite(in) && in > 0 && in < 10, method + ": in-domain loss " + in);
+            double acc = m.get("accuracy").get("mean").asDouble();
+            assertTrue(acc >= 0 && acc <= 1, method + ": accuracy " + acc);
+            assertTrue(m.get("trainFlops").asDouble() > 0, method + ": training FLOPs");
+            if (brownPresent()) {
+                double brown = m.get("brown").get("mean").asDouble();
+                assertTrue(Double.isFinite(brown) && brown > 0, method + ": Brown loss " + brown);
+            }
+        }
+        assertEquals(METHODS, methods);
+        // Vanilla KD pays for the online teacher with fewer steps; MiniPLM trains as long as the baseline.
+        JsonNode runs = results.get("runs");
+        assertEquals(run(runs, "nokd").get("train").get("steps").asLong(), run(runs, "miniplm").get("train").get("steps").asLong());
+        assertTrue(run(runs, "vanillakd").get("train").get("steps").asLong() < run(runs, "nokd").get("train").get("steps").asLong());
+        assertTrue(run(runs, "vanillakd").get("train").get("teacherFlops").asDouble() > 0);
+        // MiniPLM's students read the refined corpus: half of the scored instances.
+        assertEquals(results.get("offline").get("selection").get("scored").asLong() / 2,
+                results.get("offline").get("selection").get("kept").asLong());
+
+        String md = Files.readString(runDir.resolve(Report.MARKDOWN));
+        for (String label : List.of("| Teacher |", "| Reference model |", "| Pre-Train w/o KD |", "| Vanilla KD |",
+                "| MiniPLM |", "| MiniPLM (llama, own tokenizer) |", "| Pre-Train w/o KD (llama, own tokenizer) |")) {
+            String row = md.lines().filter(l -> l.startsWith(label)).findFirst().orElseThrow(() -> new AssertionError("no row " + label + " in\n" + md));
+            String[] cells = row.split("\\|");
+            Double.parseDouble(cells[3].trim().split(" ")[0]);          // in-domain loss is a number
+            Double.parseDouble(cells[5].trim().split(" ")[0]);          // accuracy is a number
+        }
+        for (String plot : List.of("loss-by-method.png", "loss-by-method.svg", "training-loss.png"))
+            assertTrue(Files.size(runDir.resolve("plots").resolve(plot)) > 1000, plot);
+        assertTrue(Files.isRegularFile(runDir.resolve("stages/select/report/report.md")));
+    }
+
+    private static JsonNode run(JsonNode runs, String method) {
+        for (JsonNode r : runs) if (r.get("method").asText().equals(method)) return r;
+        throw new AssertionError("no run of " + method);
+    }
+
+    @Test
+    @Order(2)
+    void rerun_skipsEveryStage() throws Exception {
+        long linesBefore = Files.readAllLines(runDir.resolve(Stage.LOG)).size();
+        Pipeline.Result again = run(tinyConfig(runDir, 2e-3));
+        assertEquals(first.outcomes().size(), again.outcomes().size());
+        for (Stage.Outcome o : again.outcomes()) assertEquals(Stage.Action.SKIPPED, o.action(), o.stage());
+        List<String> log = Files.readAllLines(runDir.resolve(Stage.LOG));
+        for (String line : log.subList((int) linesBefore, log.size())) assertTrue(line.contains("\"action\":\"skipped\""), line);
+        // The cached results are the same numbers.
+        for (int i = 0; i < first.methods().size(); i++)
+            assertEquals(first.methods().get(i).eval().toString(), again.methods().get(i).eval().toString());
+    }
+
+    @Test
+    @Order(3)
+    void changedStudentSetting_rerunsOnlyStudentsTheirEvaluationsAndReport() throws Exception {
+        Pipeline.Result changed = run(tinyConfig(runDir, 3e-3));
+        Set<String> ran = new TreeSet<>();
+        for (Stage.Outcome o : changed.outcomes()) if (o.action() != Stage.Action.SKIPPED) ran.add(o.stage());
+        Set<String> expected = new TreeSet<>();
+        for (String s : List.of("nokd", "miniplm", "vanillakd", "cross-miniplm", "cross-nokd")) {
+            expected.add("student-" + s + "-s1234");
+            expected.add("eval-student-" + s + "-s1234");
+        }
+        expected.add("report");
+        assertEquals(expected, ran);
+        for (String upstream : List.of("corpus", "tokenizer", "prepare", "teacher", "reference", "score-teacher",
+                "score-reference", "select", "select-student", "eval-teacher", "eval-reference"))
+            assertFalse(ran.contains(upstream), upstream + " should have been cached");
+    }
+}
