@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 PrepareCommand.class,
                 ScoreCommand.class, ScoreMergeCommand.class, SelectCommand.class,
                 PretrainCommand.class, EvalCommand.class,
+                PipelineCommand.class, DemoCommand.class,
                 CacheLogitsCommand.class, GenerateCommand.class,
         })
 public final class Kd4j implements Runnable {
