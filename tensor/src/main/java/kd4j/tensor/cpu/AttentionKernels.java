@@ -84,11 +84,11 @@ public final class AttentionKernels {
         if (ub > 0) {
             FloatVector vs = FloatVector.broadcast(F, shift), acc = FloatVector.zero(F);
             for (; j < ub; j += L) {
-                FloatVector p = FloatVector.fromArray(F, scores, o + j).sub(vs).lanewise(VectorOperators.EXP);
+                FloatVector p = Simd.exp(FloatVector.fromArray(F, scores, o + j).sub(vs));
                 p.intoArray(scores, o + j);
                 acc = acc.add(p);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sumLanes(acc);
         }
         for (; j < n; j++) { float p = (float) Math.exp(scores[o + j] - shift); scores[o + j] = p; sum += p; }
         return sum;

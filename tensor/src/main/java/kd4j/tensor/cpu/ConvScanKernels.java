@@ -136,12 +136,12 @@ public final class ConvScanKernels {
         if (ub > 0) {
             FloatVector vdt = FloatVector.broadcast(F, dt), vdu = FloatVector.broadcast(F, du), acc = FloatVector.zero(F);
             for (; n < ub; n += L) {
-                FloatVector sv = FloatVector.fromArray(F, a, n).mul(vdt).lanewise(VectorOperators.EXP).mul(FloatVector.fromArray(F, s, n))
+                FloatVector sv = Simd.exp(FloatVector.fromArray(F, a, n).mul(vdt)).mul(FloatVector.fromArray(F, s, n))
                         .add(Simd.load(bMat, bc + n).mul(vdu));
                 sv.intoArray(s, n);
                 acc = sv.fma(Simd.load(cMat, bc + n), acc);
             }
-            yv = acc.reduceLanes(VectorOperators.ADD);
+            yv = Simd.sumLanes(acc);
         }
         for (; n < state; n++) {
             s[n] = (float) Math.exp(dt * a[n]) * s[n] + du * bMat.getAtIndex(FLOAT, bc + n);

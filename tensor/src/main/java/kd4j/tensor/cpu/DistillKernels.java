@@ -54,10 +54,10 @@ public final class DistillKernels {
             FloatVector vlp = FloatVector.broadcast(F, -lseP), vsh = FloatVector.broadcast(F, shift);
             for (; i < ub; i += L) {
                 FloatVector pv = load(p, row + i), qv = load(q, row + i);
-                FloatVector prob = pv.fma(vi, vlp).lanewise(VectorOperators.EXP);
+                FloatVector prob = Simd.exp(pv.fma(vi, vlp));
                 acc = prob.fma(pv.sub(qv).fma(vi, vsh), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sumLanes(acc);
         }
         for (; i < n; i++) {
             float pv = p.getAtIndex(FLOAT, row + i), qv = q.getAtIndex(FLOAT, row + i);
@@ -74,8 +74,8 @@ public final class DistillKernels {
             FloatVector acc = FloatVector.zero(F), vi = FloatVector.broadcast(F, inv);
             FloatVector vlp = FloatVector.broadcast(F, -lseP), vlq = FloatVector.broadcast(F, -lseQ);
             for (; i < ub; i += L)
-                acc = load(p, row + i).fma(vi, vlp).lanewise(VectorOperators.EXP).fma(load(q, row + i).fma(vi, vlq), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
+                acc = Simd.exp(load(p, row + i).fma(vi, vlp)).fma(load(q, row + i).fma(vi, vlq), acc);
+            sum = Simd.sumLanes(acc);
         }
         for (; i < n; i++)
             sum += (float) Math.exp(p.getAtIndex(FLOAT, row + i) * inv - lseP) * (q.getAtIndex(FLOAT, row + i) * inv - lseQ);
@@ -88,7 +88,7 @@ public final class DistillKernels {
         if (ub > 0) {
             FloatVector acc = FloatVector.zero(F);
             for (; i < ub; i += L) { FloatVector d = load(a, row + i).sub(load(b, row + i)); acc = d.fma(d, acc); }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Simd.sumLanes(acc);
         }
         for (; i < n; i++) { float d = a.getAtIndex(FLOAT, row + i) - b.getAtIndex(FLOAT, row + i); sum += d * d; }
         return sum;
@@ -119,7 +119,7 @@ public final class DistillKernels {
                     FloatVector vsh = FloatVector.broadcast(F, lseT - lseS - kl);
                     for (; i < ub; i += L) {
                         FloatVector s = load(student, row + i), t = load(teacher, row + i);
-                        FloatVector ps = s.fma(vi, vls).lanewise(VectorOperators.EXP);
+                        FloatVector ps = Simd.exp(s.fma(vi, vls));
                         store(ps.mul(s.sub(t).fma(vi, vsh)).mul(vk), dStudent, row + i);
                     }
                     for (; i < vocab; i++) {
@@ -129,8 +129,8 @@ public final class DistillKernels {
                     }
                 } else {
                     for (; i < ub; i += L) {
-                        FloatVector ps = load(student, row + i).fma(vi, vls).lanewise(VectorOperators.EXP);
-                        FloatVector pt = load(teacher, row + i).fma(vi, vlt).lanewise(VectorOperators.EXP);
+                        FloatVector ps = Simd.exp(load(student, row + i).fma(vi, vls));
+                        FloatVector pt = Simd.exp(load(teacher, row + i).fma(vi, vlt));
                         store(ps.sub(pt).mul(vk), dStudent, row + i);
                     }
                     for (; i < vocab; i++) {
@@ -185,7 +185,7 @@ public final class DistillKernels {
                 float l = lse.getAtIndex(FLOAT, r);
                 int i = 0, ub = Simd.bound(vocab);
                 FloatVector vi = FloatVector.broadcast(F, inv), vl = FloatVector.broadcast(F, -l), vk = FloatVector.broadcast(F, k * mass);
-                for (; i < ub; i += L) store(load(student, row + i).fma(vi, vl).lanewise(VectorOperators.EXP).mul(vk), dStudent, row + i);
+                for (; i < ub; i += L) store(Simd.exp(load(student, row + i).fma(vi, vl)).mul(vk), dStudent, row + i);
                 for (; i < vocab; i++)
                     dStudent.setAtIndex(FLOAT, row + i, (float) Math.exp(student.getAtIndex(FLOAT, row + i) * inv - l) * k * mass);
                 for (int j = 0; j < topK; j++) {

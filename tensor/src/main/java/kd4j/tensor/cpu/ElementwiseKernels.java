@@ -80,7 +80,7 @@ public final class ElementwiseKernels {
             FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
                 FloatVector v = load(x, i);
-                store(v.div(one.add(v.neg().lanewise(VectorOperators.EXP))), out, i);
+                store(v.div(one.add(Simd.exp(v.neg()))), out, i);
             }
             for (; i < e1; i++) {
                 float v = x.getAtIndex(FLOAT, i);
@@ -96,7 +96,7 @@ public final class ElementwiseKernels {
             FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
                 FloatVector v = load(x, i);
-                FloatVector s = one.div(one.add(v.neg().lanewise(VectorOperators.EXP)));
+                FloatVector s = one.div(one.add(Simd.exp(v.neg())));
                 store(load(dOut, i).mul(s.mul(one.add(v.mul(one.sub(s))))), dX, i);
             }
             for (; i < e1; i++) {
@@ -148,10 +148,12 @@ public final class ElementwiseKernels {
     static void softplusForward(Parallel par, MemorySegment x, MemorySegment out, int n) {
         par.forRange(n, GRAIN, (e0, e1) -> {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
-            FloatVector twenty = FloatVector.broadcast(F, 20f);
+            FloatVector one = FloatVector.broadcast(F, 1f), twenty = FloatVector.broadcast(F, 20f);
             for (; i < ub; i += L) {
                 FloatVector v = load(x, i);
-                FloatVector sp = v.min(twenty).lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+                // log1p(u) = log(w) u / (w - 1) with w = 1 + u (Goldberg): a few ulp even where w rounds to 1.
+                FloatVector u = Simd.exp(v.min(twenty)), w = one.add(u);
+                FloatVector sp = Simd.log(w).mul(u.div(w.sub(one))).blend(u, w.compare(VectorOperators.EQ, one));
                 store(sp.blend(v, v.compare(VectorOperators.GT, twenty)), out, i);
             }
             for (; i < e1; i++) {
@@ -167,7 +169,7 @@ public final class ElementwiseKernels {
             FloatVector one = FloatVector.broadcast(F, 1f), twenty = FloatVector.broadcast(F, 20f);
             for (; i < ub; i += L) {
                 FloatVector v = load(x, i);
-                FloatVector s = one.div(one.add(v.neg().lanewise(VectorOperators.EXP)));
+                FloatVector s = one.div(one.add(Simd.exp(v.neg())));
                 s = s.blend(one, v.compare(VectorOperators.GT, twenty));
                 store(load(dOut, i).mul(s), dX, i);
             }
@@ -187,7 +189,7 @@ public final class ElementwiseKernels {
             FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
                 FloatVector g = load(gate, i);
-                store(g.div(one.add(g.neg().lanewise(VectorOperators.EXP))).mul(load(up, i)), out, i);
+                store(g.div(one.add(Simd.exp(g.neg()))).mul(load(up, i)), out, i);
             }
             for (; i < e1; i++) {
                 float g = gate.getAtIndex(FLOAT, i);
@@ -204,7 +206,7 @@ public final class ElementwiseKernels {
             FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
                 FloatVector g = load(gate, i), d = load(dOut, i);
-                FloatVector s = one.div(one.add(g.neg().lanewise(VectorOperators.EXP)));
+                FloatVector s = one.div(one.add(Simd.exp(g.neg())));
                 store(d.mul(load(up, i)).mul(s.mul(one.add(g.mul(one.sub(s))))), dGate, i);
                 store(d.mul(g.mul(s)), dUp, i);
             }

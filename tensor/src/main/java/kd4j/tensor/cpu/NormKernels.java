@@ -55,7 +55,7 @@ public final class NormKernels {
                 if (ub > 0) {
                     FloatVector acc = FloatVector.zero(F);
                     for (; i < ub; i += L) acc = load(dOut, row + i).mul(Simd.loadWidened(w, wt, i)).fma(load(x, row + i), acc);
-                    gx = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                    gx = Simd.sumLanes(acc);
                 }
                 for (; i < cols; i++) gx += dOut.getAtIndex(FLOAT, row + i) * Simd.read(w, wt, i) * x.getAtIndex(FLOAT, row + i);
                 float k = inv * inv * inv * gx / cols;

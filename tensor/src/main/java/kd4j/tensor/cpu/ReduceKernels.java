@@ -52,7 +52,7 @@ public final class ReduceKernels {
                 if (ub > 0) {
                     FloatVector v = FloatVector.zero(F);
                     for (; i < ub; i += L) v = v.add(load(x, start + i).mul(0f));
-                    acc = v.reduceLanes(VectorOperators.ADD);
+                    acc = Simd.sumLanes(v);
                 }
                 for (; i < len; i++) acc += x.getAtIndex(FLOAT, start + i) * 0f;
                 bad[c] = acc != 0f;
@@ -78,7 +78,7 @@ public final class ReduceKernels {
     static void expShifted(MemorySegment x, long xi, MemorySegment out, long oi, int n, float shift, float mul) {
         int i = 0, ub = Simd.bound(n);
         FloatVector vs = FloatVector.broadcast(F, shift), vm = FloatVector.broadcast(F, mul);
-        for (; i < ub; i += L) store(load(x, xi + i).sub(vs).lanewise(VectorOperators.EXP).mul(vm), out, oi + i);
+        for (; i < ub; i += L) store(Simd.exp(load(x, xi + i).sub(vs)).mul(vm), out, oi + i);
         for (; i < n; i++) out.setAtIndex(FLOAT, oi + i, (float) Math.exp(x.getAtIndex(FLOAT, xi + i) - shift) * mul);
     }
 
@@ -120,7 +120,7 @@ public final class ReduceKernels {
                 int i = 0, ub = Simd.bound(cols);
                 FloatVector vs = FloatVector.broadcast(F, s);
                 for (; i < ub; i += L)
-                    store(load(dOut, row + i).sub(load(out, row + i).lanewise(VectorOperators.EXP).mul(vs)), dX, row + i);
+                    store(load(dOut, row + i).sub(Simd.exp(load(out, row + i)).mul(vs)), dX, row + i);
                 for (; i < cols; i++)
                     dX.setAtIndex(FLOAT, row + i, dOut.getAtIndex(FLOAT, row + i) - (float) Math.exp(out.getAtIndex(FLOAT, row + i)) * s);
             }

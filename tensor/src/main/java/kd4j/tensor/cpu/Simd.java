@@ -13,8 +13,10 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import kd4j.tensor.DType;
 
@@ -94,6 +96,92 @@ public final class Simd {
         };
     }
 
+    // ---- JIT-independent lane reductions and transcendentals ----
+    //
+    // FloatVector.reduceLanes(ADD) leaves the order of the additions unspecified: the Java fallback that the
+    // interpreter and C1 run adds lane 0, 1, 2, ... while the C2 intrinsic adds a tree, so one sum can differ in its
+    // last bit before and after a kernel is compiled. lanewise(EXP/LOG/...) is worse: SVML stubs under C2, the
+    // StrictMath-like fallback elsewhere. Training must repeat bit for bit (same seed, same thread count), so every
+    // kernel reduces with sumLanes (a fixed tree of lanewise adds over fixed shuffles) and exponentiates with exp
+    // below (a polynomial of lanewise add/mul/fma and integer bit operations, each exactly specified and identical in
+    // every tier). MAX/MIN reductions are exact in any order and stay on reduceLanes.
+
+    /** Lane i takes lane (i + h) mod L: the pairings of sumLanes's tree (null where h >= L). */
+    private static final VectorShuffle<Float> ROT8 = rotation(8), ROT4 = rotation(4), ROT2 = rotation(2), ROT1 = rotation(1);
+
+    private static VectorShuffle<Float> rotation(int h) {
+        return h >= L ? null : VectorShuffle.fromOp(F, i -> (i + h) & (L - 1));
+    }
+
+    /**
+     * The sum of v's lanes in one fixed order (halves, then quarters, ...: lane 0 ends holding
+     * ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)) for 8 lanes), the same in the interpreter, C1 and C2.
+     */
+    static float sumLanes(FloatVector v) {
+        if (L >= 16) v = v.add(v.rearrange(ROT8));
+        if (L >= 8) v = v.add(v.rearrange(ROT4));
+        v = v.add(v.rearrange(ROT2));
+        v = v.add(v.rearrange(ROT1));
+        return v.lane(0);
+    }
+
+    private static FloatVector c(float v) { return FloatVector.broadcast(F, v); }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split in a part with 8 significant bits (n * LN2_HI is exact for |n| < 2^16) and the rest. */
+    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer held in the low mantissa bits. */
+    private static final float ROUND_MAGIC = 12582912f;
+    private static final int ROUND_MAGIC_BITS = Float.floatToRawIntBits(ROUND_MAGIC);
+
+    /**
+     * exp(x) lane by lane (Cephes expf: relative error about 2 ulp), from lanewise add/mul/fma/min/max and integer
+     * shifts only, so the result is bit-identical in every JIT tier. x = n ln2 + r with |r| <= ln2 / 2, exp(r) a
+     * degree-7 polynomial, times 2^n applied as two factors 2^(n/2) (each a normal float) so that results round
+     * gradually into the subnormals and overflow to +inf exactly where the float result would. exp(-inf) = 0,
+     * exp(+inf) = +inf, exp(NaN) = NaN.
+     */
+    static FloatVector exp(FloatVector x) {
+        // Beyond these the float result is 0 (2^-150 rounds to 0) or +inf; clamping keeps n within [-150, 129].
+        x = x.max(-104f).min(89f);
+        FloatVector t = x.fma(LOG2E, ROUND_MAGIC);
+        FloatVector n = t.sub(ROUND_MAGIC);
+        FloatVector r = n.fma(c(-LN2_HI), x);
+        r = n.fma(c(-LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(r.species(), 1.9875691500e-4f)
+                .fma(r, c(1.3981999507e-3f)).fma(r, c(8.3334519073e-3f)).fma(r, c(4.1665795894e-2f))
+                .fma(r, c(1.6666665459e-1f)).fma(r, c(5.0000001201e-1f));
+        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
+        IntVector ni = (IntVector) t.reinterpretAsInts().sub(ROUND_MAGIC_BITS);
+        IntVector half = ni.lanewise(VectorOperators.ASHR, 1), rest = ni.sub(half);
+        FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = rest.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return y.mul(s1).mul(s2);
+    }
+
+    /**
+     * ln(x) lane by lane for positive normal x (Cephes logf: relative error about 1 ulp), from lanewise add/mul/fma
+     * and integer bit operations only, so bit-identical in every JIT tier. Callers guarantee the domain.
+     */
+    static FloatVector log(FloatVector x) {
+        IntVector bits = x.reinterpretAsInts();
+        // x = m 2^e with m in [0.5, 1), then m in [sqrt(1/2), sqrt(2)) by moving one factor of 2 when m is small.
+        IntVector e = bits.lanewise(VectorOperators.LSHR, 23).sub(126);
+        FloatVector m = bits.and(0x007FFFFF).or(0x3F000000).reinterpretAsFloats();
+        VectorMask<Float> small = m.compare(VectorOperators.LT, 0.70710678118654752f);
+        FloatVector fe = ((FloatVector) e.convert(VectorOperators.I2F, 0)).sub(FloatVector.zero(m.species()).blend(1f, small));
+        m = m.sub(1f).add(FloatVector.zero(m.species()).blend(m, small));
+        FloatVector z = m.mul(m);
+        FloatVector y = FloatVector.broadcast(m.species(), 7.0376836292e-2f)
+                .fma(m, c(-1.1514610310e-1f)).fma(m, c(1.1676998740e-1f)).fma(m, c(-1.2420140846e-1f))
+                .fma(m, c(1.4249322787e-1f)).fma(m, c(-1.6668057665e-1f)).fma(m, c(2.0000714765e-1f))
+                .fma(m, c(-2.4999993993e-1f)).fma(m, c(3.3333331174e-1f));
+        y = y.mul(m).mul(z);
+        y = fe.fma(c(LN2_LO), y);
+        y = z.fma(c(-0.5f), y);
+        return fe.fma(c(LN2_HI), m.add(y));
+    }
+
     // ---- shared loops over segments (index arguments are element indices of fp32 arrays) ----
 
     static float dot(MemorySegment a, long ai, MemorySegment b, long bi, int n) {
@@ -106,7 +194,7 @@ public final class Simd {
                 acc1 = load(a, ai + i + L).fma(load(b, bi + i + L), acc1);
             }
             for (; i < ub; i += L) acc0 = load(a, ai + i).fma(load(b, bi + i), acc0);
-            sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc0.add(acc1));
         }
         for (; i < n; i++) sum += a.getAtIndex(FLOAT, ai + i) * b.getAtIndex(FLOAT, bi + i);
         return sum;
@@ -118,7 +206,7 @@ public final class Simd {
         if (ub > 0) {
             FloatVector acc = FloatVector.zero(F);
             for (; i < ub; i += L) acc = acc.add(load(a, ai + i));
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += a.getAtIndex(FLOAT, ai + i);
         return sum;
@@ -135,7 +223,7 @@ public final class Simd {
                 acc1 = x1.fma(x1, acc1);
             }
             for (; i < ub; i += L) { FloatVector x = load(a, ai + i); acc0 = x.fma(x, acc0); }
-            sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc0.add(acc1));
         }
         for (; i < n; i++) { float x = a.getAtIndex(FLOAT, ai + i); sum += x * x; }
         return sum;
@@ -159,8 +247,8 @@ public final class Simd {
         float sum = 0;
         if (ub > 0) {
             FloatVector acc = FloatVector.zero(F), vm = FloatVector.broadcast(F, mul), vs = FloatVector.broadcast(F, -shift);
-            for (; i < ub; i += L) acc = acc.add(load(a, ai + i).fma(vm, vs).lanewise(VectorOperators.EXP));
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; i < ub; i += L) acc = acc.add(Simd.exp(load(a, ai + i).fma(vm, vs)));
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += (float) Math.exp(a.getAtIndex(FLOAT, ai + i) * mul - shift);
         return sum;
@@ -213,7 +301,7 @@ public final class Simd {
         if (ub > 0) {
             FloatVector acc = FloatVector.zero(F);
             for (; i < ub; i += L) acc = FloatVector.fromArray(F, a, ai + i).fma(FloatVector.fromArray(F, b, bi + i), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += a[ai + i] * b[bi + i];
         return sum;
