@@ -69,4 +69,38 @@ class StageTest {
         assertEquals("abcdefghij", Pipeline.cut("abcdefghijklmnop", 10));  // no whitespace near the end: hard cut
         assertEquals("short", Pipeline.cut("short", 0));
     }
+
+    static kd4j.data.TokenSequences of(int[]... rows) {
+        return new kd4j.data.TokenSequences() {
+            public long size() { return rows.length; }
+            public int length(long i) { return rows[(int) i].length; }
+            public int read(long i, int[] dst, int off) { System.arraycopy(rows[(int) i], 0, dst, off, rows[(int) i].length); return rows[(int) i].length; }
+            public long totalTokens() { long s = 0; for (int[] r : rows) s += r.length; return s; }
+            public Path path() { return Path.of("memory"); }
+            public void close() {}
+        };
+    }
+
+    @Test
+    void trimPadding_cutsTrailingEosRunsToOne() {
+        var t = Pipeline.trimPadding(of(new int[] {5, 6, 0, 7, 0, 0, 0}, new int[] {5, 6, 7}, new int[] {0, 0}), 0);
+        assertEquals(5, t.length(0));
+        int[] dst = new int[7];
+        assertEquals(5, t.read(0, dst, 0));
+        assertEquals(java.util.List.of(5, 6, 0, 7, 0), java.util.Arrays.stream(dst, 0, 5).boxed().toList());
+        assertEquals(3, t.length(1));
+        assertEquals(1, t.length(2));
+        assertEquals(9, t.totalTokens());
+    }
+
+    @Test
+    void subset_spreadsOverTheCorpus() {
+        int[][] rows = new int[10][];
+        for (int i = 0; i < 10; i++) rows[i] = new int[] {i};
+        var s = Pipeline.subset(of(rows), 0.25);
+        assertEquals(2, s.size());
+        assertEquals(0, s.get(0)[0]);
+        assertEquals(5, s.get(1)[0]);
+        assertEquals(10, Pipeline.subset(of(rows), 1.0).size());
+    }
 }
