@@ -3,11 +3,11 @@
  * checks every shape, dtype and layout once, with messages that name the op and the tensors, then hands raw
  * segments and dimensions to the kernel family files, which trust their arguments (Lucene's VectorUtil split).
  * F64 tensors belong to the reference backend; here they are refused, except by copy, which converts every dtype.
- * Storage is HostStorage over 64-byte aligned, zero-filled segments from an automatic (GC-managed) arena.
+ * Storage is HostStorage over 64-byte aligned, zero-filled segments from an automatic (GC-managed) arena, counted by
+ * NativeMemory so that dead tensors are collected before native memory outgrows its budget.
  */
 package kd4j.tensor.cpu;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -58,8 +58,8 @@ public final class CpuBackend implements Backend {
     @Override
     public Storage allocate(DType dtype, long count) {
         if (count < 0) throw new ShapeException("allocate: negative element count " + count);
-        // Arena.allocate zero-fills; 64-byte alignment keeps vector loads within cache lines.
-        return new HostStorage(this, Arena.ofAuto().allocate(Math.max(1, count * dtype.byteSize()), 64));
+        // Zero-filled; 64-byte alignment keeps vector loads within cache lines. NativeMemory counts it against the budget.
+        return new HostStorage(this, NativeMemory.GLOBAL.allocate(Math.max(1, count * dtype.byteSize()), 64));
     }
 
     @Override
