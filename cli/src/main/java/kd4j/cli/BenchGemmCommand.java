@@ -1,7 +1,9 @@
 /*
- * `kd4j bench gemm`: C = A B on the CPU backend for one M x K x N shape, fp32 A and fp32 or bf16 B. Warm-up runs
- * first (JIT, pack buffers), then --repeats timed runs; last line is the median "GFLOP/s: <number>" (2 M N K flops
- * per run), so it compares directly with an OpenBLAS sgemm run on the same machine.
+ * `kd4j bench gemm`: C = A B on one backend (--device: cpu by default with --threads, or opencl[:N]) for one
+ * M x K x N shape, fp32 A and fp32 or bf16 B, optionally transposed. Warm-up runs first (JIT, pack buffers, kernel
+ * builds), then --repeats timed runs, each ended by a backend sync so device time is counted; last line is the
+ * median "GFLOP/s: <number>" (2 M N K flops per run), so it compares directly with an OpenBLAS sgemm or a cuBLAS
+ * run on the same machine.
  */
 package kd4j.cli;
 
@@ -17,7 +19,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "gemm", mixinStandardHelpOptions = true, description = "fp32 GEMM throughput of the CPU backend in GFLOP/s.")
+@Command(name = "gemm", mixinStandardHelpOptions = true, description = "fp32 GEMM throughput of a backend (CPU by default) in GFLOP/s.")
 public final class BenchGemmCommand implements Callable<Integer> {
     enum WeightType { fp32, bf16 }
 
@@ -34,6 +36,13 @@ public final class BenchGemmCommand implements Callable<Integer> {
     int threads;
     @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "TYPE", description = "Storage type of B: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
     WeightType dtype;
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+            description = "cpu (with --threads), opencl, opencl:N or reference (default: ${DEFAULT-VALUE}).")
+    String device;
+    @Option(names = "--trans-a", description = "Use A stored [K, M] (C = A^T B).")
+    boolean transA;
+    @Option(names = "--trans-b", description = "Use B stored [N, K] (C = A B^T, the layout of a Linear weight).")
+    boolean transB;
     @Option(names = "--repeats", defaultValue = "7", paramLabel = "R", description = "Timed runs after warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 
@@ -42,26 +51,28 @@ public final class BenchGemmCommand implements Callable<Integer> {
         if (m < 1 || n < 1 || k < 1 || threads < 1 || repeats < 1)
             throw new CommandLine.ParameterException(spec.commandLine(), "--m, --n, --k, --threads and --repeats must be >= 1");
         PrintWriter out = spec.commandLine().getOut();
-        try (Backend be = Backends.open("cpu:" + threads)) {
+        try (Backend be = Backends.open(device.equals("cpu") ? "cpu:" + threads : device)) {
             Random r = new Random(1);
             float[] av = new float[m * k], bv = new float[k * n];
             for (int i = 0; i < av.length; i++) av[i] = r.nextFloat() - 0.5f;
             for (int i = 0; i < bv.length; i++) bv[i] = r.nextFloat() - 0.5f;
-            Tensor a = be.fromFloats(av, m, k), b = be.fromFloats(bv, k, n), c = be.empty(DType.F32, m, n);
+            Tensor a = transA ? be.fromFloats(av, k, m) : be.fromFloats(av, m, k);
+            Tensor b = transB ? be.fromFloats(bv, n, k) : be.fromFloats(bv, k, n), c = be.empty(DType.F32, m, n);
             if (dtype == WeightType.bf16) {
-                Tensor half = be.empty(DType.BF16, k, n);
+                Tensor half = be.empty(DType.BF16, b.shape());
                 be.copy(b, half);
                 b = half;
             }
-            out.printf("%s; gemm %d x %d x %d, B %s%n", be.describe(), m, k, n, dtype);
+            out.printf("%s; gemm %d x %d x %d, %s%s, B %s%n", be.describe(), m, k, n, transA ? "T" : "N", transB ? "T" : "N", dtype);
             double flops = 2.0 * m * n * k;
             long warmUntil = System.nanoTime() + 1_000_000_000L;   // at least 3 runs and ~1 s: C2 compiles the micro-kernel
             int warm = 0;
-            while (warm < 3 || System.nanoTime() < warmUntil) { be.gemm(false, false, 1f, a, b, 0f, c); warm++; }
+            while (warm < 3 || System.nanoTime() < warmUntil) { be.gemm(transA, transB, 1f, a, b, 0f, c); be.sync(); warm++; }
             double[] gflops = new double[repeats];
             for (int i = 0; i < repeats; i++) {
                 long s = System.nanoTime();
-                be.gemm(false, false, 1f, a, b, 0f, c);
+                be.gemm(transA, transB, 1f, a, b, 0f, c);
+                be.sync();
                 double sec = (System.nanoTime() - s) / 1e9;
                 gflops[i] = flops / sec / 1e9;
                 out.printf("run %d: %.2f ms, %.2f GFLOP/s%n", i + 1, sec * 1e3, gflops[i]);

@@ -11,17 +11,22 @@
  * recomputes p = exp(scale * q.k - lse) tile by tile and uses delta[b, h, t] = dOut . out (attention_backward_delta).
  */
 
+/* The head dim is a build option (HD = D of the call, at most DMAX), so the per-row loops over d have constant
+ * bounds: the compiler unrolls them and keeps the private row arrays in registers instead of spilled memory. */
+#define D HD
+
 kernel void attention_forward(global const float* q, long qo, global const float* k, long ko, long kbs,
                               global const float* v, long vo, long vbs, global const int* mask, long mo, int hasMask,
-                              float scale, int queryOffset, int T, int S, int H, int Hkv, int D,
+                              float scale, int queryOffset, int T, int S, int H, int Hkv, int Drt,
                               global float* out, long oo, global float* lse, long lo) {
-    local float Ks[BS][DMAX];
-    local float Vs[BS][DMAX];
+    local float Ks[BS][HD];
+    local float Vs[BS][HD];
     const int l = get_local_id(0);
     const int t = get_group_id(0) * BQ + l;
     const int bh = get_group_id(1), b = bh / H, h = bh % H, hk = h / (H / Hkv);
     const bool active = t < T;
-    float qr[DMAX], acc[DMAX];
+    float qr[HD], acc[HD];
+    #pragma unroll
     for (int d = 0; d < D; d++) { qr[d] = active ? q[qo + (((long) b * T + t) * H + h) * D + d] : 0.0f; acc[d] = 0.0f; }
     float m = -INFINITY, sum = 0.0f;
     const int lastQuery = min(T - 1, (int) get_group_id(0) * BQ + BQ - 1);
@@ -39,12 +44,14 @@ kernel void attention_forward(global const float* q, long qo, global const float
                 if (s >= S || s > queryOffset + t) break;
                 if (hasMask && mask[mo + (long) b * S + s] == 0) continue;
                 float score = 0.0f;
+                #pragma unroll
                 for (int d = 0; d < D; d++) score = fma(qr[d], Ks[r][d], score);
                 score *= scale;
                 float mNew = fmax(m, score);
                 float correction = exp(m - mNew);            // rescales what was summed under the old max
                 float p = exp(score - mNew);
                 sum = sum * correction + p;
+                #pragma unroll
                 for (int d = 0; d < D; d++) acc[d] = acc[d] * correction + p * Vs[r][d];
                 m = mNew;
             }
@@ -54,19 +61,21 @@ kernel void attention_forward(global const float* q, long qo, global const float
     if (!active) return;
     long orow = oo + (((long) b * T + t) * H + h) * D;
     float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    #pragma unroll
     for (int d = 0; d < D; d++) out[orow + d] = acc[d] * inv;
     lse[lo + ((long) b * H + h) * T + t] = sum > 0.0f ? m + log(sum) : -INFINITY;
 }
 
 /* delta[b, h, t] = sum_d dOut * out: one work-item per query row. */
 kernel void attention_backward_delta(global const float* dOut, long go, global const float* out, long oo,
-                                     int T, int H, int D, global float* delta, long n) {
+                                     int T, int H, int Drt, global float* delta, long n) {
     long gid = get_global_id(0);
     if (gid >= n) return;
     int h = gid % H;
     long bt = gid / H;
     int t = bt % T, b = bt / T;
     float s = 0.0f;
+    #pragma unroll
     for (int d = 0; d < D; d++) s += dOut[go + gid * D + d] * out[oo + gid * D + d];
     delta[((long) b * H + h) * T + t] = s;
 }
@@ -76,15 +85,16 @@ kernel void attention_backward_dq(global const float* dOut, long go, global cons
                                   global const float* k, long ko, long kbs, global const float* v, long vo, long vbs,
                                   global const float* lse, long lo, global const float* delta,
                                   global const int* mask, long mo, int hasMask, float scale, int queryOffset,
-                                  int T, int S, int H, int Hkv, int D, global float* dQ, long dqo) {
-    local float Ks[BS][DMAX];
-    local float Vs[BS][DMAX];
+                                  int T, int S, int H, int Hkv, int Drt, global float* dQ, long dqo) {
+    local float Ks[BS][HD];
+    local float Vs[BS][HD];
     const int l = get_local_id(0);
     const int t = get_group_id(0) * BQ + l;
     const int bh = get_group_id(1), b = bh / H, h = bh % H, hk = h / (H / Hkv);
     const bool active = t < T;
     long row = (((long) b * T + t) * H + h) * D;
-    float qr[DMAX], gr[DMAX], dq[DMAX];
+    float qr[HD], gr[HD], dq[HD];
+    #pragma unroll
     for (int d = 0; d < D; d++) {
         qr[d] = active ? q[qo + row + d] : 0.0f;
         gr[d] = active ? dOut[go + row + d] : 0.0f;
@@ -107,15 +117,18 @@ kernel void attention_backward_dq(global const float* dOut, long go, global cons
                 if (s >= S || s > queryOffset + t) break;
                 if (hasMask && mask[mo + (long) b * S + s] == 0) continue;
                 float score = 0.0f, dp = 0.0f;
+                #pragma unroll
                 for (int d = 0; d < D; d++) { score = fma(qr[d], Ks[r][d], score); dp = fma(gr[d], Vs[r][d], dp); }
                 float p = exp(score * scale - rowLse);
                 float ds = p * (dp - rowDelta) * scale;
+                #pragma unroll
                 for (int d = 0; d < D; d++) dq[d] = fma(ds, Ks[r][d], dq[d]);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (!active) return;
+    #pragma unroll
     for (int d = 0; d < D; d++) dQ[dqo + row + d] = dq[d];
 }
 
@@ -127,16 +140,17 @@ kernel void attention_backward_dkdv(global const float* dOut, long go, global co
                                     global const float* k, long ko, long kbs, global const float* v, long vo, long vbs,
                                     global const float* lse, long lo, global const float* delta,
                                     global const int* mask, long mo, int hasMask, float scale, int queryOffset,
-                                    int T, int S, int H, int Hkv, int D,
+                                    int T, int S, int H, int Hkv, int Drt,
                                     global float* dK, long dko, global float* dV, long dvo) {
-    local float Qs[BQ][DMAX];
-    local float Gs[BQ][DMAX];
+    local float Qs[BQ][HD];
+    local float Gs[BQ][HD];
     local float Ls[BQ], Ds[BQ];
     const int l = get_local_id(0);
     const int s = get_group_id(0) * BS + l;
     const int bk = get_group_id(1), b = bk / Hkv, hk = bk % Hkv, group = H / Hkv;
     const bool active = s < S && !(hasMask && mask[mo + (long) b * S + s] == 0);
-    float kr[DMAX], vr[DMAX], dk[DMAX], dv[DMAX];
+    float kr[HD], vr[HD], dk[HD], dv[HD];
+    #pragma unroll
     for (int d = 0; d < D; d++) {
         kr[d] = s < S ? k[ko + b * kbs + ((long) s * Hkv + hk) * D + d] : 0.0f;
         vr[d] = s < S ? v[vo + b * vbs + ((long) s * Hkv + hk) * D + d] : 0.0f;
@@ -166,9 +180,11 @@ kernel void attention_backward_dkdv(global const float* dOut, long go, global co
                     if (t >= T) break;
                     if (s > queryOffset + t) continue;
                     float score = 0.0f, dp = 0.0f;
+                    #pragma unroll
                     for (int d = 0; d < D; d++) { score = fma(Qs[r][d], kr[d], score); dp = fma(Gs[r][d], vr[d], dp); }
                     float p = exp(score * scale - Ls[r]);
                     float ds = p * (dp - Ds[r]) * scale;
+                    #pragma unroll
                     for (int d = 0; d < D; d++) { dv[d] = fma(p, Gs[r][d], dv[d]); dk[d] = fma(ds, Qs[r][d], dk[d]); }
                 }
             }
@@ -177,5 +193,6 @@ kernel void attention_backward_dkdv(global const float* dOut, long go, global co
     }
     if (s >= S) return;
     long krow = (((long) b * S + s) * Hkv + hk) * D;
+    #pragma unroll
     for (int d = 0; d < D; d++) { dK[dko + krow + d] = dk[d]; dV[dvo + krow + d] = dv[d]; }
 }

@@ -1,91 +1,187 @@
 /*
- * gemm.cl: C = alpha * op(A) op(B) + beta * C, batched over get_group_id(2), every transpose combination.
+ * gemm.cl: C = alpha * op(A) op(B) + beta * C, batched over get_group_id(2).
  * Dims: op(A) [M, K], op(B) [K, N], C [M, N], row-major. A is [M, K] (lda = K) or, transposed, [K, M] (lda = M);
  * B is [K, N] (ldb = N) or [N, K] (ldb = K). Batch strides in elements; a shared rank-2 B has strideB = 0.
- * B's element type is fixed at build time: B_TYPE 0 F32, 2 BF16, 3 F16, widened to fp32 as it is loaded.
- * Work-group: NT = (BM/TM) * (BN/TN) items compute one BM x BN tile of C; each item owns a TM x TN register block.
- * Per step of BK along K the group stages A and B tiles in local memory (zero-padded past the matrix edges, so any
- * M, N, K works), then every item does BK rank-1 updates of its register block from float4 reads of local memory.
- * Build options: -DBM -DBN -DBK -DTM -DTN (TM, TN multiples of 4; BM*BK and BK*BN multiples of NT).
+ * Build options fix everything the inner loops depend on, so they hold no runtime branch:
+ *   TRANS_A, TRANS_B (0/1): one kernel binary per transpose combination, chosen by the host;
+ *   B_TYPE 0 F32, 2 BF16, 3 F16: B's element type, widened to fp32 as it is loaded;
+ *   BM, BN, BK, TM, TN: a work-group of NT = (BM/TM) * (BN/TN) items computes one BM x BN tile of C, each item a
+ *   TM x TN register block (TM, TN multiples of 4; BM*BK/4 and BK*BN/4 multiples of NT).
+ * Per BK step the group stages the A tile (as [BK][BM]) and the B tile (as [BK][BN]) in local memory, double
+ * buffered: the next step's tiles are read from global memory into registers (4 elements per load, float4 when the
+ * host says the rows are 16-byte aligned and the tile lies inside the matrix; guarded scalar loads at the edges,
+ * zero-padded, so any M, N, K works) while the current tiles are multiplied, then stored to the other buffer;
+ * one barrier per step. An item's rows (and columns) are TM/4 (TN/4) groups of 4 spread BM/TM*4 apart, so the
+ * float4 reads of a warp from local memory are contiguous and free of bank conflicts.
  * beta == 0 overwrites C without reading it (its old contents, even NaN, are ignored).
  */
 #define NT ((BM / TM) * (BN / TN))
+#define RM (BM / TM)            /* items along M */
+#define RN (BN / TN)            /* items along N */
+#define LA (BM * BK / 4 / NT)   /* 4-element loads of A per item per step */
+#define LB (BK * BN / 4 / NT)
+#define PAD 4
 
 #if B_TYPE == 2
-#define LOAD_B(p, i) as_float(((uint) (p)[i]) << 16)    /* bf16: the upper half of an fp32 */
 typedef ushort b_t;
+#define LOAD_B1(p, i) as_float(((uint) (p)[i]) << 16)    /* bf16: the upper half of an fp32 */
+inline float4 load_b4(global const ushort* p) {
+    ushort4 u = *(global const ushort4*) p;
+    return as_float4(convert_uint4(u) << 16);
+}
 #elif B_TYPE == 3
-#define LOAD_B(p, i) vload_half((i), (p))
 typedef half b_t;
+#define LOAD_B1(p, i) vload_half((i), (p))
+inline float4 load_b4(global const half* p) { return vload_half4(0, p); }
 #else
-#define LOAD_B(p, i) ((p)[i])
 typedef float b_t;
+#define LOAD_B1(p, i) ((p)[i])
+inline float4 load_b4(global const float* p) { return *(global const float4*) p; }
 #endif
 
 __attribute__((reqd_work_group_size(NT, 1, 1)))
-kernel void gemm(int transA, int transB, int M, int N, int K, float alpha, float beta,
+kernel void gemm(int M, int N, int K, float alpha, float beta,
                  global const float* A, long ao, long strideA,
                  global const b_t* B, long bo, long strideB,
-                 global float* C, long co, long strideC) {
-    /* +4 pads each local row so the float4 reads stay aligned while column stores spread over banks. */
-    local float As[BK][BM + 4];
-    local float Bs[BK][BN + 4];
+                 global float* C, long co, long strideC, int vecA, int vecB, int vecC) {
+    local float As[2][BK][BM + PAD] __attribute__((aligned(16)));
+    local float Bs[2][BK][BN + PAD] __attribute__((aligned(16)));
     const int tid = get_local_id(0);
     const int m0 = get_group_id(0) * BM, n0 = get_group_id(1) * BN;
     const long batch = get_group_id(2);
     A += ao + batch * strideA;
     B += bo + batch * strideB;
     C += co + batch * strideC;
-    const int lda = transA ? M : K, ldb = transB ? K : N;
-    const int tr = tid / (BN / TN), tc = tid % (BN / TN);
+    const int tr = tid / RN, tc = tid % RN;
+    const bool fullM = m0 + BM <= M, fullN = n0 + BN <= N;
 
+    float4 ra[LA], rb[LB];
     float acc[TM][TN];
     for (int i = 0; i < TM; i++)
         for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
 
+/* Reads the tiles at k0 into ra, rb. */
+#if TRANS_A
+#define A_ROWS BK
+#define A_COLS (BM / 4)     /* A^T tile: BK rows of BM contiguous elements (along m) */
+#define A_IDX(r, c) ((long) (k0 + (r)) * M + m0 + (c))
+#define A_OK(r, c) (k0 + (r) < K && m0 + (c) < M)
+#define A_FULL (fullM && k0 + BK <= K)
+#else
+#define A_ROWS BM
+#define A_COLS (BK / 4)     /* BM rows of BK contiguous elements (along k) */
+#define A_IDX(r, c) ((long) (m0 + (r)) * K + k0 + (c))
+#define A_OK(r, c) (m0 + (r) < M && k0 + (c) < K)
+#define A_FULL (fullM && k0 + BK <= K)
+#endif
+#if TRANS_B
+#define B_COLS (BK / 4)     /* B^T tile: BN rows of BK contiguous elements (along k) */
+#define B_IDX(r, c) ((long) (n0 + (r)) * K + k0 + (c))
+#define B_OK(r, c) (n0 + (r) < N && k0 + (c) < K)
+#else
+#define B_COLS (BN / 4)     /* BK rows of BN contiguous elements (along n) */
+#define B_IDX(r, c) ((long) (k0 + (r)) * N + n0 + (c))
+#define B_OK(r, c) (k0 + (r) < K && n0 + (c) < N)
+#endif
+#define B_FULL (fullN && k0 + BK <= K)
+
+#define LOAD_TILES(kt) {                                                                        \
+        const int k0 = (kt);                                                                    \
+        if (vecA && A_FULL) {                                                                   \
+            for (int l = 0; l < LA; l++) {                                                      \
+                int e = tid + l * NT, r = e / A_COLS, c = (e % A_COLS) * 4;                     \
+                ra[l] = *(global const float4*) (A + A_IDX(r, c));                              \
+            }                                                                                   \
+        } else {                                                                                \
+            for (int l = 0; l < LA; l++) {                                                      \
+                int e = tid + l * NT, r = e / A_COLS, c = (e % A_COLS) * 4;                     \
+                float4 v;                                                                       \
+                v.x = A_OK(r, c) ? A[A_IDX(r, c)] : 0.0f;                                       \
+                v.y = A_OK(r, c + 1) ? A[A_IDX(r, c + 1)] : 0.0f;                               \
+                v.z = A_OK(r, c + 2) ? A[A_IDX(r, c + 2)] : 0.0f;                               \
+                v.w = A_OK(r, c + 3) ? A[A_IDX(r, c + 3)] : 0.0f;                               \
+                ra[l] = v;                                                                      \
+            }                                                                                   \
+        }                                                                                       \
+        if (vecB && B_FULL) {                                                                   \
+            for (int l = 0; l < LB; l++) {                                                      \
+                int e = tid + l * NT, r = e / B_COLS, c = (e % B_COLS) * 4;                     \
+                rb[l] = load_b4(B + B_IDX(r, c));                                               \
+            }                                                                                   \
+        } else {                                                                                \
+            for (int l = 0; l < LB; l++) {                                                      \
+                int e = tid + l * NT, r = e / B_COLS, c = (e % B_COLS) * 4;                     \
+                float4 v;                                                                       \
+                v.x = B_OK(r, c) ? LOAD_B1(B, B_IDX(r, c)) : 0.0f;                              \
+                v.y = B_OK(r, c + 1) ? LOAD_B1(B, B_IDX(r, c + 1)) : 0.0f;                      \
+                v.z = B_OK(r, c + 2) ? LOAD_B1(B, B_IDX(r, c + 2)) : 0.0f;                      \
+                v.w = B_OK(r, c + 3) ? LOAD_B1(B, B_IDX(r, c + 3)) : 0.0f;                      \
+                rb[l] = v;                                                                      \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+/* Stores ra, rb into buffer buf: As[k][m], Bs[k][n]. */
+#if TRANS_A
+#define STORE_A(buf, l) { int e = tid + (l) * NT, r = e / A_COLS, c = (e % A_COLS) * 4;         \
+        *(local float4*) &As[buf][r][c] = ra[l]; }
+#else
+#define STORE_A(buf, l) { int e = tid + (l) * NT, r = e / A_COLS, c = (e % A_COLS) * 4;         \
+        As[buf][c][r] = ra[l].x; As[buf][c + 1][r] = ra[l].y;                                   \
+        As[buf][c + 2][r] = ra[l].z; As[buf][c + 3][r] = ra[l].w; }
+#endif
+#if TRANS_B
+#define STORE_B(buf, l) { int e = tid + (l) * NT, r = e / B_COLS, c = (e % B_COLS) * 4;         \
+        Bs[buf][c][r] = rb[l].x; Bs[buf][c + 1][r] = rb[l].y;                                   \
+        Bs[buf][c + 2][r] = rb[l].z; Bs[buf][c + 3][r] = rb[l].w; }
+#else
+#define STORE_B(buf, l) { int e = tid + (l) * NT, r = e / B_COLS, c = (e % B_COLS) * 4;         \
+        *(local float4*) &Bs[buf][r][c] = rb[l]; }
+#endif
+#define STORE_TILES(buf) { for (int l = 0; l < LA; l++) STORE_A(buf, l); for (int l = 0; l < LB; l++) STORE_B(buf, l); }
+
+    LOAD_TILES(0);
+    STORE_TILES(0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int cur = 0;
     for (int k0 = 0; k0 < K; k0 += BK) {
-        /* Stage A: consecutive items read consecutive addresses of whichever dim is contiguous in memory. */
-        for (int e = tid; e < BM * BK; e += NT) {
-            int m, k;
-            if (transA) { m = e % BM; k = e / BM; } else { k = e % BK; m = e / BK; }
-            int gm = m0 + m, gk = k0 + k;
-            float v = 0.0f;
-            if (gm < M && gk < K) v = transA ? A[(long) gk * lda + gm] : A[(long) gm * lda + gk];
-            As[k][m] = v;
-        }
-        for (int e = tid; e < BK * BN; e += NT) {
-            int n, k;
-            if (transB) { k = e % BK; n = e / BK; } else { n = e % BN; k = e / BN; }
-            int gn = n0 + n, gk = k0 + k;
-            float v = 0.0f;
-            if (gn < N && gk < K) v = transB ? LOAD_B(B, (long) gn * ldb + gk) : LOAD_B(B, (long) gk * ldb + gn);
-            Bs[k][n] = v;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
+        const int next = k0 + BK;
+        if (next < K) LOAD_TILES(next);
+        #pragma unroll
         for (int k = 0; k < BK; k++) {
             float a[TM], b[TN];
-            for (int i = 0; i < TM; i += 4) {
-                float4 v = vload4(0, &As[k][tr * TM + i]);
-                a[i] = v.x; a[i + 1] = v.y; a[i + 2] = v.z; a[i + 3] = v.w;
+            for (int i = 0; i < TM / 4; i++) {
+                float4 v = *(local const float4*) &As[cur][k][i * RM * 4 + tr * 4];   /* 16-byte aligned: one 128-bit load */
+                a[4 * i] = v.x; a[4 * i + 1] = v.y; a[4 * i + 2] = v.z; a[4 * i + 3] = v.w;
             }
-            for (int j = 0; j < TN; j += 4) {
-                float4 v = vload4(0, &Bs[k][tc * TN + j]);
-                b[j] = v.x; b[j + 1] = v.y; b[j + 2] = v.z; b[j + 3] = v.w;
+            for (int j = 0; j < TN / 4; j++) {
+                float4 v = *(local const float4*) &Bs[cur][k][j * RN * 4 + tc * 4];
+                b[4 * j] = v.x; b[4 * j + 1] = v.y; b[4 * j + 2] = v.z; b[4 * j + 3] = v.w;
             }
+            #pragma unroll
             for (int i = 0; i < TM; i++)
                 for (int j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
+        if (next < K) STORE_TILES(cur ^ 1);
         barrier(CLK_LOCAL_MEM_FENCE);
+        cur ^= 1;
     }
 
     for (int i = 0; i < TM; i++) {
-        int gm = m0 + tr * TM + i;
-        if (gm >= M) break;
-        for (int j = 0; j < TN; j++) {
-            int gn = n0 + tc * TN + j;
-            if (gn >= N) break;
-            long idx = (long) gm * N + gn;
-            C[idx] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * C[idx];
+        int gm = m0 + (i / 4) * RM * 4 + tr * 4 + i % 4;
+        if (gm >= M) continue;
+        global float* crow = C + (long) gm * N;
+        for (int j = 0; j < TN / 4; j++) {
+            int gn = n0 + j * RN * 4 + tc * 4;
+            float4 r = (float4) (acc[i][4 * j], acc[i][4 * j + 1], acc[i][4 * j + 2], acc[i][4 * j + 3]) * alpha;
+            if (vecC && gn + 4 <= N) {
+                global float4* p = (global float4*) (crow + gn);
+                *p = beta == 0.0f ? r : r + beta * *p;
+            } else {
+                float rr[4] = {r.x, r.y, r.z, r.w};
+                for (int q = 0; q < 4 && gn + q < N; q++)
+                    crow[gn + q] = beta == 0.0f ? rr[q] : rr[q] + beta * crow[gn + q];
+            }
         }
     }
 }

@@ -39,6 +39,13 @@ public final class OpenClBackend implements Backend {
     private final ClProgramCache programs;
     private final Map<String, ClKernel> kernels = new HashMap<>();
     private final GemmTiles tiles;
+    /** Smaller tiles for GEMMs whose large-tile grid would leave compute units idle (null: always the large ones). */
+    private final GemmTiles smallTiles;
+    private final int computeUnits;
+    /** -Dkd4j.opencl.profile=true: every launch is followed by clFinish and timed per kernel; printed at close. */
+    private final boolean profile = Boolean.getBoolean("kd4j.opencl.profile");
+    private final Map<String, long[]> profileTimes = new java.util.HashMap<>();
+    private String profileLabel = "";
     private final ClStorage partials;
     private final ClStorage dummy;
     private boolean closed;
@@ -54,14 +61,25 @@ public final class OpenClBackend implements Backend {
             if (p.length != 5) throw new IllegalArgumentException("-Dkd4j.opencl.gemmTiles: expected BM,BN,BK,TM,TN, got '" + spec + "'");
             int[] v = new int[5];
             for (int i = 0; i < 5; i++) v[i] = Integer.parseInt(p[i].trim());
-            if (v[3] % 4 != 0 || v[4] % 4 != 0 || v[0] % v[3] != 0 || v[1] % v[4] != 0)
-                throw new IllegalArgumentException("-Dkd4j.opencl.gemmTiles: TM, TN must be multiples of 4 dividing BM, BN, got '" + spec + "'");
-            return new GemmTiles(v[0], v[1], v[2], v[3], v[4]);
+            return checked(new GemmTiles(v[0], v[1], v[2], v[3], v[4]), "gemm tiles '" + spec + "'");
+        }
+
+        /** The shape constraints of gemm.cl: whole float4 loads per work-item, 4-wide register groups. */
+        static GemmTiles checked(GemmTiles t, String source) {
+            int nt = t.threads();
+            if (t.tm % 4 != 0 || t.tn % 4 != 0 || t.bm % t.tm != 0 || t.bn % t.tn != 0 || t.bk % 4 != 0
+                    || (t.bm * t.bk / 4) % nt != 0 || (t.bk * t.bn / 4) % nt != 0)
+                throw new IllegalArgumentException(source + ": TM, TN, BK must be multiples of 4, TM | BM, TN | BN, and BM*BK/4,"
+                        + " BK*BN/4 multiples of the " + nt + " work-items");
+            return t;
         }
     }
 
     /** Opens device index (opencl:N numbering, see ClDevice.list). */
-    public OpenClBackend(int index) {
+    public OpenClBackend(int index) { this(index, null, null); }
+
+    /** With explicit GEMM tiles (tests run the GPU shapes on PoCL); null: -Dkd4j.opencl.gemmTiles/gemmSmallTiles or the device default. */
+    OpenClBackend(int index, GemmTiles large, GemmTiles small) {
         List<ClDevice> devices = ClDevice.list();
         if (devices.isEmpty())
             throw DeviceUnavailableException.noPlatform("libOpenCL.so.1 loaded, clGetPlatformIDs returned 0 platforms");
@@ -70,11 +88,18 @@ public final class OpenClBackend implements Backend {
                     + ": " + devices.stream().map(ClDevice::describe).toList() + "). Run `kd4j devices` to check.");
         this.device = devices.get(index);
         this.wg = (int) Math.min(256, Long.highestOneBit(Math.max(1, device.maxWorkGroupSize())));
-        this.tiles = System.getProperty("kd4j.opencl.gemmTiles") != null
+        boolean bigGpu = device.gpu() && device.maxWorkGroupSize() >= 256;
+        this.tiles = large != null ? GemmTiles.checked(large, "gemm tiles")
+                : System.getProperty("kd4j.opencl.gemmTiles") != null
                 ? GemmTiles.parse(System.getProperty("kd4j.opencl.gemmTiles"))
-                : device.gpu() && device.maxWorkGroupSize() >= 256
-                ? new GemmTiles(128, 64, 16, 8, 4)      // 256 items, 32 accumulators each: fastest of a sweep on an H100 (docs/performance.md)
+                : bigGpu
+                ? new GemmTiles(128, 128, 16, 8, 8)     // 256 items, 64 accumulators each (docs/performance.md)
                 : new GemmTiles(32, 32, 16, 4, 4);      // 64 items: PoCL's CPU work-groups run items as loop iterations
+        this.smallTiles = small != null ? GemmTiles.checked(small, "gemm small tiles")
+                : System.getProperty("kd4j.opencl.gemmSmallTiles") != null
+                ? GemmTiles.parse(System.getProperty("kd4j.opencl.gemmSmallTiles"))
+                : bigGpu ? new GemmTiles(64, 64, 16, 4, 4) : null;
+        this.computeUnits = Math.max(1, device.computeUnits());
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment err = tmp.allocate(JAVA_INT);
             MemorySegment ids = tmp.allocate(ADDRESS);
@@ -229,6 +254,7 @@ public final class OpenClBackend implements Backend {
         if (closed) return;
         closed = true;
         Cl.finish(queue);
+        if (profile) System.err.print(profileReport());
         for (ClKernel k : kernels.values()) k.close();
         kernels.clear();
         programs.close();
@@ -437,20 +463,30 @@ public final class OpenClBackend implements Backend {
         if (c.storage() == a.storage() || c.storage() == b.storage())
             throw ShapeException.of("gemm", "c may not share storage with a or b", "a", a, "b", b, "c", c);
         if (m == 0 || n == 0 || batch == 0) return;
-        ClKernel kern = kernel("gemm", "gemm", tiles.options() + " -DB_TYPE=" + typeCode(b.dtype()));
+        GemmTiles t = tiles;
+        if (smallTiles != null && (long) ceilDiv(m, tiles.bm()) * ceilDiv(n, tiles.bn()) * batch < 2L * computeUnits) t = smallTiles;
+        ClKernel kern = kernel("gemm", "gemm", t.options() + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0)
+                + " -DB_TYPE=" + typeCode(b.dtype()));
+        long strideA = (long) m * k, strideB = b.rank() == 3 ? (long) k * n : 0, strideC = (long) m * n;
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        // float4 loads/stores need every row start 16-byte aligned (cl_mem bases are): offsets, strides, leading dims % 4
+        boolean vecA = a.offset() % 4 == 0 && strideA % 4 == 0 && lda % 4 == 0;
+        boolean vecB = b.offset() % 4 == 0 && strideB % 4 == 0 && ldb % 4 == 0;
+        boolean vecC = c.offset() % 4 == 0 && strideC % 4 == 0 && n % 4 == 0;
         int i = 0;
-        kern.intArg(i++, transA ? 1 : 0); kern.intArg(i++, transB ? 1 : 0);
         kern.intArg(i++, m); kern.intArg(i++, n); kern.intArg(i++, k);
         kern.floatArg(i++, alpha); kern.floatArg(i++, beta);
-        kern.memArg(i++, mem(a)); kern.longArg(i++, a.offset()); kern.longArg(i++, (long) m * k);
-        kern.memArg(i++, mem(b)); kern.longArg(i++, b.offset()); kern.longArg(i++, b.rank() == 3 ? (long) k * n : 0);
-        kern.memArg(i++, mem(c)); kern.longArg(i++, c.offset()); kern.longArg(i, (long) m * n);
-        int nt = tiles.threads();
-        enqueue(kern, new long[] {(long) ceilDiv(m, tiles.bm()) * nt, ceilDiv(n, tiles.bn()), batch}, new long[] {nt, 1, 1});
+        kern.memArg(i++, mem(a)); kern.longArg(i++, a.offset()); kern.longArg(i++, strideA);
+        kern.memArg(i++, mem(b)); kern.longArg(i++, b.offset()); kern.longArg(i++, strideB);
+        kern.memArg(i++, mem(c)); kern.longArg(i++, c.offset()); kern.longArg(i++, strideC);
+        kern.intArg(i++, vecA ? 1 : 0); kern.intArg(i++, vecB ? 1 : 0); kern.intArg(i, vecC ? 1 : 0);
+        if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " " + b.dtype() + " m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "") + " tiles " + t.bm() + "x" + t.bn();
+        int nt = t.threads();
+        enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), batch}, new long[] {nt, 1, 1});
     }
 
     /** The GEMM tile shape chosen for this device (for benchmarks and reports). */
-    public String gemmTiles() { return tiles.toString(); }
+    public String gemmTiles() { return tiles + (smallTiles != null ? " (small grids: " + smallTiles + ")" : ""); }
 
     // ==== rope family ====
 
@@ -496,7 +532,7 @@ public final class OpenClBackend implements Backend {
         if (!out.sameShape(q) || lse.numel() != (long) b * h * t)
             throw ShapeException.of("attentionForward", "out [B, T, H, D] and lse [B, H, T] expected", "q", q, "out", out, "lse", lse);
         if (b == 0 || t == 0 || h == 0) return;
-        ClKernel kern = kernel("attention", "attention_forward");
+        ClKernel kern = kernel("attention", "attention_forward", "-DHD=" + hd);
         setArgs(kern, 0, q, k, k.stride(0), v, v.stride(0), orDummy(keyMask), keyMask == null ? 0 : 1, scale,
                 queryOffset, t, s, h, hkv, hd, out, lse);
         enqueue(kern, new long[] {(long) ceilDiv(t, ATTENTION_TILE) * ATTENTION_TILE, (long) b * h}, new long[] {ATTENTION_TILE, 1});
@@ -517,12 +553,14 @@ public final class OpenClBackend implements Backend {
         }
         if (b == 0 || s == 0 || h == 0) return;
         ClStorage delta = allocateBytes(Math.max(16, (long) b * h * t * 4));
-        launch1d("attention", "attention_backward_delta", (long) b * t * h, dOut, out, t, h, hd, new Raw(delta), (long) b * t * h);
-        ClKernel dq = kernel("attention", "attention_backward_dq");
+        ClKernel deltaKernel = kernel("attention", "attention_backward_delta", "-DHD=" + hd);
+        setArgs(deltaKernel, 0, dOut, out, t, h, hd, new Raw(delta), (long) b * t * h);
+        enqueue1d(deltaKernel, (long) b * t * h);
+        ClKernel dq = kernel("attention", "attention_backward_dq", "-DHD=" + hd);
         setArgs(dq, 0, dOut, q, k, k.stride(0), v, v.stride(0), lse, new Raw(delta), orDummy(keyMask), keyMask == null ? 0 : 1,
                 scale, queryOffset, t, s, h, hkv, hd, dQ);
         enqueue(dq, new long[] {(long) ceilDiv(t, ATTENTION_TILE) * ATTENTION_TILE, (long) b * h}, new long[] {ATTENTION_TILE, 1});
-        ClKernel dkdv = kernel("attention", "attention_backward_dkdv");
+        ClKernel dkdv = kernel("attention", "attention_backward_dkdv", "-DHD=" + hd);
         setArgs(dkdv, 0, dOut, q, k, k.stride(0), v, v.stride(0), lse, new Raw(delta), orDummy(keyMask), keyMask == null ? 0 : 1,
                 scale, queryOffset, t, s, h, hkv, hd, dK, dV);
         enqueue(dkdv, new long[] {(long) ceilDiv(s, ATTENTION_TILE) * ATTENTION_TILE, (long) b * hkv}, new long[] {ATTENTION_TILE, 1});
@@ -772,12 +810,33 @@ public final class OpenClBackend implements Backend {
     }
 
     private void enqueue(ClKernel k, long[] global, long[] local) {
+        long t0 = profile ? System.nanoTime() : 0;
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment g = tmp.allocate(JAVA_LONG, global.length), l = tmp.allocate(JAVA_LONG, local.length);
             for (int i = 0; i < global.length; i++) { g.setAtIndex(JAVA_LONG, i, global[i]); l.setAtIndex(JAVA_LONG, i, local[i]); }
             ClError.check(Cl.enqueueNDRangeKernel(queue, k.handle, global.length, g, l),
                     "clEnqueueNDRangeKernel(" + k.file + ": " + k.name + ", global " + Arrays.toString(global) + ", local " + Arrays.toString(local) + ")");
         }
+        if (profile) {
+            ClError.check(Cl.finish(queue), "clFinish");
+            long[] e = profileTimes.computeIfAbsent(k.file + ":" + k.name + profileLabel, x -> new long[2]);
+            profileLabel = "";
+            e[0]++;
+            e[1] += System.nanoTime() - t0;
+        }
+    }
+
+    /** Per-kernel launch counts and times under -Dkd4j.opencl.profile=true (launch + clFinish), largest first. */
+    public synchronized String profileReport() {
+        long total = 0;
+        for (long[] e : profileTimes.values()) total += e[1];
+        StringBuilder sb = new StringBuilder(String.format("opencl profile (%s): %.1f ms in kernels%n", name(), total / 1e6));
+        List<Map.Entry<String, long[]>> es = new java.util.ArrayList<>(profileTimes.entrySet());
+        es.sort((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1]));
+        for (Map.Entry<String, long[]> e : es)
+            sb.append(String.format("%9.2f ms %5.1f%% %7d x  %s%n", e.getValue()[1] / 1e6, 100.0 * e.getValue()[1] / Math.max(1, total),
+                    e.getValue()[0], e.getKey()));
+        return sb.toString();
     }
 
     // ==== checks ====

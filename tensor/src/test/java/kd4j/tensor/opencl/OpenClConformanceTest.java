@@ -236,6 +236,51 @@ public class OpenClConformanceTest {
         }
     }
 
+    /**
+     * The GPU tile shapes (128x128 with 8x8 per item, 64x64 with 4x4) on this device: whole tiles with float4 loads and
+     * stores, ragged edges, a view at an offset that is not a multiple of 4 (scalar path), bf16 weights, batches.
+     */
+    @Test
+    void gemmGpuTileShapesFloat4PathsAndOffsetViews() {
+        OpenClBackend.GemmTiles[][] configs = {
+                {new OpenClBackend.GemmTiles(128, 128, 16, 8, 8), new OpenClBackend.GemmTiles(64, 64, 16, 4, 4)},
+                {new OpenClBackend.GemmTiles(64, 64, 16, 4, 4), null}};
+        int[][] sizes = {{128, 256, 48}, {64, 128, 32}, {130, 68, 20}};
+        for (OpenClBackend.GemmTiles[] t : configs) {
+            try (OpenClBackend g = new OpenClBackend(0, t[0], t[1])) {
+                for (int[] s : sizes) {
+                    int m = s[0], n = s[1], k = s[2];
+                    for (int ta = 0; ta < 2; ta++)
+                        for (int tb = 0; tb < 2; tb++)
+                            for (DType dt : new DType[] {DType.F32, DType.BF16}) {
+                                float[] av = randoms((long) m * k, 1f), bv = randoms((long) k * n, 1f), cv = randoms((long) m * n, 1f);
+                                int[] aShape = ta == 1 ? new int[] {k, m} : new int[] {m, k}, bShape = tb == 1 ? new int[] {n, k} : new int[] {k, n};
+                                Tensor ra = ref.fromFloats(av, aShape), rb = ref.fromFloats(bv, bShape), rc = ref.fromFloats(cv, m, n);
+                                Tensor ga = g.fromFloats(av, aShape), gb = g.fromFloats(bv, bShape), gc = g.fromFloats(cv, m, n);
+                                if (dt != DType.F32) {
+                                    Tensor rh = ref.empty(dt, bShape), gh = g.empty(dt, bShape);
+                                    ref.copy(rb, rh); g.copy(gb, gh);
+                                    rb = rh; gb = gh;
+                                }
+                                ref.gemm(ta == 1, tb == 1, 0.5f, ra, rb, 0.75f, rc);
+                                g.gemm(ta == 1, tb == 1, 0.5f, ga, gb, 0.75f, gc);
+                                close("gemm tiles " + t[0] + " " + m + "x" + n + "x" + k + " transA=" + ta + " transB=" + tb + " " + dt,
+                                        new Pair(rc, gc), 1e-5 * k, 1e-4);
+                            }
+                }
+                // a [2, 64, 32] batch viewed from element 3 of a bigger buffer: offsets not a multiple of 4
+                float[] av = randoms(3 + 2 * 64 * 32, 1f), bv = randoms(2 * 32 * 128, 1f);
+                Tensor ra = ref.fromFloats(av, av.length).narrow(0, 3, 2 * 64 * 32).reshape(2, 64, 32);
+                Tensor ga = g.fromFloats(av, av.length).narrow(0, 3, 2 * 64 * 32).reshape(2, 64, 32);
+                Tensor rb = ref.fromFloats(bv, 2, 32, 128), gb = g.fromFloats(bv, 2, 32, 128);
+                Tensor rc = ref.zeros(DType.F32, 2, 64, 128), gc = g.zeros(DType.F32, 2, 64, 128);
+                ref.gemm(false, false, 1f, ra, rb, 0f, rc);
+                g.gemm(false, false, 1f, ga, gb, 0f, gc);
+                close("gemm tiles " + t[0] + " batched view at offset 3", new Pair(rc, gc), 1e-4, 1e-4);
+            }
+        }
+    }
+
     // ---- rope, embedding ----
 
     @Test
