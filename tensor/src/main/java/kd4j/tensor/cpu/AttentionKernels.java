@@ -5,7 +5,9 @@
  * p = exp(s - lse) tile by tile in two passes: dK, dV by key tile (one writer per key row, looping over every query
  * head of the group) and dQ by query tile; each pass owns what it writes, so there are no locks.
  * Each key tile is transposed once into a [D, SK] scratch so a score row is D broadcast-FMAs over SK lanes
- * instead of SK horizontal reductions.
+ * instead of SK horizontal reductions, and the products with a tile (P V, dS K, Pᵀ dO, dSᵀ Q) are micro-GEMM rows
+ * (accRows) that keep an output row of D in vector registers while they stream the tile's rows. Both backward
+ * passes recompute P and dS a whole TQ x SK tile at a time (vectorised exp and softmax backward).
  * Layouts: q, out, dOut, dQ [B, T, H, D]; k, v, dK, dV [B, S, Hkv, D] with any batch stride; lse [B, H, T]; keyMask I32 [B, S].
  */
 package kd4j.tensor.cpu;
@@ -13,7 +15,6 @@ package kd4j.tensor.cpu;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
@@ -38,14 +39,15 @@ public final class AttentionKernels {
     }
 
     private static final class Scratch {
-        float[] kt = new float[0], vt = new float[0], q = new float[0], dO = new float[0], acc = new float[0];
-        final float[] scores = new float[TQ * SK], dp = new float[SK], m = new float[TQ], l = new float[TQ];
-        float[] dk = new float[0], dv = new float[0];
+        float[] kt = new float[0], vt = new float[0], kr = new float[0], vr = new float[0];
+        float[] q = new float[0], dO = new float[0], acc = new float[0], dk = new float[0], dv = new float[0];
+        final float[] scores = new float[TQ * SK], dp = new float[TQ * SK];
+        final float[] m = new float[TQ], l = new float[TQ], di = new float[TQ];
 
         void ensure(int d) {
             if (kt.length < d * SK) {
-                kt = new float[d * SK]; vt = new float[d * SK];
-                q = new float[TQ * d]; dO = new float[d]; acc = new float[TQ * d];
+                kt = new float[d * SK]; vt = new float[d * SK]; kr = new float[SK * d]; vr = new float[SK * d];
+                q = new float[TQ * d]; dO = new float[TQ * d]; acc = new float[TQ * d];
                 dk = new float[SK * d]; dv = new float[SK * d];
             }
         }
@@ -62,18 +64,77 @@ public final class AttentionKernels {
         }
     }
 
-    /** out[j] = scale * sum_e q[qo + e] * t[e * SK + j] for j < sk (t a transposed tile). */
+    /** Copies rows s0..s0+sk of k (or v) for kv head hk into dst[j * d + e] (row-major, contiguous). */
+    private static void rowTile(MemorySegment src, boolean isK, Dims dm, int b, int hk, int s0, int sk, float[] dst) {
+        int d = dm.headDim;
+        for (int j = 0; j < sk; j++) Simd.copy(src, isK ? dm.kRow(b, s0 + j, hk) : dm.vRow(b, s0 + j, hk), dst, j * d, d);
+    }
+
+    /**
+     * out[j] = scale * sum_e q[qo + e] * t[e * SK + j] for j < sk (t a transposed tile): one row of a Q Kᵀ micro-GEMM,
+     * four independent vector accumulators over keys per pass so the FMA chains overlap.
+     */
     private static void scoreRow(float[] q, int qo, float[] t, int d, int sk, float scale, float[] out, int oo) {
-        int j = 0, ub = Simd.bound(sk);
-        for (; j < ub; j += L) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int e = 0; e < d; e++) acc = FloatVector.broadcast(F, q[qo + e]).fma(FloatVector.fromArray(F, t, e * SK + j), acc);
-            acc.mul(scale).intoArray(out, oo + j);
+        int j = 0;
+        if (!Simd.SCALAR) {
+            for (; j + 4 * L <= sk; j += 4 * L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+                for (int e = 0, ti = j; e < d; e++, ti += SK) {
+                    FloatVector x = FloatVector.broadcast(F, q[qo + e]);
+                    a0 = x.fma(FloatVector.fromArray(F, t, ti), a0);
+                    a1 = x.fma(FloatVector.fromArray(F, t, ti + L), a1);
+                    a2 = x.fma(FloatVector.fromArray(F, t, ti + 2 * L), a2);
+                    a3 = x.fma(FloatVector.fromArray(F, t, ti + 3 * L), a3);
+                }
+                a0.mul(scale).intoArray(out, oo + j);
+                a1.mul(scale).intoArray(out, oo + j + L);
+                a2.mul(scale).intoArray(out, oo + j + 2 * L);
+                a3.mul(scale).intoArray(out, oo + j + 3 * L);
+            }
+            for (; j + L <= sk; j += L) {
+                FloatVector acc = FloatVector.zero(F);
+                for (int e = 0; e < d; e++) acc = FloatVector.broadcast(F, q[qo + e]).fma(FloatVector.fromArray(F, t, e * SK + j), acc);
+                acc.mul(scale).intoArray(out, oo + j);
+            }
         }
         for (; j < sk; j++) {
             float acc = 0;
             for (int e = 0; e < d; e++) acc += q[qo + e] * t[e * SK + j];
             out[oo + j] = acc * scale;
+        }
+    }
+
+    /**
+     * acc[ao + e] += sum_{j < n} w[wo + j * ws] * rows[j * d + e] for e < d: one row of a P·V (or dSᵀ·Q, Pᵀ·dO,
+     * dS·K) micro-GEMM with the output row held in four vector accumulators over the head dim.
+     */
+    private static void accRows(float[] w, int wo, int ws, int n, float[] rows, int d, float[] acc, int ao) {
+        int e = 0;
+        if (!Simd.SCALAR) {
+            for (; e + 4 * L <= d; e += 4 * L) {
+                FloatVector a0 = FloatVector.fromArray(F, acc, ao + e), a1 = FloatVector.fromArray(F, acc, ao + e + L);
+                FloatVector a2 = FloatVector.fromArray(F, acc, ao + e + 2 * L), a3 = FloatVector.fromArray(F, acc, ao + e + 3 * L);
+                for (int j = 0, wi = wo, ri = e; j < n; j++, wi += ws, ri += d) {
+                    FloatVector x = FloatVector.broadcast(F, w[wi]);
+                    a0 = x.fma(FloatVector.fromArray(F, rows, ri), a0);
+                    a1 = x.fma(FloatVector.fromArray(F, rows, ri + L), a1);
+                    a2 = x.fma(FloatVector.fromArray(F, rows, ri + 2 * L), a2);
+                    a3 = x.fma(FloatVector.fromArray(F, rows, ri + 3 * L), a3);
+                }
+                a0.intoArray(acc, ao + e); a1.intoArray(acc, ao + e + L);
+                a2.intoArray(acc, ao + e + 2 * L); a3.intoArray(acc, ao + e + 3 * L);
+            }
+            for (; e + L <= d; e += L) {
+                FloatVector a0 = FloatVector.fromArray(F, acc, ao + e);
+                for (int j = 0, wi = wo, ri = e; j < n; j++, wi += ws, ri += d)
+                    a0 = FloatVector.broadcast(F, w[wi]).fma(FloatVector.fromArray(F, rows, ri), a0);
+                a0.intoArray(acc, ao + e);
+            }
+        }
+        for (; e < d; e++) {
+            float s = acc[ao + e];
+            for (int j = 0, wi = wo, ri = e; j < n; j++, wi += ws, ri += d) s += w[wi] * rows[ri];
+            acc[ao + e] = s;
         }
     }
 
@@ -94,8 +155,28 @@ public final class AttentionKernels {
         return sum;
     }
 
-    private static boolean visible(MemorySegment keyMask, int keys, int b, int s, int pos) {
-        return s <= pos && (keyMask == null || keyMask.getAtIndex(INT, (long) b * keys + s) != 0);
+    /** dp[o + j] = scale * p[o + j] * (dp[o + j] - di): the softmax backward of one row, in place over dp. */
+    private static void dsRow(float[] p, float[] dp, int o, int n, float di, float scale) {
+        int j = 0, ub = Simd.bound(n);
+        if (ub > 0) {
+            FloatVector vdi = FloatVector.broadcast(F, di);
+            for (; j < ub; j += L)
+                FloatVector.fromArray(F, p, o + j).mul(scale).mul(FloatVector.fromArray(F, dp, o + j).sub(vdi)).intoArray(dp, o + j);
+        }
+        for (; j < n; j++) dp[o + j] = p[o + j] * scale * (dp[o + j] - di);
+    }
+
+    /**
+     * Masks one score row of a key tile for the query at pos: keys past pos (causal) and keys with keyMask 0 become
+     * -inf. Returns the number of leading keys that can be visible (the causal bound), 0 when none.
+     */
+    private static int maskRow(float[] scores, int o, MemorySegment keyMask, int keys, int b, int s0, int sk, int pos) {
+        int vis = Math.max(0, Math.min(sk, pos - s0 + 1));
+        for (int j = vis; j < sk; j++) scores[o + j] = Float.NEGATIVE_INFINITY;
+        if (keyMask != null)
+            for (int j = 0; j < vis; j++)
+                if (keyMask.getAtIndex(INT, (long) b * keys + s0 + j) == 0) scores[o + j] = Float.NEGATIVE_INFINITY;
+        return vis;
     }
 
     static void attentionForward(Parallel par, Dims dm, MemorySegment q, MemorySegment k, MemorySegment v, float scale,
@@ -115,25 +196,21 @@ public final class AttentionKernels {
                 for (int s0 = 0; s0 < keyEnd; s0 += SK) {
                     int sk = Math.min(SK, keyEnd - s0);
                     transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
+                    rowTile(v, false, dm, b, hk, s0, sk, sc.vr);
                     for (int i = 0; i < tq; i++) {
                         int pos = dm.queryOffset + t0 + i;
                         if (pos < s0) continue;
                         int so = i * SK;
                         scoreRow(sc.q, i * d, sc.kt, d, sk, scale, sc.scores, so);
+                        int vis = maskRow(sc.scores, so, keyMask, dm.keys, b, s0, sk, pos);
                         float tileMax = Float.NEGATIVE_INFINITY;
-                        for (int j = 0; j < sk; j++) {
-                            if (!visible(keyMask, dm.keys, b, s0 + j, pos)) sc.scores[so + j] = Float.NEGATIVE_INFINITY;
-                            else tileMax = Math.max(tileMax, sc.scores[so + j]);
-                        }
+                        for (int j = 0; j < vis; j++) tileMax = Math.max(tileMax, sc.scores[so + j]);
                         if (tileMax == Float.NEGATIVE_INFINITY) continue;
                         float mNew = Math.max(sc.m[i], tileMax);
                         float corr = (float) Math.exp(sc.m[i] - mNew);  // 0 on the first visible tile (m = -inf)
                         if (corr != 1f) for (int e = 0; e < d; e++) sc.acc[i * d + e] *= corr;
-                        float lsum = sc.l[i] * corr + expRow(sc.scores, so, sk, mNew);
-                        for (int j = 0; j < sk; j++) {
-                            float p = sc.scores[so + j];
-                            if (p != 0f) Simd.axpy(p, v, dm.vRow(b, s0 + j, hk), sc.acc, i * d, d);
-                        }
+                        float lsum = sc.l[i] * corr + expRow(sc.scores, so, vis, mNew);
+                        accRows(sc.scores, so, 1, vis, sc.vr, d, sc.acc, i * d);
                         sc.l[i] = lsum;
                         sc.m[i] = mNew;
                     }
@@ -155,8 +232,46 @@ public final class AttentionKernels {
     }
 
     /**
+     * Recomputes, for query rows i < tq of the scratch tiles (q, dO, l, di) against the key tile at s0 (kt, vt
+     * transposed), p = exp(s - lse) into scores and ds = scale p (dp - di) into dp, masked entries 0.
+     * Returns, per row, nothing; rows with lse = -inf (no visible key) get all-zero p and ds.
+     */
+    private static void recompute(Scratch sc, Dims dm, MemorySegment keyMask, int b, int tFirst, int tq, int s0, int sk,
+                                  float scale) {
+        int d = dm.headDim;
+        for (int i = 0; i < tq; i++) {
+            int so = i * SK, pos = dm.queryOffset + tFirst + i;
+            float l = sc.l[i];
+            if (l == Float.NEGATIVE_INFINITY || pos < s0) {
+                Arrays.fill(sc.scores, so, so + sk, 0f);
+                Arrays.fill(sc.dp, so, so + sk, 0f);
+                continue;
+            }
+            scoreRow(sc.q, i * d, sc.kt, d, sk, scale, sc.scores, so);
+            scoreRow(sc.dO, i * d, sc.vt, d, sk, 1f, sc.dp, so);
+            maskRow(sc.scores, so, keyMask, dm.keys, b, s0, sk, pos);
+            expRow(sc.scores, so, sk, l);
+            dsRow(sc.scores, sc.dp, so, sk, sc.di[i], scale);
+        }
+    }
+
+    /** Loads query rows t0..t0+tq of head h into the scratch q and dO tiles with their lse and Di = dOut . out. */
+    private static void loadQueries(Scratch sc, Dims dm, MemorySegment q, MemorySegment dOut, MemorySegment out,
+                                    MemorySegment lse, int b, int h, int t0, int tq) {
+        int d = dm.headDim;
+        for (int i = 0; i < tq; i++) {
+            long qo = dm.qRow(b, t0 + i, h);
+            Simd.copy(q, qo, sc.q, i * d, d);
+            Simd.copy(dOut, qo, sc.dO, i * d, d);
+            sc.di[i] = Simd.dot(dOut, qo, out, qo, d);
+            sc.l[i] = lse.getAtIndex(FLOAT, dm.lseIndex(b, h, t0 + i));
+        }
+    }
+
+    /**
      * p = exp(s - lse), dp = dOut . v, ds = p (dp - Di) with Di = dOut . out:
      * dQ = scale sum_j ds_j k_j;  dK_j = scale sum_i ds_ij q_i;  dV_j = sum_i p_ij dOut_i.
+     * Each pass recomputes P and dS a TQ x SK tile at a time and applies them as micro-GEMMs.
      */
     static void attentionBackward(Parallel par, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k,
                                   MemorySegment v, MemorySegment out, MemorySegment lse, float scale, MemorySegment keyMask,
@@ -175,22 +290,13 @@ public final class AttentionKernels {
                 transposeTile(v, false, dm, b, hk, s0, sk, sc.vt);
                 int tStart = Math.max(0, s0 - dm.queryOffset);
                 for (int h = hk * dm.group(); h < (hk + 1) * dm.group(); h++)
-                    for (int t = tStart; t < dm.queries; t++) {
-                        float l = lse.getAtIndex(FLOAT, dm.lseIndex(b, h, t));
-                        if (l == Float.NEGATIVE_INFINITY) continue;
-                        int pos = dm.queryOffset + t;
-                        long qo = dm.qRow(b, t, h);
-                        Simd.copy(q, qo, sc.q, 0, d);
-                        Simd.copy(dOut, qo, sc.dO, 0, d);
-                        float di = Simd.dot(dOut, qo, out, qo, d);
-                        scoreRow(sc.q, 0, sc.kt, d, sk, scale, sc.scores, 0);
-                        scoreRow(sc.dO, 0, sc.vt, d, sk, 1f, sc.dp, 0);
+                    for (int t0 = tStart; t0 < dm.queries; t0 += TQ) {
+                        int tq = Math.min(TQ, dm.queries - t0);
+                        loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
+                        recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
                         for (int j = 0; j < sk; j++) {
-                            if (!visible(keyMask, dm.keys, b, s0 + j, pos)) continue;
-                            float p = (float) Math.exp(sc.scores[j] - l);
-                            float ds = p * (sc.dp[j] - di);
-                            Simd.axpy(p, sc.dO, 0, sc.dv, j * d, d);
-                            Simd.axpy(scale * ds, sc.q, 0, sc.dk, j * d, d);
+                            accRows(sc.scores, j, SK, tq, sc.dO, d, sc.dv, j * d);
+                            accRows(sc.dp, j, SK, tq, sc.q, d, sc.dk, j * d);
                         }
                     }
                 for (int j = 0; j < sk; j++) {
@@ -209,27 +315,17 @@ public final class AttentionKernels {
                 int b = w / (dm.heads * qTiles), h = (w / qTiles) % dm.heads, t0 = (w % qTiles) * TQ;
                 int tq = Math.min(TQ, dm.queries - t0), hk = h / dm.group();
                 Arrays.fill(sc.acc, 0, tq * d, 0f);
-                for (int i = 0; i < tq; i++) Simd.copy(q, dm.qRow(b, t0 + i, h), sc.q, i * d, d);
+                loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
                 int keyEnd = Math.min(dm.keys, dm.queryOffset + t0 + tq);
                 for (int s0 = 0; s0 < keyEnd; s0 += SK) {
                     int sk = Math.min(SK, keyEnd - s0);
                     transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
                     transposeTile(v, false, dm, b, hk, s0, sk, sc.vt);
+                    rowTile(k, true, dm, b, hk, s0, sk, sc.kr);
+                    recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
                     for (int i = 0; i < tq; i++) {
-                        int t = t0 + i, pos = dm.queryOffset + t;
-                        float l = lse.getAtIndex(FLOAT, dm.lseIndex(b, h, t));
-                        if (pos < s0 || l == Float.NEGATIVE_INFINITY) continue;
-                        long qo = dm.qRow(b, t, h);
-                        Simd.copy(dOut, qo, sc.dO, 0, d);
-                        float di = Simd.dot(dOut, qo, out, qo, d);
-                        scoreRow(sc.q, i * d, sc.kt, d, sk, scale, sc.scores, 0);
-                        scoreRow(sc.dO, 0, sc.vt, d, sk, 1f, sc.dp, 0);
-                        for (int j = 0; j < sk; j++) {
-                            if (!visible(keyMask, dm.keys, b, s0 + j, pos)) continue;
-                            float p = (float) Math.exp(sc.scores[j] - l);
-                            float ds = p * (sc.dp[j] - di);
-                            if (ds != 0f) Simd.axpy(scale * ds, k, dm.kRow(b, s0 + j, hk), sc.acc, i * d, d);
-                        }
+                        int vis = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
+                        accRows(sc.dp, i * SK, 1, vis, sc.kr, d, sc.acc, i * d);
                     }
                 }
                 for (int i = 0; i < tq; i++) Simd.copy(sc.acc, i * d, dQ, dm.qRow(b, t0 + i, h), d);
