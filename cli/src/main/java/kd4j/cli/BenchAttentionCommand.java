@@ -17,6 +17,7 @@ import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
 import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
+import kd4j.tensor.cpu.NativeMemory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,6 +51,8 @@ public final class BenchAttentionCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--heads " + heads + " must be a multiple of --kv-heads " + hkv);
         PrintWriter out = spec.commandLine().getOut();
         try (Backend be = Backends.open("cpu:" + threads)) {
+            NativeMemory.GLOBAL.resetPeak();
+            long nativeBefore = NativeMemory.GLOBAL.outstandingBytes();
             Random r = new Random(1);
             Tensor q = rand(be, r, batch, seq, heads, headDim), k = rand(be, r, batch, seq, hkv, headDim), v = rand(be, r, batch, seq, hkv, headDim);
             Tensor dOut = rand(be, r, batch, seq, heads, headDim);
@@ -61,7 +64,10 @@ public final class BenchAttentionCommand implements Callable<Integer> {
             out.printf("%s; attention B=%d T=%d H=%d Hkv=%d D=%d%n", be.describe(), batch, seq, heads, hkv, headDim);
             for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) p.resetPeakUsage();
             double[] fwd = new double[repeats], bwd = new double[repeats], both = new double[repeats];
+            var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long heapAllocated = 0;
             for (int i = -2; i < repeats; i++) {   // two warm-up runs
+                if (i == 0) heapAllocated = -threadBean.getTotalThreadAllocatedBytes();
                 long s0 = System.nanoTime();
                 be.attentionForward(q, k, v, scale, 0, null, o, lse);
                 long s1 = System.nanoTime();
@@ -71,12 +77,16 @@ public final class BenchAttentionCommand implements Callable<Integer> {
                 fwd[i] = (s1 - s0) / 1e6; bwd[i] = (s2 - s1) / 1e6; both[i] = (s2 - s0) / 1e6;
                 out.printf("run %d: forward %.2f ms, backward %.2f ms%n", i + 1, fwd[i], bwd[i]);
             }
+            heapAllocated += threadBean.getTotalThreadAllocatedBytes();
+            long nativePeak = NativeMemory.GLOBAL.peakBytes() - nativeBefore;
             long heapPeak = 0;
             for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans())
                 if (p.getType() == MemoryType.HEAP) heapPeak += p.getPeakUsage().getUsed();
             long scoreMatrix = (long) batch * heads * seq * seq * 4;
             out.printf("memory: tensors %.1f MiB (off-heap), JVM heap peak %.1f MiB; a full [B, H, T, T] fp32 score matrix would be %.1f MiB%n",
                     tensorBytes / 1048576.0, heapPeak / 1048576.0, scoreMatrix / 1048576.0);
+            out.printf("peak memory: %.1f MiB off-heap (measured peak of the backend's native allocations), %.1f KiB heap allocated by the %d timed runs%n",
+                    nativePeak / 1048576.0, heapAllocated / 1024.0, repeats);
             Arrays.sort(fwd); Arrays.sort(bwd); Arrays.sort(both);
             out.printf("forward ms: %.2f, backward ms: %.2f%n", fwd[repeats / 2], bwd[repeats / 2]);
             out.printf("fwd+bwd ms: %.2f%n", both[repeats / 2]);

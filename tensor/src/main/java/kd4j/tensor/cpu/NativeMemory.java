@@ -28,6 +28,7 @@ public final class NativeMemory {
     private final long budget;
     private final AtomicLong outstanding = new AtomicLong();
     private final AtomicLong collections = new AtomicLong();
+    private final AtomicLong peak = new AtomicLong();
     private volatile long threshold;
     private final Object gcLock = new Object();
 
@@ -39,6 +40,12 @@ public final class NativeMemory {
 
     /** Bytes of segments allocated here whose memory has not been released yet. */
     public long outstandingBytes() { return outstanding.get(); }
+
+    /** The most bytes outstanding at once since construction or the last resetPeak() (benchmarks' peak memory). */
+    public long peakBytes() { return peak.get(); }
+
+    /** Starts a new peak measurement from the bytes outstanding now. */
+    public void resetPeak() { peak.set(outstanding.get()); }
 
     /** The budget above which an allocation first asks the GC to release dead tensors. */
     public long budgetBytes() { return budget; }
@@ -70,6 +77,7 @@ public final class NativeMemory {
             }
         }
         long now = outstanding.addAndGet(bytes);
+        peak.accumulateAndGet(now, Math::max);
         if (now < budget / 2 && threshold != budget) threshold = budget;
     }
 
