@@ -232,6 +232,7 @@ public final class Report {
     private static String compare(String what, Stat m, Stat b, boolean lowerIsBetter, int seeds) {
         if (m.n() == 0 || b.n() == 0) return what + " not measured";
         double d = m.mean() - b.mean();
+        if (d == 0) return what + " equal";
         boolean better = lowerIsBetter ? d < 0 : d > 0;
         String s = String.format(Locale.ROOT, "%s %s by %.4f", what, better ? "better" : "worse", Math.abs(d));
         if (seeds >= 2 && Double.isFinite(m.sd()) && Double.isFinite(b.sd())) {
