@@ -31,13 +31,13 @@ public final class Verification {
     private Verification() {}
 
     public static List<Result> verify(Path modelDir, Path referenceFile, Backend be, Tolerances tol) {
+        boolean half = modelHasHalfWeights(modelDir);   // the model first: it is the input a user names first
+        CausalLM model = Models.load(modelDir, be, false);
         SafeTensors ref = SafeTensors.open(referenceFile);
         for (String required : List.of("input_ids", "logits"))
             if (!ref.contains(required))
                 throw new CheckpointFormatException(referenceFile, "tensor '" + required + "'", "missing (a reference"
                         + " file needs input_ids [B, T] and logits [B, T, V])");
-        boolean half = modelHasHalfWeights(modelDir);
-        CausalLM model = Models.load(modelDir, be, false);
         Tensor ids = ref.load("input_ids", be, DType.I32);
         List<Var> hidden = new ArrayList<>();
         Var logits = model instanceof WithHiddenStates h ? h.forward(ids, null, hidden) : model.forward(ids, null);
