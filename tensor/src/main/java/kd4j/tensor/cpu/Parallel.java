@@ -11,6 +11,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
 
 public final class Parallel implements AutoCloseable {
     /** A contiguous block [start, end) of some index range. */
@@ -26,9 +27,11 @@ public final class Parallel implements AutoCloseable {
     /** threads <= 0 means -Dkd4j.threads, or the number of cores. */
     public Parallel(int threads) {
         this.threads = threads > 0 ? threads : defaultThreads();
+        // Named from a counter: getPoolIndex() is still 0 inside the factory, so every worker was "kd4j-cpu-0".
+        AtomicInteger next = new AtomicInteger();
         this.pool = this.threads == 1 ? null : new ForkJoinPool(this.threads, p -> {
             ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("kd4j-cpu-" + t.getPoolIndex());
+            t.setName("kd4j-cpu-" + next.getAndIncrement());
             t.setDaemon(true);
             return t;
         }, null, false);
