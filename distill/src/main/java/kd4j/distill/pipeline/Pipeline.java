@@ -317,7 +317,7 @@ public final class Pipeline {
         }
         TrainConfig tc = trainConfig(dir, t, data, seq, steps, seed);
         try (TokenDataset ds = TokenDataset.open(data)) {
-            TokenSequences instances = subset(trimPadding(ds.instances(TokenDataset.Split.TRAIN), tok.eosId()), t.subset());
+            TokenSequences instances = subset(ds.instances(TokenDataset.Split.TRAIN), t.subset());
             log.printf(Locale.ROOT, "  %s: %s, %,d parameters; %,d steps of %,d tokens on %,d instances%n", what,
                     model.config().architecture(), parameters, steps, tc.tokensPerStep(), instances.size());
             try (BatcherData batches = new BatcherData(instances, t.batchSize(), seq, Math.max(0, tok.eosId()), seed)) {
@@ -365,37 +365,6 @@ public final class Pipeline {
                 .put("logInterval", (int) Math.max(1, steps / 100)).put("seed", seed).put("threads", cfg.run().threads())
                 .put("device", cfg.run().device());
         return TrainConfig.parse(null, n.toString());
-    }
-
-    /**
-     * The instances without trailing padding: a run of EOS at an instance's end is cut to one EOS (the document
-     * end). Re-tokenized instances (cross-tokenizer selection) are padded with EOS to the instance length; cut
-     * here, the padding becomes the Batcher's ignored positions instead of EOS-after-EOS targets the student
-     * would spend its steps on. Prepared instances end in two EOS only after an empty document, so for them this changes next to nothing.
-     */
-    static TokenSequences trimPadding(TokenSequences all, int eos) {
-        return new TokenSequences() {
-            @Override public long size() { return all.size(); }
-            @Override public int length(long i) { return trimmed(all.get(i)); }
-            @Override public int read(long i, int[] dst, int off) {
-                int[] ids = all.get(i);
-                int n = trimmed(ids);
-                System.arraycopy(ids, 0, dst, off, n);
-                return n;
-            }
-            private int trimmed(int[] ids) {
-                int n = ids.length;
-                while (n >= 2 && ids[n - 1] == eos && ids[n - 2] == eos) n--;
-                return n;
-            }
-            @Override public long totalTokens() {
-                long s = 0;
-                for (long i = 0; i < size(); i++) s += length(i);
-                return s;
-            }
-            @Override public Path path() { return all.path(); }
-            @Override public void close() {}
-        };
     }
 
     /** Every k-th instance so that a share `fraction` of them is seen (spread over the whole corpus). */

@@ -4,7 +4,7 @@
  * exactly one student instance: split the ids at the source EOS, decode each piece (special tokens such as BOS
  * dropped), re-encode it with the student's tokenizer, join the pieces with the student's EOS (so documents end
  * where they ended), prepend the student's BOS when it uses one, and cut to the instance length; a shorter result
- * is padded with the student's EOS, which scoring and training leave out like padding.
+ * stays shorter (the batcher pads it and leaves the padding out of the loss).
  */
 package kd4j.distill.select;
 
@@ -33,7 +33,10 @@ public final class Retokenizer {
                     + "eos_token); it is needed to join documents");
     }
 
-    /** The student instance of exactly length tokens for a source instance. */
+    /**
+     * The student instance for a source instance: at most length tokens (cut there, never padded). A shorter result
+     * stays short, so the batcher pads it and leaves the padding out of the loss rather than training on EOS runs.
+     */
     public int[] map(int[] instance, int length) {
         IntArrayList out = new IntArrayList(length + 16);
         if (studentBos >= 0) out.add(studentBos);
@@ -47,10 +50,8 @@ public final class Retokenizer {
             if (i < instance.length) out.add(studentEos);
             pieceStart = i + 1;
         }
-        int[] result = new int[length];
-        int copy = Math.min(length, out.size());
-        out.getElements(0, result, 0, copy);
-        Arrays.fill(result, copy, length, studentEos);
+        int[] result = new int[Math.min(length, out.size())];
+        out.getElements(0, result, 0, result.length);
         return result;
     }
 }

@@ -82,18 +82,6 @@ class StageTest {
     }
 
     @Test
-    void trimPadding_cutsTrailingEosRunsToOne() {
-        var t = Pipeline.trimPadding(of(new int[] {5, 6, 0, 7, 0, 0, 0}, new int[] {5, 6, 7}, new int[] {0, 0}), 0);
-        assertEquals(5, t.length(0));
-        int[] dst = new int[7];
-        assertEquals(5, t.read(0, dst, 0));
-        assertEquals(java.util.List.of(5, 6, 0, 7, 0), java.util.Arrays.stream(dst, 0, 5).boxed().toList());
-        assertEquals(3, t.length(1));
-        assertEquals(1, t.length(2));
-        assertEquals(9, t.totalTokens());
-    }
-
-    @Test
     void subset_spreadsOverTheCorpus() {
         int[][] rows = new int[10][];
         for (int i = 0; i < 10; i++) rows[i] = new int[] {i};

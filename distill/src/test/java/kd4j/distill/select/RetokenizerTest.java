@@ -51,14 +51,14 @@ class RetokenizerTest {
         // <bos> the cat sat <eos> dog ran  ->  <s> "the cat sat" </s> "dog" (cut at 16)
         assertArrayEquals(new int[] {0, 22, 10, 7, 2, 5, 3, 22, 2, 21, 3, 22, 1, 6, 17, 9},
                 r.map(new int[] {1, 2, 3, 4, 0, 5, 6}, 16));
-        // shorter than the instance: padded with the student's EOS
-        assertArrayEquals(new int[] {0, 22, 10, 7, 1, 1}, r.map(new int[] {2, 0}, 6));
+        // shorter than the instance: stays shorter (never padded with EOS, which training would learn)
+        assertArrayEquals(new int[] {0, 22, 10, 7, 1}, r.map(new int[] {2, 0}, 6));
     }
 
     @Test
     void studentWithoutBos() {
         Retokenizer r = new Retokenizer(new Words(), new Chars(false));
-        assertArrayEquals(new int[] {6, 17, 9, 1, 20, 3, 16, 1}, r.map(new int[] {5, 0, 6}, 8));
+        assertArrayEquals(new int[] {6, 17, 9, 1, 20, 3, 16}, r.map(new int[] {5, 0, 6}, 8));
         assertArrayEquals(new int[] {1, 1, 6, 17, 9}, r.map(new int[] {0, 0, 5}, 5), "empty documents keep their EOS");
     }
 }

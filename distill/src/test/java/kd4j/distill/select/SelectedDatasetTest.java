@@ -130,7 +130,7 @@ class SelectedDatasetTest {
                 int length = src.dataset().instanceLength();
                 for (int j = 0; j < n / 2; j++) {
                     int[] mapped = train.get(j);
-                    assertEquals(length, mapped.length);
+                    assertTrue(mapped.length <= length, "cut to the instance length");
                     assertArrayEquals(rt.map(src.instance(j), length), mapped);
                     assertEquals(0, mapped[0], "student BOS first");
                 }
