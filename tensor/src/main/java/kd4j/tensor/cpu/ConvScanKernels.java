@@ -163,9 +163,13 @@ public final class ConvScanKernels {
         long bcCount = (long) batches * tokens * state;
         dB.asSlice(0, bcCount * 4).fill((byte) 0);
         dC.asSlice(0, bcCount * 4).fill((byte) 0);
-        Object[] locks = new Object[batches];
-        for (int b = 0; b < batches; b++) locks[b] = new Object();
-        par.forRange(inner, channelGrain(batches, tokens), (i0, i1) -> {
+        // dB and dC sum over channels, which are split across threads: each block keeps its own partial sums and
+        // they are added in block order afterwards, so the result does not depend on which thread finished first.
+        int grain = channelGrain(batches, tokens), blocks = par.blockCount(inner, grain);
+        float[][] blockDB = new float[blocks][], blockDC = new float[blocks][];
+        par.forRange(inner, grain, (i0, i1) -> {
+            int block = par.blockOf(inner, grain, i0);
+            float[] myDB = blockDB[block] = new float[(int) bcCount], myDC = blockDC[block] = new float[(int) bcCount];
             Scratch sc = SCRATCH.get();
             sc.ensure(state, tokens);
             float[] a = sc.a, h = sc.states, dh = sc.dh, dA = sc.dA, dBp = sc.dBpart, dCp = sc.dCpart;
@@ -211,15 +215,16 @@ public final class ConvScanKernels {
                     }
                     dD.setAtIndex(FLOAT, i, dD.getAtIndex(FLOAT, i) + dDacc);
                 }
-                long base = (long) b * tokens * state;
-                synchronized (locks[b]) {
-                    for (int e = 0; e < tokens * state; e++) {
-                        dB.setAtIndex(FLOAT, base + e, dB.getAtIndex(FLOAT, base + e) + dBp[e]);
-                        dC.setAtIndex(FLOAT, base + e, dC.getAtIndex(FLOAT, base + e) + dCp[e]);
-                    }
-                }
+                int base = b * tokens * state;
+                System.arraycopy(dBp, 0, myDB, base, tokens * state);
+                System.arraycopy(dCp, 0, myDC, base, tokens * state);
             }
         });
+        for (int block = 0; block < blocks; block++)
+            for (int e = 0; e < bcCount; e++) {
+                dB.setAtIndex(FLOAT, e, dB.getAtIndex(FLOAT, e) + blockDB[block][e]);
+                dC.setAtIndex(FLOAT, e, dC.getAtIndex(FLOAT, e) + blockDC[block][e]);
+            }
     }
 
     /** One decoding step: state [B, I, N] in place; u, delta, y [B, I]; bMat, cMat [B, N]. */

@@ -52,6 +52,21 @@ public final class Parallel implements AutoCloseable {
     public int threads() { return threads; }
 
     /** Runs body over [0, n) in contiguous blocks of at least minBlock indices. */
+    /** The number of blocks forRange(n, minBlock, ...) cuts [0, n) into; block i covers [n*i/blocks, n*(i+1)/blocks). */
+    public int blockCount(int n, int minBlock) {
+        if (n <= 0) return 0;
+        int blocks = Math.min(threads * BLOCKS_PER_THREAD, Math.max(1, n / Math.max(1, minBlock)));
+        blocks = Math.min(blocks, n);
+        return blocks <= 1 || pool == null ? 1 : blocks;
+    }
+
+    /** The index of the block forRange(n, minBlock, ...) started at start (for per-block partial results). */
+    public int blockOf(int n, int minBlock, int start) {
+        int blocks = blockCount(n, minBlock);
+        for (int i = 0; i < blocks; i++) if ((int) ((long) n * i / blocks) == start) return i;
+        throw new IllegalArgumentException("no block of [0, " + n + ") starts at " + start);
+    }
+
     public void forRange(int n, int minBlock, RangeBody body) {
         if (n <= 0) return;
         int blocks = Math.min(threads * BLOCKS_PER_THREAD, Math.max(1, n / Math.max(1, minBlock)));
