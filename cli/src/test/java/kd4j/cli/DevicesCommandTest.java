@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class DevicesCommandTest {
     @Test
     void kernelsListsEveryKernelWithItsFileHash() throws Exception {
-        var run = TokenizeCommandTest.run("kernels");
+        var run = CliRunner.run("kernels");
         assertEquals(0, run.exit(), run.err());
         byte[] gemm;
         try (InputStream in = ClDevice.class.getResourceAsStream("/kd4j/opencl/gemm.cl")) { gemm = in.readAllBytes(); }
@@ -25,13 +25,13 @@ class DevicesCommandTest {
         for (String k : new String[] {"rms_norm_forward", "rms_norm_backward_dx", "attention_backward_dkdv",
                 "cross_entropy_forward", "adamw_step", "selective_scan_backward", "copy_float"})
             assertTrue(run.out().lines().anyMatch(l -> l.startsWith(k + " ")), k + " missing from:\n" + run.out());
-        var files = TokenizeCommandTest.run("kernels", "--files");
+        var files = CliRunner.run("kernels", "--files");
         assertEquals(12, files.out().lines().count(), files.out());
     }
 
     @Test
     void devicesNumbersOpenClDevices() {
-        var run = TokenizeCommandTest.run("devices");
+        var run = CliRunner.run("devices");
         assertTrue(run.out().startsWith("cpu "), run.out());
         boolean any;
         try { any = !ClDevice.list().isEmpty(); } catch (RuntimeException e) { any = false; }

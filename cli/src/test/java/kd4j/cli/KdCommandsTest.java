@@ -35,7 +35,7 @@ class KdCommandsTest {
             s.append("{\"id\": \"n").append(i).append("\", \"text\": \"").append(text).append(" Day ").append(i).append(".\"}\n");
         Files.writeString(corpus, s);
         Path data = dir.resolve(name);
-        PrepareCommandTest.Run r = PrepareCommandTest.run("prepare", "--input", corpus.toString(), "--tokenizer",
+        CliRunner.Run r = CliRunner.run("prepare", "--input", corpus.toString(), "--tokenizer",
                 PrepareCommandTest.TOKENIZER, "--out", data.toString(), "--seq", "16", "--val-fraction", "0.2");
         assertEquals(0, r.exit(), r.err());
         return data;
@@ -69,16 +69,16 @@ class KdCommandsTest {
         Path data = prepare("data", "Call me Ishmael. Some years ago, never mind how long precisely, I thought I would sail.");
         Path teacher = model("teacher", 64, 512, 7);
         Path cache = dir.resolve("cache");
-        PrepareCommandTest.Run c = PrepareCommandTest.run("cache-logits", "--model", teacher.toString(), "--data",
+        CliRunner.Run c = CliRunner.run("cache-logits", "--model", teacher.toString(), "--data",
                 data.toString(), "--top-p", "0.9", "--top-k", "8", "--out", cache.toString(), "--batch", "4", "--chunk", "1");
         assertEquals(0, c.exit(), c.err());
         assertTrue(c.out().contains("bytes/token (top-p-k (p 0.9, k 8), 16-bit probabilities, 2-byte ids)"), c.out());
-        PrepareCommandTest.Run again = PrepareCommandTest.run("cache-logits", "--model", teacher.toString(), "--data",
+        CliRunner.Run again = CliRunner.run("cache-logits", "--model", teacher.toString(), "--data",
                 data.toString(), "--top-p", "0.9", "--top-k", "8", "--out", cache.toString(), "--batch", "4", "--chunk", "1");
         assertEquals(0, again.exit(), again.err());
         assertEquals(c.out(), again.out(), "a finished cache is reported, not recomputed");
 
-        PrepareCommandTest.Run off = PrepareCommandTest.run("pretrain", "--config", config(data, "off", 4).toString(),
+        CliRunner.Run off = CliRunner.run("pretrain", "--config", config(data, "off", 4).toString(),
                 "--kd", "offline", "--logits", cache.toString(), "--teacher", teacher.toString(), "--alpha", "wsd:0.9",
                 "--no-progress", "--threads", "1");
         assertEquals(0, off.exit(), off.err());
@@ -87,14 +87,14 @@ class KdCommandsTest {
         String metrics = Files.readString(dir.resolve("off/metrics.jsonl"));
         assertTrue(metrics.contains("kdLoss") && metrics.contains("teacherFlopsReused"), metrics);
 
-        PrepareCommandTest.Run changed = PrepareCommandTest.run("pretrain", "--resume", "--out", dir.resolve("off").toString(),
+        CliRunner.Run changed = CliRunner.run("pretrain", "--resume", "--out", dir.resolve("off").toString(),
                 "--max-steps", "6", "--kd", "offline", "--logits", cache.toString(), "--alpha", "0.3", "--no-progress", "--threads", "1");
         assertEquals(ExitCodes.USAGE, changed.exit(), changed.out());
         assertTrue(changed.err().contains("--resume would change the KD settings"), changed.err());
 
         long ns = parameters(Models.parseConfig(MODEL.formatted(32, 512), Path.of("s"))), nt = parameters(Models.readConfig(teacher));
         long matched = KdPreset.computeMatchedSteps(12, ns, nt);
-        PrepareCommandTest.Run on = PrepareCommandTest.run("pretrain", "--config", config(data, "on", 12).toString(),
+        CliRunner.Run on = CliRunner.run("pretrain", "--config", config(data, "on", 12).toString(),
                 "--kd-preset", "vanilla", "--kd", "online", "--teacher", teacher.toString(), "--no-progress", "--threads", "1");
         assertEquals(0, on.exit(), on.err());
         assertTrue(matched < 12 && on.out().contains("compute-matched: 12 steps -> " + matched), on.out());
@@ -102,13 +102,13 @@ class KdCommandsTest {
         assertTrue(on.out().contains("soft-ce, tau 1.0, alpha constant(0.5)"), on.out());
 
         Path other = prepare("other", "It was the best of times, it was the worst of times, it was the age of wisdom.");
-        PrepareCommandTest.Run foreign = PrepareCommandTest.run("pretrain", "--config", config(other, "foreign", 2).toString(),
+        CliRunner.Run foreign = CliRunner.run("pretrain", "--config", config(other, "foreign", 2).toString(),
                 "--kd", "offline", "--logits", cache.toString(), "--no-progress", "--threads", "1");
         assertEquals(ExitCodes.BAD_INPUT, foreign.exit(), foreign.out());
         assertTrue(foreign.err().contains("does not belong to this run") && foreign.err().contains("corpus checksum"), foreign.err());
 
         Path small = model("small-vocab", 32, 256, 3);
-        PrepareCommandTest.Run vocab = PrepareCommandTest.run("pretrain", "--config", config(data, "vocab", 2).toString(),
+        CliRunner.Run vocab = CliRunner.run("pretrain", "--config", config(data, "vocab", 2).toString(),
                 "--kd", "online", "--teacher", small.toString(), "--no-progress", "--threads", "1");
         assertEquals(ExitCodes.USAGE, vocab.exit(), vocab.out());
         assertTrue(vocab.err().contains("Difference Sampling") && vocab.err().contains("256"), vocab.err());
@@ -124,7 +124,7 @@ class KdCommandsTest {
         Path prompts = dir.resolve("prompts.txt");
         Files.writeString(prompts, "Call me\n\nSome years ago\n");
         Path out = dir.resolve("seqkd");
-        PrepareCommandTest.Run g = PrepareCommandTest.run("generate", "--model", teacher.toString(), "--prompts",
+        CliRunner.Run g = CliRunner.run("generate", "--model", teacher.toString(), "--prompts",
                 prompts.toString(), "--tokens", "40", "--sequence-tokens", "12", "--batch", "2", "--top-k", "20",
                 "--temperature", "0.8", "--seed", "5", "--out", out.toString());
         assertEquals(0, g.exit(), g.err());
@@ -135,7 +135,7 @@ class KdCommandsTest {
         String settings = Files.readString(out.resolve("generation.json"));
         assertTrue(settings.contains("\"temperature\" : 0.8") && settings.contains("\"topK\" : 20")
                 && settings.contains("\"seed\" : 5") && settings.contains("\"mode\" : \"prompts\""), settings);
-        PrepareCommandTest.Run both = PrepareCommandTest.run("generate", "--model", teacher.toString(), "--prompts",
+        CliRunner.Run both = CliRunner.run("generate", "--model", teacher.toString(), "--prompts",
                 prompts.toString(), "--unconditional", "--tokens", "4", "--out", out.toString());
         assertEquals(ExitCodes.USAGE, both.exit());
     }

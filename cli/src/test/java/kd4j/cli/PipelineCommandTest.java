@@ -21,7 +21,7 @@ class PipelineCommandTest {
     void unknownConfigKey_isBadInputNamingFileLineAndKey() throws Exception {
         Path bad = tmp.resolve("bad.json");
         Files.writeString(bad, "{\n  \"students\": {\n    \"training\": {\"steps\": 10, \"learningRate\": 0.1}\n  }\n}\n");
-        var run = TokenizeCommandTest.run("pipeline", "--config", bad.toString());
+        var run = CliRunner.run("pipeline", "--config", bad.toString());
         assertEquals(ExitCodes.BAD_INPUT, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("bad.json:3:"), run.err());
         assertTrue(run.err().contains("\"students.training.learningRate\": unknown key \"learningRate\""), run.err());
@@ -33,31 +33,31 @@ class PipelineCommandTest {
     void ratioOutOfRange_isRefused() throws Exception {
         Path bad = tmp.resolve("ratio.json");
         Files.writeString(bad, "{\"selection\": {\"ratio\": 2}}");
-        var run = TokenizeCommandTest.run("pipeline", "--config", bad.toString());
+        var run = CliRunner.run("pipeline", "--config", bad.toString());
         assertEquals(ExitCodes.BAD_INPUT, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("\"selection.ratio\": must be in (0, 1], got 2.0"), run.err());
     }
 
     @Test
     void missingConfigFile_isBadInput() {
-        var run = TokenizeCommandTest.run("pipeline", "--config", tmp.resolve("nope.json").toString());
+        var run = CliRunner.run("pipeline", "--config", tmp.resolve("nope.json").toString());
         assertEquals(ExitCodes.BAD_INPUT, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("nope.json: pipeline config not found"), run.err());
     }
 
     @Test
     void demoFlags_areValidated() {
-        var scale = TokenizeCommandTest.run("demo", "--scale", "0");
+        var scale = CliRunner.run("demo", "--scale", "0");
         assertEquals(ExitCodes.USAGE, scale.exit(), scale.out() + scale.err());
         assertTrue(scale.err().contains("--scale must be positive, got 0.0"), scale.err());
-        var seeds = TokenizeCommandTest.run("demo", "--seeds", "0");
+        var seeds = CliRunner.run("demo", "--seeds", "0");
         assertEquals(ExitCodes.USAGE, seeds.exit(), seeds.out() + seeds.err());
         assertTrue(seeds.err().contains("--seeds must be at least 1"), seeds.err());
     }
 
     @Test
     void printConfig_writesTheDemoConfigAsAValidFile() {
-        var run = TokenizeCommandTest.run("demo", "--print-config", "--scale", "2", "--seeds", "3", "--out", "x/run");
+        var run = CliRunner.run("demo", "--print-config", "--scale", "2", "--seeds", "3", "--out", "x/run");
         assertEquals(0, run.exit(), run.out() + run.err());
         PipelineConfig parsed = PipelineConfig.parse(Path.of("printed.json"), run.out());
         PipelineConfig expected = PipelineConfig.demo(2, "x/run", 3);

@@ -4,30 +4,19 @@
  */
 package kd4j.cli;
 
+import static kd4j.cli.CliRunner.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import kd4j.cli.CliRunner.Run;
 import kd4j.data.TokenDataset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PrepareCommandTest {
-    record Run(int exit, String out, String err) {}
-
     static final String TOKENIZER = Path.of("src/test/resources/tokenizers/brown-bpe-512").toString();
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        var cl = Kd4j.newCommandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
 
     @TempDir Path dir;
 

@@ -32,7 +32,7 @@ class PretrainEvalCommandTest {
                     .append(i).append(".\"}\n");
         Files.writeString(corpus, s);
         Path data = dir.resolve("data");
-        PrepareCommandTest.Run r = PrepareCommandTest.run("prepare", "--input", corpus.toString(), "--tokenizer",
+        CliRunner.Run r = CliRunner.run("prepare", "--input", corpus.toString(), "--tokenizer",
                 PrepareCommandTest.TOKENIZER, "--out", data.toString(), "--seq", "16", "--val-fraction", "0.2");
         assertEquals(0, r.exit(), r.err());
         return data;
@@ -56,7 +56,7 @@ class PretrainEvalCommandTest {
     @Test
     void pretrain_writesTheRunFolder_andEvalScoresTheModel() throws Exception {
         Path data = prepare();
-        PrepareCommandTest.Run r = PrepareCommandTest.run("pretrain", "--config", config(data, 512, "").toString(),
+        CliRunner.Run r = CliRunner.run("pretrain", "--config", config(data, 512, "").toString(),
                 "--no-progress", "--threads", "1");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("done after 6 steps"), r.out());
@@ -67,7 +67,7 @@ class PretrainEvalCommandTest {
 
         Path task = dir.resolve("task.jsonl");
         Files.writeString(task, "{\"context\": \"Call me\", \"choices\": [\" Ishmael.\", \" purse.\"], \"gold\": 0}\n");
-        PrepareCommandTest.Run e = PrepareCommandTest.run("eval", "--model", run.resolve("model").toString(),
+        CliRunner.Run e = CliRunner.run("eval", "--model", run.resolve("model").toString(),
                 "--data", data.toString(), "--task", task.toString(), "--seq-length", "16", "--per-document",
                 "--report", dir.resolve("report.json").toString());
         assertEquals(0, e.exit(), e.err());
@@ -80,7 +80,7 @@ class PretrainEvalCommandTest {
     void unknownConfigKey_isBadInputNamingFileLineAndKey() throws Exception {
         Path data = prepare();
         Path cfg = config(data, 512, ", \"maxStep\": 3");
-        PrepareCommandTest.Run r = PrepareCommandTest.run("pretrain", "--config", cfg.toString());
+        CliRunner.Run r = CliRunner.run("pretrain", "--config", cfg.toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exit(), r.err());
         assertTrue(r.err().contains(cfg + ":5:"), r.err());
         assertTrue(r.err().contains("\"run.maxStep\": unknown key (did you mean \"maxSteps\"?)"), r.err());
@@ -90,7 +90,7 @@ class PretrainEvalCommandTest {
     @Test
     void tokenizerLargerThanTheModelVocabulary_isRefused() throws Exception {
         Path data = prepare();
-        PrepareCommandTest.Run r = PrepareCommandTest.run("pretrain", "--config", config(data, 256, "").toString(),
+        CliRunner.Run r = CliRunner.run("pretrain", "--config", config(data, 256, "").toString(),
                 "--no-progress");
         assertEquals(ExitCodes.BAD_INPUT, r.exit(), r.err());
         assertTrue(r.err().contains("tokenizer vocabulary of 512 ids does not fit the model's vocab_size 256"), r.err());

@@ -5,13 +5,13 @@
  */
 package kd4j.cli;
 
+import static kd4j.cli.CliRunner.run;
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import kd4j.cli.CliRunner.Run;
 import kd4j.data.Prepare;
 import kd4j.data.TokenDataset;
 import kd4j.distill.score.ScoreFile;
@@ -23,17 +23,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ScoreSelectCommandTest {
-    record Run(int exit, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        var cl = Kd4j.newCommandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
-    }
-
     static String config(int hidden) {
         return """
             {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 512, "hidden_size": %d,

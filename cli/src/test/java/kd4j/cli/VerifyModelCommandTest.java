@@ -24,7 +24,7 @@ class VerifyModelCommandTest {
     @Test
     void fixtureModel_isWithinTolerance() {
         Path q = models().resolve("qwen2");
-        var run = TokenizeCommandTest.run("verify-model", "--model", q.toString(), "--reference",
+        var run = CliRunner.run("verify-model", "--model", q.toString(), "--reference",
                 q.resolve("reference.safetensors").toString());
         assertEquals(0, run.exit(), run.out() + run.err());
         assertTrue(run.out().lines().anyMatch(l -> l.startsWith("logits ") && l.endsWith("ok")), run.out());
@@ -35,7 +35,7 @@ class VerifyModelCommandTest {
     @Test
     void otherModelsReference_isOutOfTolerance() {
         Path m = models();
-        var run = TokenizeCommandTest.run("verify-model", "--model", m.resolve("llama").toString(), "--reference",
+        var run = CliRunner.run("verify-model", "--model", m.resolve("llama").toString(), "--reference",
                 m.resolve("qwen2/reference.safetensors").toString());
         assertEquals(ExitCodes.FAILED, run.exit(), run.out() + run.err());
         assertTrue(run.out().contains("OUT OF TOLERANCE"), run.out());
@@ -43,7 +43,7 @@ class VerifyModelCommandTest {
 
     @Test
     void missingModelDirectory_isBadInput() {
-        var run = TokenizeCommandTest.run("verify-model", "--model", tmp.resolve("nope").toString(), "--reference",
+        var run = CliRunner.run("verify-model", "--model", tmp.resolve("nope").toString(), "--reference",
                 tmp.resolve("ref.safetensors").toString());
         assertEquals(ExitCodes.BAD_INPUT, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("nope"), run.err());
