@@ -8,7 +8,6 @@
 package kd4j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -21,9 +20,8 @@ import kd4j.distill.score.Shard;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
-import kd4j.tensor.Backends;
-import kd4j.tokenizers.Tokenizers;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -38,10 +36,6 @@ public final class CacheLogitsCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "TEACHER", description = "teacher: HuggingFace model directory")
     Path model;
-
-    @Option(names = "--data", required = true, paramLabel = "DIR|PREFIX",
-            description = "prepared data set (kd4j prepare) or Megatron corpus; its train split is cached")
-    Path data;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "cache folder")
     Path out;
@@ -64,59 +58,32 @@ public final class CacheLogitsCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "seed of --sampled draws (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--shard", paramLabel = "i/N", defaultValue = "0/1", description = "cache only slice i of N (default: ${DEFAULT-VALUE})")
-    String shard;
-
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "instances per forward pass (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--chunk", paramLabel = "BATCHES", defaultValue = "16",
-            description = "batches per saved chunk: the most work a kill can lose (default: ${DEFAULT-VALUE})")
-    int chunk;
-
-    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu",
-            description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
-    String device;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "the corpus's tokenizer; needed for a bare Megatron corpus")
-    Path tokenizer;
+    @Mixin CorpusPassOptions pass;
 
     @Option(names = "--verbose", description = "print stack traces of unexpected errors")
     boolean verbose;
 
     @Override
     public Integer call() throws Exception {
-        Shard slice;
+        Shard slice = pass.slice(spec);
         TopPkLogits.Truncation truncation;
         try {
-            slice = Shard.parse(shard);
             truncation = sampled != null ? new TopPkLogits.Truncation.Sampled(sampled)
                     : new TopPkLogits.Truncation.TopPK(topP, topK);
             if (probBits != 16 && probBits != 32) throw new IllegalArgumentException("--prob-bits must be 16 or 32, got " + probBits);
-            if (batch < 1 || chunk < 1) throw new IllegalArgumentException("--batch and --chunk must be at least 1");
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter err = spec.commandLine().getErr();
-        var tok = tokenizer != null ? Tokenizers.load(tokenizer)
-                : Files.isRegularFile(model.resolve("tokenizer.json")) && !Files.isDirectory(data) ? Tokenizers.load(model) : null;
-        try (DatasetInstances source = DatasetInstances.open(data, tok); Backend be = Backends.open(device)) {
+        Path data = pass.data;
+        try (DatasetInstances source = DatasetInstances.open(data, pass.corpusTokenizer(model)); Backend be = pass.openBackend()) {
             CausalLM teacher = Models.load(model, be, true);
             String id = ModelId.of(model);
-            LogitsCacheRun run = new LogitsCacheRun(source, teacher, id, truncation, probBits, seed, slice, out, batch, chunk);
+            LogitsCacheRun run = new LogitsCacheRun(source, teacher, id, truncation, probBits, seed, slice, out, pass.batch, pass.chunk);
             err.printf(Locale.ROOT, "kd4j cache-logits: %s on %s (%,d instances, shard %s), %s; %s%n", id, data,
                     source.size(), slice, be.describe(), run.manifest().describeStorage());
-            long[] lastPrint = {0};
-            LogitsCacheManifest done = run.run(p -> {
-                long now = System.nanoTime();
-                if (now - lastPrint[0] > 2_000_000_000L || p.instancesDone() == p.instancesTotal()) {
-                    if (p.resumedFrom() > 0 && lastPrint[0] == 0)
-                        err.printf(Locale.ROOT, "resumed after %,d instances already cached%n", p.resumedFrom());
-                    err.println(p.line());
-                    err.flush();
-                    lastPrint[0] = now;
-                }
-            });
+            var progress = new CorpusPassOptions.ProgressPrinter(err, "cached");
+            LogitsCacheManifest done = run.run(p -> progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line));
             double flops = 2.0 * done.teacherParameters() * done.tokens();
             spec.commandLine().getOut().printf(Locale.ROOT,
                     "cached %,d tokens of instances [%d, %d): %,d bytes, %.1f bytes/token (%s); teacher FLOPs %.3g -> %s%n",

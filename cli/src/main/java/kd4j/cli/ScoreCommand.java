@@ -19,12 +19,10 @@ import kd4j.distill.score.TeacherScorer;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
-import kd4j.tensor.Backends;
-import kd4j.tokenizers.Tokenizers;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "score", mixinStandardHelpOptions = true,
@@ -38,69 +36,32 @@ public final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "HuggingFace model directory (bf16 weights stay bf16)")
     Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR|PREFIX",
-            description = "prepared data set (kd4j prepare) or Megatron corpus (prefix, .bin or .idx); its train split is scored")
-    Path data;
-
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "score file to write")
     Path out;
 
-    @Option(names = "--shard", paramLabel = "i/N", defaultValue = "0/1",
-            description = "score only slice i of N (0-based), e.g. $SLURM_ARRAY_TASK_ID/16 (default: ${DEFAULT-VALUE})")
-    String shard;
-
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "instances per forward pass (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--chunk", paramLabel = "BATCHES", defaultValue = "16",
-            description = "batches per saved chunk: the most work a kill can lose (default: ${DEFAULT-VALUE})")
-    int chunk;
-
-    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu",
-            description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
-    String device;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR",
-            description = "the corpus's tokenizer; needed for a bare Megatron corpus (default: the model directory when it has tokenizer.json)")
-    Path tokenizer;
+    @Mixin CorpusPassOptions pass;
 
     @Option(names = "--verbose", description = "print stack traces of unexpected errors")
     boolean verbose;
 
     @Override
     public Integer call() throws Exception {
-        Shard slice;
-        try {
-            slice = Shard.parse(shard);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-        if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batch);
-        if (chunk < 1) throw new ParameterException(spec.commandLine(), "--chunk must be at least 1, got " + chunk);
+        Shard slice = pass.slice(spec);
         PrintWriter err = spec.commandLine().getErr();
-        var tok = tokenizer != null ? Tokenizers.load(tokenizer)
-                : java.nio.file.Files.isRegularFile(model.resolve("tokenizer.json")) && !java.nio.file.Files.isDirectory(data)
-                ? Tokenizers.load(model) : null;
-        try (DatasetInstances source = DatasetInstances.open(data, tok);
-             Backend be = Backends.open(device)) {
+        Path data = pass.data;
+        try (DatasetInstances source = DatasetInstances.open(data, pass.corpusTokenizer(model));
+             Backend be = pass.openBackend()) {
             CausalLM lm = Models.load(model, be, true);
             String id = ModelId.of(model);
             err.printf(Locale.ROOT, "kd4j score: %s on %s (%,d instances, shard %s), %s, batch %d%n", id, data,
-                    source.size(), slice, be.describe(), batch);
-            ScoreRun run = new ScoreRun(source, new TeacherScorer(lm, batch, source.eosId(), source.padId()), id, slice,
-                    out, chunk).recordDataPath(data.toAbsolutePath().normalize().toString());
-            long[] lastPrint = {0};
+                    source.size(), slice, be.describe(), pass.batch);
+            ScoreRun run = new ScoreRun(source, new TeacherScorer(lm, pass.batch, source.eosId(), source.padId()), id, slice,
+                    out, pass.chunk).recordDataPath(data.toAbsolutePath().normalize().toString());
+            var progress = new CorpusPassOptions.ProgressPrinter(err, "scored");
             ScoreRun.Progress[] last = {null};
             ScoreFile result = run.run(p -> {
                 last[0] = p;
-                long now = System.nanoTime();
-                if (now - lastPrint[0] > 2_000_000_000L || p.instancesDone() == p.instancesTotal()) {
-                    if (p.resumedFrom() > 0 && lastPrint[0] == 0)
-                        err.printf(Locale.ROOT, "resumed after %,d instances already scored%n", p.resumedFrom());
-                    err.println(p.line());
-                    err.flush();
-                    lastPrint[0] = now;
-                }
+                progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line);
             });
             ScoreRun.Progress p = last[0];
             if (p == null) spec.commandLine().getOut().printf("%s already holds these scores (%,d instances)%n", out, result.size());

@@ -111,5 +111,13 @@ class ScoreSelectCommandTest {
         Run shard = run("score", "--model", reference.toString(), "--data", data.toString(), "--out", dir.resolve("z").toString(), "--shard", "2/2");
         assertEquals(ExitCodes.USAGE, shard.exit());
         assertTrue(shard.err().contains("shard 2/2 is not valid: expected i/N with 0 <= i < N"), shard.err());
+
+        Run batch = run("score", "--model", reference.toString(), "--data", data.toString(), "--out", dir.resolve("z").toString(), "--batch", "0");
+        assertEquals(ExitCodes.USAGE, batch.exit());
+        assertTrue(batch.err().contains("--batch must be at least 1, got 0"), batch.err());
+        Run chunk = run("cache-logits", "--model", reference.toString(), "--data", data.toString(), "--out", dir.resolve("c").toString(), "--chunk", "-1");
+        assertEquals(ExitCodes.USAGE, chunk.exit());
+        assertTrue(chunk.err().contains("--chunk must be at least 1, got -1"), chunk.err());
+        assertFalse(Files.exists(dir.resolve("z")) || Files.exists(dir.resolve("c")), "a refused run writes nothing");
     }
 }
