@@ -6,6 +6,7 @@ package kd4j.data;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,19 +22,37 @@ public final class AtomicFiles {
 
     /** Writes bytes to path via path.tmp + fsync + atomic rename. */
     public static void write(Path path, byte[] bytes) throws IOException {
-        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-        if (path.getParent() != null) Files.createDirectories(path.getParent());
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            var buf = java.nio.ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) ch.write(buf);
-            ch.force(true);
-        }
-        Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        writeTmp(path, ByteBuffer.wrap(bytes));
+        commit(path);
     }
 
     public static void write(Path path, String text) throws IOException {
         write(path, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Where a write to path goes until {@link #commit}: "NAME.tmp" beside it. */
+    public static Path tmpOf(Path path) {
+        return path.resolveSibling(path.getFileName() + ".tmp");
+    }
+
+    /** Opens {@link #tmpOf}(path) empty for writing, creating path's folder; {@link #commit} makes it appear as path. */
+    public static FileChannel openTmp(Path path) throws IOException {
+        if (path.getParent() != null) Files.createDirectories(path.getParent());
+        return FileChannel.open(tmpOf(path), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+    }
+
+    /** Writes the buffer's remaining bytes to {@link #tmpOf}(path) and forces them to disk, without the rename. */
+    public static void writeTmp(Path path, ByteBuffer bytes) throws IOException {
+        try (FileChannel ch = openTmp(path)) {
+            while (bytes.hasRemaining()) ch.write(bytes);
+            ch.force(true);
+        }
+    }
+
+    /** Renames {@link #tmpOf}(path), written and forced, over path atomically. */
+    public static void commit(Path path) throws IOException {
+        Files.move(tmpOf(path), path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Lower-case hex SHA-256 of a file's bytes. */

@@ -26,7 +26,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
@@ -199,7 +198,7 @@ public final class MegatronIndexedDataset implements TokenSequences {
      * their final names, so an .idx on disk always describes a complete .bin.
      */
     public static final class Writer implements AutoCloseable {
-        private final Path bin, idx, binTmp, idxTmp;
+        private final Path bin, idx;
         private final int dtype, elementBytes;
         private final FileChannel channel;
         private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
@@ -214,10 +213,7 @@ public final class MegatronIndexedDataset implements TokenSequences {
             this.elementBytes = elementBytes(dtype);
             this.bin = prefix.resolveSibling(prefix.getFileName() + ".bin");
             this.idx = prefix.resolveSibling(prefix.getFileName() + ".idx");
-            this.binTmp = prefix.resolveSibling(prefix.getFileName() + ".bin.tmp");
-            this.idxTmp = prefix.resolveSibling(prefix.getFileName() + ".idx.tmp");
-            if (prefix.getParent() != null) Files.createDirectories(prefix.getParent());
-            this.channel = FileChannel.open(binTmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            this.channel = AtomicFiles.openTmp(bin);
         }
 
         /** Appends one sequence ids[from .. from+length). */
@@ -276,12 +272,9 @@ public final class MegatronIndexedDataset implements TokenSequences {
             }
             for (int d = 0; d < docIdx.size(); d++) out.putLong(docIdx.getLong(d));
             out.flip();
-            try (FileChannel ch = FileChannel.open(idxTmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                while (out.hasRemaining()) ch.write(out);
-                ch.force(true);
-            }
-            Files.move(binTmp, bin, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(idxTmp, idx, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.writeTmp(idx, out);
+            AtomicFiles.commit(bin);
+            AtomicFiles.commit(idx);
         }
     }
 }

@@ -23,8 +23,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 public final class ShardWriter implements AutoCloseable {
     static final byte[] MAGIC = {'K', 'D', '4', 'J', 'T', 'O', 'K', 0};
@@ -32,7 +30,6 @@ public final class ShardWriter implements AutoCloseable {
     static final int HEADER_BYTES = 32;
 
     private final Path path;
-    private final Path tmp;
     private final FileChannel channel;
     private final int tokenBytes;
     private final int maxId;
@@ -48,12 +45,9 @@ public final class ShardWriter implements AutoCloseable {
 
     public ShardWriter(Path path, int vocabSize) throws IOException {
         this.path = path;
-        this.tmp = path.resolveSibling(path.getFileName() + ".tmp");
         this.tokenBytes = tokenBytesFor(vocabSize);
         this.maxId = vocabSize - 1;
-        if (path.getParent() != null) Files.createDirectories(path.getParent());
-        this.channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+        this.channel = AtomicFiles.openTmp(path);
         channel.position(HEADER_BYTES);
         offsets.add(0);
     }
@@ -116,7 +110,7 @@ public final class ShardWriter implements AutoCloseable {
             while (header.hasRemaining()) channel.write(header, header.position());
             channel.force(true);
         }
-        Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.commit(path);
     }
 
     /** Drops the partial file (used when a job fails half way). */
@@ -125,7 +119,7 @@ public final class ShardWriter implements AutoCloseable {
         closed = true;
         try {
             channel.close();
-            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(AtomicFiles.tmpOf(path));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
