@@ -6,11 +6,12 @@
  */
 package kd4j.train;
 
-import com.fasterxml.jackson.core.JsonFactory;
+import static kd4j.train.ConfigJson.firstLine;
+import static kd4j.train.ConfigJson.locate;
+import static kd4j.train.ConfigJson.path;
+
 import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,13 +29,12 @@ import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import kd4j.train.ConfigJson.Checker;
 
 public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule schedule, Run run) {
 
@@ -268,25 +268,6 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
 
     private static String quote(Object v) { return v instanceof String s ? "\"" + s + "\"" : String.valueOf(v); }
 
-    private static String firstLine(String s) {
-        if (s == null) return "invalid value";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
-
-    private static String path(JsonMappingException m) {
-        StringBuilder sb = new StringBuilder();
-        for (JsonMappingException.Reference r : m.getPath()) {
-            if (r.getFieldName() != null) {
-                if (!sb.isEmpty()) sb.append('.');
-                sb.append(r.getFieldName());
-            } else if (r.getIndex() >= 0) {
-                sb.append('[').append(r.getIndex()).append(']');
-            }
-        }
-        return sb.toString();
-    }
-
     static String didYouMean(String key, Collection<String> known) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
@@ -345,46 +326,5 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
         c.atLeast("run.keepCheckpoints", run.keepCheckpoints(), 1);
         c.atLeast("run.logInterval", run.logInterval(), 1);
         c.atLeast("run.threads", run.threads(), 0);
-    }
-
-    private record Checker(Path file, String text) {
-        void atLeast(String key, long value, long min) {
-            if (value < min) fail(key, "must be >= " + min + ", got " + value);
-        }
-
-        void unitInterval(String key, double v) {
-            if (!(v >= 0 && v < 1)) fail(key, "must be in [0, 1), got " + v);
-        }
-
-        void fail(String key, String problem) {
-            int[] lc = text == null ? new int[] {-1, -1} : locate(text, key);
-            throw new ConfigFormatException(file, lc[0], lc[1], key, problem);
-        }
-    }
-
-    /** Line and column of the value of a dotted key in JSON text ({-1, -1} when the key is absent). */
-    static int[] locate(String text, String dottedKey) {
-        try (JsonParser p = new JsonFactory().createParser(text)) {
-            Deque<String> path = new ArrayDeque<>();
-            String pending = null;
-            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
-                switch (t) {
-                    case FIELD_NAME -> {
-                        pending = p.currentName();
-                        String full = path.isEmpty() ? pending : String.join(".", path.reversed()) + "." + pending;
-                        if (full.equals(dottedKey)) {
-                            JsonLocation l = p.currentTokenLocation();
-                            return new int[] {l.getLineNr(), l.getColumnNr()};
-                        }
-                    }
-                    case START_OBJECT -> { if (pending != null) path.push(pending); pending = null; }
-                    case END_OBJECT -> { if (!path.isEmpty()) path.pop(); }
-                    default -> pending = null;
-                }
-            }
-        } catch (IOException ignored) {
-            // The text parsed once already; a failure here only costs the line number.
-        }
-        return new int[] {-1, -1};
     }
 }

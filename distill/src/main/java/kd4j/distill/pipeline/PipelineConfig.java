@@ -7,6 +7,10 @@
  */
 package kd4j.distill.pipeline;
 
+import static kd4j.train.ConfigJson.firstLine;
+import static kd4j.train.ConfigJson.locate;
+import static kd4j.train.ConfigJson.path;
+
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -26,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import kd4j.train.ConfigFormatException;
+import kd4j.train.ConfigJson.Checker;
 
 public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teacher, Training reference,
                              Selection selection, Students students, Evaluation evaluation, Run run) {
@@ -257,25 +262,6 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
         return new ConfigFormatException(file, line, column, "", "not valid JSON: " + firstLine(e.getOriginalMessage()));
     }
 
-    private static String path(JsonMappingException m) {
-        StringBuilder sb = new StringBuilder();
-        for (JsonMappingException.Reference r : m.getPath()) {
-            if (r.getFieldName() != null) {
-                if (!sb.isEmpty()) sb.append('.');
-                sb.append(r.getFieldName());
-            } else if (r.getIndex() >= 0) {
-                sb.append('[').append(r.getIndex()).append(']');
-            }
-        }
-        return sb.toString();
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) return "invalid value";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
-
     // ==== validation ====
 
     private void validate(Path file, String text) {
@@ -330,42 +316,5 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
             else if ((m.hidden() / m.heads()) % 2 != 0)
                 c.fail(key + ".heads", "head size hidden/heads = " + m.hidden() / m.heads() + " must be even (RoPE)");
         }
-    }
-
-    private record Checker(Path file, String text) {
-        void atLeast(String key, long value, long min) {
-            if (value < min) fail(key, "must be >= " + min + ", got " + value);
-        }
-
-        void fail(String key, String problem) {
-            int[] lc = text == null ? new int[] {-1, -1} : locate(text, key);
-            throw new ConfigFormatException(file, lc[0], lc[1], key, problem);
-        }
-    }
-
-    /** Line and column of a dotted key's name in JSON text ({-1, -1} when absent, e.g. a default). */
-    static int[] locate(String text, String dottedKey) {
-        try (var p = new com.fasterxml.jackson.core.JsonFactory().createParser(text)) {
-            java.util.Deque<String> path = new java.util.ArrayDeque<>();
-            String pending = null;
-            for (var t = p.nextToken(); t != null; t = p.nextToken()) {
-                switch (t) {
-                    case FIELD_NAME -> {
-                        pending = p.currentName();
-                        String full = path.isEmpty() ? pending : String.join(".", path.reversed()) + "." + pending;
-                        if (full.equals(dottedKey)) {
-                            JsonLocation l = p.currentTokenLocation();
-                            return new int[] {l.getLineNr(), l.getColumnNr()};
-                        }
-                    }
-                    case START_OBJECT -> { if (pending != null) path.push(pending); pending = null; }
-                    case END_OBJECT -> { if (!path.isEmpty()) path.pop(); }
-                    default -> pending = null;
-                }
-            }
-        } catch (IOException ignored) {
-            // The text parsed once already; a failure here only costs the line number.
-        }
-        return new int[] {-1, -1};
     }
 }
