@@ -6,9 +6,9 @@
  */
 package kd4j.train;
 
-import static kd4j.train.ConfigJson.firstLine;
-import static kd4j.train.ConfigJson.locate;
-import static kd4j.train.ConfigJson.path;
+import static kd4j.train.ConfigErrors.firstLine;
+import static kd4j.train.ConfigErrors.locate;
+import static kd4j.train.ConfigErrors.path;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -34,7 +34,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import kd4j.train.ConfigJson.Checker;
+import kd4j.train.ConfigErrors.Checker;
 
 public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule schedule, Run run) {
 

@@ -7,9 +7,9 @@
  */
 package kd4j.distill.pipeline;
 
-import static kd4j.train.ConfigJson.firstLine;
-import static kd4j.train.ConfigJson.locate;
-import static kd4j.train.ConfigJson.path;
+import static kd4j.train.ConfigErrors.firstLine;
+import static kd4j.train.ConfigErrors.locate;
+import static kd4j.train.ConfigErrors.path;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -30,7 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import kd4j.train.ConfigFormatException;
-import kd4j.train.ConfigJson.Checker;
+import kd4j.train.ConfigErrors.Checker;
 
 public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teacher, Training reference,
                              Selection selection, Students students, Evaluation evaluation, Run run) {

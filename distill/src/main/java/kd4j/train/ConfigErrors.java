@@ -15,8 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
-public final class ConfigJson {
-    private ConfigJson() {}
+public final class ConfigErrors {
+    private ConfigErrors() {}
 
     /** Range checks of a parsed config; a failure throws with the key's line in text (when the text has the key). */
     public record Checker(Path file, String text) {
