@@ -99,11 +99,26 @@ public final class NativeMemory {
     static long defaultBudget() {
         String p = System.getProperty("kd4j.cpu.maxNativeBytes");
         if (p != null && !p.isBlank()) return parseBytes(p.trim());
-        long physical = 0;
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
-            physical = os.getTotalMemorySize();
+        long physical = physicalMemoryBytes();
         long fourGiB = 4L << 30;
         return physical > 0 ? Math.min(fourGiB, physical / 3) : fourGiB;
+    }
+
+    /** Total physical memory, or 0 when unknown. A runtime linked without jdk.management (a jlinked minimal JRE) has no
+     *  com.sun.management bean; /proc/meminfo answers on Linux there. */
+    private static long physicalMemoryBytes() {
+        try {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
+                return os.getTotalMemorySize();
+        } catch (LinkageError missingModule) {
+            // fall through to /proc/meminfo
+        }
+        try (var lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/meminfo"))) {
+            return lines.filter(l -> l.startsWith("MemTotal:")).findFirst()
+                    .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024).orElse(0L);
+        } catch (java.io.IOException | RuntimeException unavailable) {
+            return 0;
+        }
     }
 
     static long parseBytes(String p) {
