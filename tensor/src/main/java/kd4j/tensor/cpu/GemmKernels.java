@@ -39,6 +39,12 @@ public final class GemmKernels {
     private static final class Scratch {
         float[] a = new float[MC * KC];
         float[] b = new float[0];
+        /**
+         * The two shared B panels of a cooperative GEMM (packed by all threads, read by all): owned by the calling
+         * thread, which only waits while the pool's workers use them. Two so that one phase can pack the next panel
+         * while the current one is multiplied.
+         */
+        float[][] shared = {new float[0], new float[0]};
         final float[] tile = new float[MR * NR];
         /** MR rows of A copied in bulk before they are interleaved into the packed panel. */
         final float[] rows = new float[MR * KC];
@@ -46,33 +52,99 @@ public final class GemmKernels {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** Below this many multiply-adds (m n k) a GEMM runs on the calling thread: forks would cost more than they save. */
+    static final long PARALLEL_MIN_MNK = 1L << 20;
+
     /**
      * c[bt] = alpha * op(a)[bt] op(b)[bt] + beta * c[bt] for bt < batches; op(a) is [M, K], op(b) [K, N], c [M, N]
      * with unit column stride and row stride ldc. a and c F32; b F32/BF16/F16. beta == 0 ignores c's old contents.
+     *
+     * Parallel schedule: with at least two batches per thread (or batches too small to split), each task runs whole batches (sequential blocked GEMM,
+     * its own packed panels). Otherwise each batch runs cooperatively (cooperative): every KC x NC panel of B is
+     * packed once, a share of its micro-panels by each thread, into a buffer all threads read; then each thread
+     * multiplies its own equal, static slice of C's rows (or of its columns when M is too small to split) by it,
+     * packing its own blocks of A. Packing panel s + 1 and multiplying panel s share one fork, so a GEMM with S
+     * panels costs S + 1 forks.
+     *
+     * Determinism: every element of C is the same chain of FMAs over k in each K block (kcFor(k) depends on k only)
+     * and the blocks are merged into C in K order, whatever thread computes it; so results are bit-identical across
+     * runs AND across thread counts (and across the MR/NR tile shape), not only across scheduling.
      */
     static void gemm(Parallel par, int batches, int m, int n, int k, float alpha, Operand a, Operand b, float beta,
                      MemorySegment c, long cBase, long cBatchStride, long ldc) {
         if (batches == 0 || m == 0 || n == 0) return;
-        // Split each batch's C into column (or row) chunks so that even one batch keeps every thread busy; each
-        // chunk packs its own panels, which costs O(MK + KN) against O(MNK) of FMAs.
-        int perBatch = Math.max(1, (par.threads() + batches - 1) / batches);
-        boolean splitN = n >= m;
-        int unit = splitN ? NR : MR;
-        int units = ((splitN ? n : m) + unit - 1) / unit;
-        int chunks = Math.max(1, Math.min(perBatch, units));
-        if ((long) m * n * k < 32L * 32 * 32) chunks = 1;  // too small to be worth a fork
-        final int nChunks = chunks;
-        par.forRange(batches * nChunks, 1, (t0, t1) -> {
+        int threads = par.threads();
+        long mnk = (long) m * n * k;
+        if (threads == 1 || k == 0 || batches * mnk < PARALLEL_MIN_MNK) {
             Scratch s = SCRATCH.get();
-            for (int t = t0; t < t1; t++) {
-                int bt = t / nChunks, ch = t % nChunks;
-                int lo = (int) ((long) units * ch / nChunks) * unit, hi = Math.min((int) ((long) units * (ch + 1) / nChunks) * unit, splitN ? n : m);
-                if (lo >= hi) continue;
-                long aOff = a.base + bt * a.batchStride, bOff = b.base + bt * b.batchStride, cOff = cBase + bt * cBatchStride;
-                if (splitN) block(s, m, hi - lo, k, alpha, a, aOff, b, bOff + lo * b.colStride, beta, c, cOff + lo, ldc);
-                else block(s, hi - lo, n, k, alpha, a, aOff + lo * a.rowStride, b, bOff, beta, c, cOff + lo * ldc, ldc);
-            }
-        });
+            for (int bt = 0; bt < batches; bt++)
+                block(s, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, beta, c, cBase + bt * cBatchStride, ldc);
+            return;
+        }
+        if (batches >= 2 * threads || mnk < PARALLEL_MIN_MNK) {
+            par.forEach(batches, (b0, b1) -> {
+                Scratch s = SCRATCH.get();
+                for (int bt = b0; bt < b1; bt++)
+                    block(s, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, beta, c, cBase + bt * cBatchStride, ldc);
+            });
+            return;
+        }
+        for (int bt = 0; bt < batches; bt++)
+            cooperative(par, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, beta, c, cBase + bt * cBatchStride, ldc);
+    }
+
+    /**
+     * One GEMM by all threads over shared packed B panels. Step s is the panel (jc, pc) = (s / kBlocks * NC,
+     * s % kBlocks * kc); phase p packs step p (each part packs its share of micro-panels into shared[p % 2]) and
+     * multiplies step p - 1 (each part its rows, or columns, against shared[(p - 1) % 2]). The fork/join between
+     * phases is the only synchronisation: no part ever waits on another inside a phase.
+     */
+    private static void cooperative(Parallel par, int m, int n, int k, float alpha, Operand a, long aOff, Operand b, long bOff,
+                                    float beta, MemorySegment c, long cOff, long ldc) {
+        int threads = par.threads();
+        int kcBlock = kcFor(k), kBlocks = (k + kcBlock - 1) / kcBlock, nPanels = (n + NC - 1) / NC, steps = kBlocks * nPanels;
+        int ncMax = Math.min(NC, roundUp(n, NR));
+        Scratch own = SCRATCH.get();
+        for (int i = 0; i < 2; i++) if (own.shared[i].length < ncMax * kcBlock) own.shared[i] = new float[ncMax * kcBlock];
+        float[][] shared = own.shared;
+        int mUnits = (m + MR - 1) / MR;
+        boolean splitM = mUnits >= 2 * threads;   // else split the columns and let every part pack all of (the small) A
+        int parts = splitM ? threads : Math.max(1, Math.min(threads, (ncMax + NR - 1) / NR));
+        for (int phase = 0; phase <= steps; phase++) {
+            final int p = phase;
+            par.forEach(parts, (t0, t1) -> {
+                Scratch s = SCRATCH.get();
+                for (int t = t0; t < t1; t++) {
+                    if (p < steps) {
+                        int jc = p / kBlocks * NC, pc = p % kBlocks * kcBlock;
+                        int nc = Math.min(NC, n - jc), kc = Math.min(kcBlock, k - pc), q = (nc + NR - 1) / NR;
+                        int q0 = (int) ((long) q * t / parts), q1 = (int) ((long) q * (t + 1) / parts);
+                        if (q0 < q1)
+                            packB(b, bOff + pc * b.rowStride + (jc + q0 * NR) * b.colStride, kc, Math.min(nc, q1 * NR) - q0 * NR,
+                                    shared[p % 2], q0 * NR * kc);
+                    }
+                    if (p > 0) {
+                        int st = p - 1, jc = st / kBlocks * NC, pc = st % kBlocks * kcBlock;
+                        int nc = Math.min(NC, n - jc), kc = Math.min(kcBlock, k - pc);
+                        float betaBlock = pc == 0 ? beta : 1f;
+                        int i0 = 0, i1 = m, j0 = 0, j1 = nc;
+                        if (splitM) {
+                            i0 = (int) ((long) mUnits * t / parts) * MR;
+                            i1 = Math.min(m, (int) ((long) mUnits * (t + 1) / parts) * MR);
+                        } else {
+                            int q = (nc + NR - 1) / NR;
+                            j0 = (int) ((long) q * t / parts) * NR;
+                            j1 = Math.min(nc, (int) ((long) q * (t + 1) / parts) * NR);
+                        }
+                        for (int ic = i0; ic < i1; ic += MC) {
+                            int mc = Math.min(MC, i1 - ic);
+                            packA(a, aOff + ic * a.rowStride + pc * a.colStride, mc, kc, s.a, s.rows);
+                            macro(s, shared[st % 2], mc, kc, j0, j1, alpha, betaBlock, c, cOff + ic * ldc + jc, ldc);
+                        }
+                    }
+                }
+            });
+        }
     }
 
     /** One sequential blocked GEMM on a sub-problem (the five BLIS loops around the micro-kernel). */
@@ -80,29 +152,39 @@ public final class GemmKernels {
                               float beta, MemorySegment c, long cOff, long ldc) {
         if (k == 0) { scaleC(m, n, beta, c, cOff, ldc); return; }
         int ncMax = Math.min(NC, roundUp(n, NR));
-        if (s.b.length < ncMax * KC) s.b = new float[ncMax * KC];
+        int kcBlock = kcFor(k);
+        if (s.b.length < ncMax * kcBlock) s.b = new float[ncMax * kcBlock];
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
-            int kcBlock = kcFor(k);
             for (int pc = 0; pc < k; pc += kcBlock) {
                 int kc = Math.min(kcBlock, k - pc);
-                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b);
+                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b, 0);
                 float betaBlock = pc == 0 ? beta : 1f;  // later K blocks accumulate onto the first
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic);
                     packA(a, aOff + ic * a.rowStride + pc * a.colStride, mc, kc, s.a, s.rows);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int cols = Math.min(NR, nc - jr);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int rows = Math.min(MR, mc - ir);
-                            long cTile = cOff + (ic + ir) * ldc + jc + jr;
-                            if (Simd.SCALAR) scalarKernel(kc, s.a, ir * kc, s.b, jr * kc, s.tile);
-                            else vectorKernel(kc, s.a, ir * kc, s.b, jr * kc, s.tile);
-                            if (rows == MR && cols == NR && !Simd.SCALAR) mergeFullTile(s.tile, c, cTile, ldc, alpha, betaBlock);
-                            else mergeTile(s.tile, rows, cols, c, cTile, ldc, alpha, betaBlock);
-                        }
-                    }
+                    macro(s, s.b, mc, kc, 0, nc, alpha, betaBlock, c, cOff + ic * ldc + jc, ldc);
                 }
+            }
+        }
+    }
+
+    /**
+     * The macro-kernel: the packed A block s.a [mc, kc] times the packed B panel columns [j0, j1) (j0 a multiple of NR)
+     * into C at cOff (C's element (0, 0) of this block). B micro-panels outer (one stays in L1), A micro-panels inner.
+     */
+    private static void macro(Scratch s, float[] bp, int mc, int kc, int j0, int j1, float alpha, float beta,
+                              MemorySegment c, long cOff, long ldc) {
+        float[] ap = s.a, tile = s.tile;
+        for (int jr = j0; jr < j1; jr += NR) {
+            int cols = Math.min(NR, j1 - jr);
+            for (int ir = 0; ir < mc; ir += MR) {
+                int rows = Math.min(MR, mc - ir);
+                long cTile = cOff + ir * ldc + jr;
+                if (Simd.SCALAR) scalarKernel(kc, ap, ir * kc, bp, jr * kc, tile);
+                else vectorKernel(kc, ap, ir * kc, bp, jr * kc, tile);
+                if (rows == MR && cols == NR && !Simd.SCALAR) mergeFullTile(tile, c, cTile, ldc, alpha, beta);
+                else mergeTile(tile, rows, cols, c, cTile, ldc, alpha, beta);
             }
         }
     }
@@ -156,14 +238,14 @@ public final class GemmKernels {
         }
     }
 
-    /** B panel [kc, nc] as micro-panels of NR columns, k-major inside each (bp[q * kc * NR + kk * NR + j]), zero-padded, widened. */
-    private static void packB(Operand b, long off, int kc, int nc, float[] bp) {
+    /** B panel [kc, nc] as micro-panels of NR columns, k-major inside each (bp[bpOff + q * kc * NR + kk * NR + j]), zero-padded, widened. */
+    private static void packB(Operand b, long off, int kc, int nc, float[] bp, int bpOff) {
         MemorySegment seg = b.segment;
         long rs = b.rowStride, cs = b.colStride;
         DType dt = b.dtype;
         boolean rowVector = cs == 1 && !Simd.SCALAR && Simd.vectorizable(dt);
         for (int jr = 0; jr < nc; jr += NR) {
-            int cols = Math.min(NR, nc - jr), base = jr * kc;
+            int cols = Math.min(NR, nc - jr), base = bpOff + jr * kc;
             if (rowVector && cols == NR) {
                 for (int kk = 0; kk < kc; kk++) {
                     long src = off + kk * rs + jr;

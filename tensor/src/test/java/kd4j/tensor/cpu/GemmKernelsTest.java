@@ -103,6 +103,34 @@ class GemmKernelsTest {
             }
     }
 
+    /**
+     * The parallel schedules (whole batches per task; cooperative with shared packed B split by rows, or by columns
+     * when M is small) give the same bits as one thread: each C element is the same FMA chain over k per K block.
+     * Shapes cross NC (two B panels), several K blocks, the 2-batches-per-thread cut-over and an M too small to split.
+     */
+    @Test
+    void gemm_sameBitsForEveryThreadCount() {
+        int[][] shapes = {{1, 203, 2100, 800, 0}, {1, 9, 2100, 500, 1}, {3, 77, 130, 401, 0}, {5, 64, 200, 96, 1}, {2, 300, 45, 700, 1}};
+        for (int[] sh : shapes) {
+            int batches = sh[0], m = sh[1], n = sh[2], k = sh[3];
+            boolean transA = sh[4] == 1;
+            float[] av = Compare.uniform(m + n, batches * m * k, -1, 1), bv = Compare.uniform(k + 3, batches * k * n, -1, 1);
+            float[] c0 = Compare.uniform(9, batches * m * n, -1, 1);
+            float[] expected = null;
+            for (int threads : new int[] {1, 2, 3, 5}) {
+                try (CpuBackend be = new CpuBackend(threads)) {
+                    Tensor a = transA ? be.fromFloats(av, batches, k, m).transpose(1, 2) : be.fromFloats(av, batches, m, k);
+                    Tensor b = be.fromFloats(bv, batches, k, n), c = be.fromFloats(c0, batches, m, n);
+                    be.gemm(false, false, 0.5f, a, b, 0.25f, c);
+                    float[] got = c.toFloatArray();
+                    if (expected == null) expected = got;
+                    else assertArrayEquals(expected, got, "batches=" + batches + " m=" + m + " n=" + n + " k=" + k + " transA=" + transA
+                            + ": " + threads + " threads differ from 1 thread");
+                }
+            }
+        }
+    }
+
     @Test
     void gemm_rejectsBadShapesAndAliasing() {
         Tensor a = CPU.empty(DType.F32, 4, 384), b = CPU.empty(DType.F32, 512, 1024), c = CPU.empty(DType.F32, 4, 1024);
