@@ -161,17 +161,21 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
     // ==== the demo ====
 
     /**
-     * `kd4j demo` at a scale: at 1, a 4-layer Qwen2 teacher (hidden 256), a 1-layer reference on a quarter of the
-     * corpus, 2-layer students of hidden 128 and a Llama student with its own 3,072-token vocabulary, on about
-     * 1.3 M characters of the bundled corpus. scale multiplies steps and data and widens models by sqrt(scale).
+     * `kd4j demo` at a scale. At 1, MiniPLM's proportions (teacher much larger and trained much longer than the
+     * students, the reference smaller than the students and trained on less): a 4-layer Qwen2 teacher (hidden 256,
+     * 3.4 M parameters) for 500 steps (about 1.5 passes over the corpus), a 1-layer reference (hidden 64) for 100
+     * steps on a quarter of the corpus, 2-layer students of hidden 128 (0.6 M) and a Llama student with its own
+     * 3,072-token vocabulary, 150 steps each (under one pass over the refined half), on the first 3,000 characters
+     * of each training document (about 0.98 M characters). scale multiplies steps and data and widens models by
+     * sqrt(scale).
      */
     public static PipelineConfig demo(double scale, String out, int seeds) {
         if (!(scale > 0)) throw new IllegalArgumentException("--scale must be positive, got " + scale);
         double widen = Math.sqrt(scale);
-        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(2000 * scale));
+        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(3000 * scale));
         Data data = new Data(null, null, 10, chars, 128);
         TokenizerSpec tok = new TokenizerSpec(2048, 3072, 0L);
-        Training teacher = new Training(model("qwen2", 256, 4, widen), steps(200, scale), 8, 2e-3, null, 1.0);
+        Training teacher = new Training(model("qwen2", 256, 4, widen), steps(500, scale), 8, 2e-3, null, 1.0);
         Training reference = new Training(model("qwen2", 64, 1, widen), steps(100, scale), 8, 3e-3, null, 0.25);
         Training student = new Training(model("qwen2", 128, 2, widen), steps(150, scale), 8, 2e-3, null, 1.0);
         Students students = new Students(student, true, model("llama", 128, 2, widen), true);
