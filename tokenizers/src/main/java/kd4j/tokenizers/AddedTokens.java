@@ -13,8 +13,24 @@ import java.util.List;
 import java.util.Map;
 
 final class AddedTokens {
+    /**
+     * content: the token as written in tokenizer.json (what tokenToId looks up). surface: the text that is matched
+     * and that idToToken and decode give back; for a normalized token HF stores its content normalized (with a
+     * Lowercase normalizer, "Hello" is matched in the normalized text as "hello" and decodes as "hello").
+     */
     record AddedToken(int id, String content, boolean singleWord, boolean lstrip, boolean rstrip,
-                      boolean normalized, boolean special) {}
+                      boolean normalized, boolean special, String surface) {
+        AddedToken(int id, String content, boolean singleWord, boolean lstrip, boolean rstrip, boolean normalized,
+                   boolean special) {
+            this(id, content, singleWord, lstrip, rstrip, normalized, special, content);
+        }
+
+        /** This token with its content run through the normalizer when it is a normalized token. */
+        AddedToken normalizedBy(Normalizer normalizer) {
+            if (!normalized || normalizer == null) return this;
+            return new AddedToken(id, content, singleWord, lstrip, rstrip, normalized, special, normalizer.normalize(content));
+        }
+    }
 
     /** Tokens grouped by first char, longest first; one table for raw and one for normalized matching. */
     private final Map<Character, AddedToken[]> raw, normalized;
@@ -29,11 +45,11 @@ final class AddedTokens {
     private static Map<Character, AddedToken[]> index(List<AddedToken> tokens, boolean wantNormalized) {
         Map<Character, List<AddedToken>> groups = new HashMap<>();
         for (AddedToken t : tokens)
-            if (t.normalized() == wantNormalized && !t.content().isEmpty())
-                groups.computeIfAbsent(t.content().charAt(0), k -> new ArrayList<>()).add(t);
+            if (t.normalized() == wantNormalized && !t.surface().isEmpty())
+                groups.computeIfAbsent(t.surface().charAt(0), k -> new ArrayList<>()).add(t);
         Map<Character, AddedToken[]> out = new HashMap<>();
         for (var e : groups.entrySet()) {
-            e.getValue().sort(Comparator.comparingInt((AddedToken t) -> t.content().length()).reversed());
+            e.getValue().sort(Comparator.comparingInt((AddedToken t) -> t.surface().length()).reversed());
             out.put(e.getKey(), e.getValue().toArray(new AddedToken[0]));
         }
         return out;
@@ -55,9 +71,9 @@ final class AddedTokens {
             AddedToken match = null;
             if (candidates != null)
                 for (AddedToken t : candidates)
-                    if (s.startsWith(t.content(), i)) { match = t; break; }
+                    if (s.startsWith(t.surface(), i)) { match = t; break; }
             if (match == null) { i++; continue; }
-            int start = i, stop = i + match.content().length();
+            int start = i, stop = i + match.surface().length();
             i = stop;    // the search goes on after this match even when the match is rejected, as HF's find_iter
             if (match.singleWord()) {
                 boolean startSpace = start == 0 || !isWordChar(s.codePointBefore(start));

@@ -28,15 +28,17 @@ sealed interface Decoder {
         }
     }
 
-    /** Replacement char back to space; the first token loses one leading space when a prefix was added. */
+    /**
+     * Replacement char back to space. When a prefix was added (prepend_scheme always or first), the first token
+     * loses every replacement char it holds, not just a leading one (HF: "▁▁x" first decodes to "x").
+     */
     record Metaspace(char replacement, boolean prefixAdded) implements Decoder {
         @Override
         public List<String> decodeChain(List<String> tokens) {
             List<String> out = new ArrayList<>(tokens.size());
             for (int i = 0; i < tokens.size(); i++) {
-                String t = tokens.get(i).replace(replacement, ' ');
-                if (i == 0 && prefixAdded && t.startsWith(" ")) t = t.substring(1);
-                out.add(t);
+                String t = tokens.get(i);
+                out.add(i == 0 && prefixAdded ? t.replace(String.valueOf(replacement), "") : t.replace(replacement, ' '));
             }
             return out;
         }

@@ -9,7 +9,9 @@ import it.unimi.dsi.fastutil.ints.IntArrayList;
 import it.unimi.dsi.fastutil.ints.IntOpenHashSet;
 import it.unimi.dsi.fastutil.objects.Object2IntOpenHashMap;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 public final class HfTokenizer implements Tokenizer {
     private final BpeModel model;
@@ -39,9 +41,17 @@ public final class HfTokenizer implements Tokenizer {
         vocabSize = max + 1;
         addedById = new String[vocabSize];
         for (var t : added.all) {
-            addedById[t.id()] = t.content();
+            addedById[t.id()] = t.surface();
             addedByContent.put(t.content(), t.id());
-            if (t.special()) specialIds.add(t.id());
+        }
+        // HF skips a token when its string (normalized, for a normalized added token) is the content of a special
+        // token: a special token with normalized=true whose normalized content differs is not skipped (HF quirk).
+        Set<String> specialContents = new HashSet<>();
+        for (var t : added.all) if (t.special()) specialContents.add(t.content());
+        for (var t : added.all) if (specialContents.contains(t.surface())) specialIds.add(t.id());
+        for (String c : specialContents) {
+            int id = model.tokenToId(c);
+            if (id >= 0 && c.equals(idToToken(id))) specialIds.add(id);
         }
         int configBos = config.bosToken() == null ? -1 : tokenToId(config.bosToken());
         int configEos = config.eosToken() == null ? -1 : tokenToId(config.eosToken());

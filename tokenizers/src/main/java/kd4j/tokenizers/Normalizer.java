@@ -19,9 +19,15 @@ sealed interface Normalizer {
         }
     }
 
+    /**
+     * Lowercases char by char as Rust's char::to_lowercase (HF NormalizedString::lowercase): unlike
+     * String.toLowerCase, a capital sigma is always σ, never the word-final ς. İ still becomes "i̇" in both.
+     */
     record Lowercase() implements Normalizer {
         @Override
-        public String normalize(String s) { return s.toLowerCase(Locale.ROOT); }
+        public String normalize(String s) {
+            return (s.indexOf('\u03A3') >= 0 ? s.replace('\u03A3', '\u03C3') : s).toLowerCase(Locale.ROOT);
+        }
     }
 
     /** Prepends a string to non-empty text. */

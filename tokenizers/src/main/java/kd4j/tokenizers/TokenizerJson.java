@@ -59,6 +59,7 @@ final class TokenizerJson {
         List<AddedTokens.AddedToken> addedTokens = addedTokens(root.get("added_tokens"), "$.added_tokens");
         BpeModel model = model(required(root, "model", "$"), "$.model");
         Normalizer normalizer = normalizer(root.get("normalizer"), "$.normalizer");
+        addedTokens = addedTokens.stream().map(t -> t.normalizedBy(normalizer)).toList();
         PreTokenizer preTokenizer = preTokenizer(root.get("pre_tokenizer"), "$.pre_tokenizer");
         Object2IntOpenHashMap<String> ids = new Object2IntOpenHashMap<>();
         ids.defaultReturnValue(-1);
