@@ -20,6 +20,7 @@ public final class HfTokenizer implements Tokenizer {
     private final PreTokenizer preTokenizer;    // null: the whole segment is one word
     private final PostProcessor postProcessor;  // null: nothing added
     private final Decoder decoder;              // null: tokens joined by spaces
+    private final boolean needsStart;           // a Metaspace with prepend_scheme "first" must know where the text starts
     private final String[] addedById;
     private final IntOpenHashSet specialIds = new IntOpenHashSet();
     private final Object2IntOpenHashMap<String> addedByContent = new Object2IntOpenHashMap<>();
@@ -35,6 +36,7 @@ public final class HfTokenizer implements Tokenizer {
         this.preTokenizer = preTokenizer;
         this.postProcessor = postProcessor;
         this.decoder = decoder;
+        this.needsStart = prependsFirst(preTokenizer);
         addedByContent.defaultReturnValue(-1);
         int max = model.size() - 1;
         for (var t : added.all) max = Math.max(max, t.id());
@@ -67,6 +69,12 @@ public final class HfTokenizer implements Tokenizer {
     /** The tokenizer_config.json settings kd4j uses. */
     record Config(String bosToken, String eosToken, boolean addBos, boolean addEos) {
         static final Config NONE = new Config(null, null, false, false);
+    }
+
+    private static boolean prependsFirst(PreTokenizer p) {
+        if (p instanceof PreTokenizer.Metaspace m) return m.prependScheme().equals("first");
+        if (p instanceof PreTokenizer.Sequence s) for (PreTokenizer q : s.steps()) if (prependsFirst(q)) return true;
+        return false;
     }
 
     private static int[] templatePrefix(PostProcessor p) {
@@ -112,9 +120,10 @@ public final class HfTokenizer implements Tokenizer {
             int start = segments.getInt(k), end = segments.getInt(k + 1), id = segments.getInt(k + 2);
             if (id >= 0) { out.add(id); continue; }
             String seg = text.substring(start, end);
+            boolean atStart = start == 0 && (normalizer == null || !needsStart || normalizer.keepsStart(seg));
             if (normalizer != null) seg = normalizer.normalize(seg);
             if (added.isEmpty(true)) {
-                encodeSegment(seg, start == 0, words, scratch, out);
+                encodeSegment(seg, atStart, words, scratch, out);
                 continue;
             }
             inner.clear();
@@ -122,7 +131,7 @@ public final class HfTokenizer implements Tokenizer {
             for (int j = 0; j < inner.size(); j += 3) {
                 int a = inner.getInt(j), b = inner.getInt(j + 1), innerId = inner.getInt(j + 2);
                 if (innerId >= 0) out.add(innerId);
-                else encodeSegment(seg.substring(a, b), start == 0 && a == 0, words, scratch, out);
+                else encodeSegment(seg.substring(a, b), atStart && a == 0, words, scratch, out);
             }
         }
     }

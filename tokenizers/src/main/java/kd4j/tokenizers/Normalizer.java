@@ -11,6 +11,13 @@ import java.util.regex.Pattern;
 sealed interface Normalizer {
     String normalize(String s);
 
+    /**
+     * Whether the first char of normalize(s) still comes from offset 0 of s: false when normalizing removes the
+     * leading chars (Strip, or Replace with empty content matching at 0). Metaspace's prepend_scheme "first"
+     * prepends only there, as HF checks the original offset. Prepended and replaced chars inherit the offset.
+     */
+    default boolean keepsStart(String s) { return true; }
+
     record Unicode(java.text.Normalizer.Form form) implements Normalizer {
         @Override
         public String normalize(String s) {
@@ -43,6 +50,14 @@ sealed interface Normalizer {
             if (regex == null) return s.replace(literal, content);
             return regex.matcher(s).replaceAll(java.util.regex.Matcher.quoteReplacement(content));
         }
+
+        @Override
+        public boolean keepsStart(String s) {
+            if (!content.isEmpty()) return true;
+            if (regex == null) return literal.isEmpty() || !s.startsWith(literal);
+            var m = regex.matcher(s);
+            return !(m.find() && m.start() == 0 && m.end() > 0);
+        }
     }
 
     /** Strips Unicode whitespace on the left and/or right. */
@@ -54,6 +69,11 @@ sealed interface Normalizer {
             if (right) while (b > a && Cl100kSplitter.isWhitespace(s.codePointBefore(b))) b -= Character.charCount(s.codePointBefore(b));
             return s.substring(a, b);
         }
+
+        @Override
+        public boolean keepsStart(String s) {
+            return !left || s.isEmpty() || !Cl100kSplitter.isWhitespace(s.codePointAt(0));
+        }
     }
 
     record Sequence(List<Normalizer> steps) implements Normalizer {
@@ -61,6 +81,15 @@ sealed interface Normalizer {
         public String normalize(String s) {
             for (Normalizer n : steps) s = n.normalize(s);
             return s;
+        }
+
+        @Override
+        public boolean keepsStart(String s) {
+            for (Normalizer n : steps) {
+                if (!n.keepsStart(s)) return false;
+                s = n.normalize(s);
+            }
+            return true;
         }
     }
 }

@@ -251,7 +251,7 @@ final class TokenizerJson {
     private Pattern regex(JsonNode pattern, String path) {
         String regex = string(pattern, "Regex", path);
         try {
-            return Pattern.compile(regex, Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE);
+            return Pattern.compile(regex, PreTokenizer.RegexMatcher.FLAGS);
         } catch (PatternSyntaxException e) {
             throw error(path + ".Regex", "regex not supported by kd4j: " + e.getDescription() + " at index " + e.getIndex());
         }
