@@ -18,8 +18,13 @@ import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
 
 public final class GemmKernels {
-    /** Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). */
-    static final int MR = 6;
+    /**
+     * Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). 6 x 2 vectors = 12
+     * accumulators suits AVX2's 16 registers; with 512-bit vectors (32 registers) 12 x 2 = 24 accumulators hide the
+     * FMA latency with room to spare and halve the B loads per FMA. Each C element is the same FMA chain over k either
+     * way, so the tile shape does not change results.
+     */
+    static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 6;
     static final int NR = Simd.SCALAR ? 8 : 2 * L;
     /**
      * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
@@ -182,6 +187,7 @@ public final class GemmKernels {
                 int rows = Math.min(MR, mc - ir);
                 long cTile = cOff + ir * ldc + jr;
                 if (Simd.SCALAR) scalarKernel(kc, ap, ir * kc, bp, jr * kc, tile);
+                else if (MR == 12) vectorKernel12(kc, ap, ir * kc, bp, jr * kc, tile);
                 else vectorKernel(kc, ap, ir * kc, bp, jr * kc, tile);
                 if (rows == MR && cols == NR && !Simd.SCALAR) mergeFullTile(tile, c, cTile, ldc, alpha, beta);
                 else mergeTile(tile, rows, cols, c, cTile, ldc, alpha, beta);
@@ -295,6 +301,57 @@ public final class GemmKernels {
         c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
         c40.intoArray(tile, 8 * L); c41.intoArray(tile, 9 * L);
         c50.intoArray(tile, 10 * L); c51.intoArray(tile, 11 * L);
+    }
+
+    /** The 512-bit micro-kernel: 12 x 2L, 24 accumulators (of 32 registers), otherwise as vectorKernel. */
+    private static void vectorKernel12(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
+        FloatVector c000 = FloatVector.zero(F), c001 = FloatVector.zero(F), c010 = FloatVector.zero(F), c011 = FloatVector.zero(F);
+        FloatVector c020 = FloatVector.zero(F), c021 = FloatVector.zero(F), c030 = FloatVector.zero(F), c031 = FloatVector.zero(F);
+        FloatVector c040 = FloatVector.zero(F), c041 = FloatVector.zero(F), c050 = FloatVector.zero(F), c051 = FloatVector.zero(F);
+        FloatVector c060 = FloatVector.zero(F), c061 = FloatVector.zero(F), c070 = FloatVector.zero(F), c071 = FloatVector.zero(F);
+        FloatVector c080 = FloatVector.zero(F), c081 = FloatVector.zero(F), c090 = FloatVector.zero(F), c091 = FloatVector.zero(F);
+        FloatVector c100 = FloatVector.zero(F), c101 = FloatVector.zero(F), c110 = FloatVector.zero(F), c111 = FloatVector.zero(F);
+        for (int kk = 0; kk < kc; kk++) {
+            int ai = ao + kk * 12, bi = bo + kk * 2 * L;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi), b1 = FloatVector.fromArray(F, bp, bi + L);
+            FloatVector a;
+            a = FloatVector.broadcast(F, ap[ai]);
+            c000 = a.fma(b0, c000); c001 = a.fma(b1, c001);
+            a = FloatVector.broadcast(F, ap[ai + 1]);
+            c010 = a.fma(b0, c010); c011 = a.fma(b1, c011);
+            a = FloatVector.broadcast(F, ap[ai + 2]);
+            c020 = a.fma(b0, c020); c021 = a.fma(b1, c021);
+            a = FloatVector.broadcast(F, ap[ai + 3]);
+            c030 = a.fma(b0, c030); c031 = a.fma(b1, c031);
+            a = FloatVector.broadcast(F, ap[ai + 4]);
+            c040 = a.fma(b0, c040); c041 = a.fma(b1, c041);
+            a = FloatVector.broadcast(F, ap[ai + 5]);
+            c050 = a.fma(b0, c050); c051 = a.fma(b1, c051);
+            a = FloatVector.broadcast(F, ap[ai + 6]);
+            c060 = a.fma(b0, c060); c061 = a.fma(b1, c061);
+            a = FloatVector.broadcast(F, ap[ai + 7]);
+            c070 = a.fma(b0, c070); c071 = a.fma(b1, c071);
+            a = FloatVector.broadcast(F, ap[ai + 8]);
+            c080 = a.fma(b0, c080); c081 = a.fma(b1, c081);
+            a = FloatVector.broadcast(F, ap[ai + 9]);
+            c090 = a.fma(b0, c090); c091 = a.fma(b1, c091);
+            a = FloatVector.broadcast(F, ap[ai + 10]);
+            c100 = a.fma(b0, c100); c101 = a.fma(b1, c101);
+            a = FloatVector.broadcast(F, ap[ai + 11]);
+            c110 = a.fma(b0, c110); c111 = a.fma(b1, c111);
+        }
+        c000.intoArray(tile, 0 * L); c001.intoArray(tile, 1 * L);
+        c010.intoArray(tile, 2 * L); c011.intoArray(tile, 3 * L);
+        c020.intoArray(tile, 4 * L); c021.intoArray(tile, 5 * L);
+        c030.intoArray(tile, 6 * L); c031.intoArray(tile, 7 * L);
+        c040.intoArray(tile, 8 * L); c041.intoArray(tile, 9 * L);
+        c050.intoArray(tile, 10 * L); c051.intoArray(tile, 11 * L);
+        c060.intoArray(tile, 12 * L); c061.intoArray(tile, 13 * L);
+        c070.intoArray(tile, 14 * L); c071.intoArray(tile, 15 * L);
+        c080.intoArray(tile, 16 * L); c081.intoArray(tile, 17 * L);
+        c090.intoArray(tile, 18 * L); c091.intoArray(tile, 19 * L);
+        c100.intoArray(tile, 20 * L); c101.intoArray(tile, 21 * L);
+        c110.intoArray(tile, 22 * L); c111.intoArray(tile, 23 * L);
     }
 
     /** C = alpha * tile + beta * C for a full MR x NR tile, a vector at a time (beta == 0 ignores old C). */
