@@ -1,8 +1,8 @@
 /*
  * fp32 GEMM, C = alpha * op(A) op(B) + beta * C, batched, in the BLIS/GotoBLAS structure: B is packed into
  * KC x NC panels, A into MC x KC panels, and a register-blocked micro-kernel of MR rows x NR = 2 vectors keeps
- * MR * 2 accumulators (6 x 2 = 12 of the 16 AVX2 ymm registers, the Haswell BLIS shape) fed by broadcasts of A and
- * two vector loads of B per k. Transposes and strides are absorbed by packing: op(A)[i, k] lives at
+ * MR * 2 accumulators (6 x 2 = 12 of the 16 AVX2 ymm registers, the Haswell BLIS shape; 12 x 2 = 24 of the 32 zmm
+ * registers with 512-bit vectors) fed by broadcasts of A and two vector loads of B per k. Transposes and strides are absorbed by packing: op(A)[i, k] lives at
  * i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every transpose combination
  * and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
  * Not here: the naive triple loop (that is ReferenceBackend's job as the oracle).
