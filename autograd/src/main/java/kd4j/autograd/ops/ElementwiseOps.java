@@ -68,29 +68,34 @@ public final class ElementwiseOps {
     /** out = x * sigmoid(x). */
     public static Var silu(Var x) {
         Backend be = x.backend();
-        Tensor xt = dense(x);
-        Tensor out = scratch(be, act(xt), xt.shape());
-        be.siluForward(xt, out);
-        return Tape.record("silu", out, (dOut, grads) -> be.siluBackward(dOut, xt, grads.assign(x)), x);
+        return pointwise("silu", x, be::siluForward, be::siluBackward);
     }
 
     /** out = x/2 (1 + erf(x / sqrt 2)) (exact GELU). */
     public static Var gelu(Var x) {
         Backend be = x.backend();
-        Tensor xt = dense(x);
-        Tensor out = scratch(be, act(xt), xt.shape());
-        be.geluForward(xt, out);
-        return Tape.record("gelu", out, (dOut, grads) -> be.geluBackward(dOut, xt, grads.assign(x)), x);
+        return pointwise("gelu", x, be::geluForward, be::geluBackward);
     }
 
     /** out = log(1 + e^x) (x itself above 20). */
     public static Var softplus(Var x) {
         Backend be = x.backend();
-        Tensor xt = dense(x);
-        Tensor out = scratch(be, act(xt), xt.shape());
-        be.softplusForward(xt, out);
-        return Tape.record("softplus", out, (dOut, grads) -> be.softplusBackward(dOut, xt, grads.assign(x)), x);
+        return pointwise("softplus", x, be::softplusForward, be::softplusBackward);
     }
+
+    /** A pointwise activation: forward(x, out); backward(dOut, x, dX) assigns dX from the saved input. */
+    private static Var pointwise(String op, Var x, PointwiseForward forward, PointwiseBackward backward) {
+        Tensor xt = dense(x);
+        Tensor out = scratch(x.backend(), act(xt), xt.shape());
+        forward.apply(xt, out);
+        return Tape.record(op, out, (dOut, grads) -> backward.apply(dOut, xt, grads.assign(x)), x);
+    }
+
+    @FunctionalInterface
+    private interface PointwiseForward { void apply(Tensor x, Tensor out); }
+
+    @FunctionalInterface
+    private interface PointwiseBackward { void apply(Tensor dOut, Tensor x, Tensor dX); }
 
     /** out = silu(gate) * up; gate and up of one shape. */
     public static Var swiglu(Var gate, Var up) {
