@@ -1,9 +1,9 @@
 /*
  * fp32 GEMM, C = alpha * op(A) op(B) + beta * C, batched, in the BLIS/GotoBLAS structure: B is packed into
  * KC x NC panels, A into MC x KC panels, and a register-blocked micro-kernel of MR rows x NR = 2 vectors keeps
- * MR * 2 accumulators (6 x 2 = 12 of the 16 AVX2 ymm registers, the Haswell BLIS shape; 12 x 2 = 24 of the 32 zmm
- * registers with 512-bit vectors) fed by broadcasts of A and two vector loads of B per k. Transposes and strides are absorbed by packing: op(A)[i, k] lives at
- * i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every transpose combination
+ * MR * 2 accumulators (4 x 2 = 8 of the 16 AVX2 ymm registers; 12 x 2 = 24 of the 32 zmm registers with 512-bit
+ * vectors) fed by broadcasts of A and two vector loads of B per k. Transposes and strides are absorbed by packing:
+ * op(A)[i, k] lives at i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every transpose combination
  * and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
  * Not here: the naive triple loop (that is ReferenceBackend's job as the oracle).
  */
@@ -19,12 +19,12 @@ import static kd4j.tensor.cpu.Simd.L;
 
 public final class GemmKernels {
     /**
-     * Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). 6 x 2 vectors = 12
-     * accumulators suits AVX2's 16 registers; with 512-bit vectors (32 registers) 12 x 2 = 24 accumulators hide the
+     * Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). 4 x 2 vectors = 8
+     * accumulators suit AVX2's 16 registers (see vectorKernel for why not 6 x 2); with 512-bit vectors (32 registers) 12 x 2 = 24 accumulators hide the
      * FMA latency with room to spare and halve the B loads per FMA. Each C element is the same FMA chain over k either
      * way, so the tile shape does not change results.
      */
-    static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 6;
+    static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 4;
     static final int NR = Simd.SCALAR ? 8 : 2 * L;
     /**
      * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
@@ -53,6 +53,8 @@ public final class GemmKernels {
         final float[] tile = new float[MR * NR];
         /** MR rows of A copied in bulk before they are interleaved into the packed panel. */
         final float[] rows = new float[MR * KC];
+        /** NR columns of B copied (and widened) in bulk before they are interleaved into a packed micro-panel. */
+        final float[] cols = new float[NR * KC];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -126,7 +128,7 @@ public final class GemmKernels {
                         int q0 = (int) ((long) q * t / parts), q1 = (int) ((long) q * (t + 1) / parts);
                         if (q0 < q1)
                             packB(b, bOff + pc * b.rowStride + (jc + q0 * NR) * b.colStride, kc, Math.min(nc, q1 * NR) - q0 * NR,
-                                    shared[p % 2], q0 * NR * kc);
+                                    shared[p % 2], q0 * NR * kc, s.cols);
                     }
                     if (p > 0) {
                         int st = p - 1, jc = st / kBlocks * NC, pc = st % kBlocks * kcBlock;
@@ -163,7 +165,7 @@ public final class GemmKernels {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < k; pc += kcBlock) {
                 int kc = Math.min(kcBlock, k - pc);
-                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b, 0);
+                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b, 0, s.cols);
                 float betaBlock = pc == 0 ? beta : 1f;  // later K blocks accumulate onto the first
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic);
@@ -245,7 +247,7 @@ public final class GemmKernels {
     }
 
     /** B panel [kc, nc] as micro-panels of NR columns, k-major inside each (bp[bpOff + q * kc * NR + kk * NR + j]), zero-padded, widened. */
-    private static void packB(Operand b, long off, int kc, int nc, float[] bp, int bpOff) {
+    private static void packB(Operand b, long off, int kc, int nc, float[] bp, int bpOff, float[] colCopy) {
         MemorySegment seg = b.segment;
         long rs = b.rowStride, cs = b.colStride;
         DType dt = b.dtype;
@@ -256,6 +258,16 @@ public final class GemmKernels {
                 for (int kk = 0; kk < kc; kk++) {
                     long src = off + kk * rs + jr;
                     for (int v = 0; v < NR; v += L) Simd.loadWidened(seg, dt, src + v).intoArray(bp, base + kk * NR + v);
+                }
+                continue;
+            }
+            if (rs == 1 && cols == NR) {
+                // op(B) is a transposed row-major matrix (a Linear weight [out, in]): each column's k run is contiguous.
+                // Copy the NR runs in bulk (widening bf16/fp16), then interleave them from the heap copy.
+                for (int j = 0; j < NR; j++) Simd.copyWidened(seg, dt, off + (jr + j) * cs, colCopy, j * kc, kc);
+                for (int kk = 0; kk < kc; kk++) {
+                    int dst = base + kk * NR;
+                    for (int j = 0; j < NR; j++) bp[dst + j] = colCopy[j * kc + kk];
                 }
                 continue;
             }
@@ -270,15 +282,17 @@ public final class GemmKernels {
     }
 
     /**
-     * MR x 2L micro-kernel: 12 accumulators in registers, one broadcast of A per row and two loads of B per k.
-     * The accumulators always go to the tile array and a separate merge writes C: keeping C's alpha/beta logic out
-     * of this method keeps it small enough for C2 to compile as one tight loop (storing vectors through helper
-     * calls made it deoptimise and box the accumulators).
+     * MR x 2L micro-kernel for 16-register machines (AVX2): 4 x 2 = 8 accumulators, two loads of B and four
+     * broadcasts of A per k. Why not 6 x 2 (the BLIS Haswell shape): C2 issues all of one k's broadcasts before
+     * the FMAs, so 6 x 2 needs 12 + 2 + 6 = 20 registers, spills an accumulator to the stack and every k then
+     * waits on a store-to-load round trip through that spill (measured on Zen 3: 42 GFLOP/s for 6 x 2 and 5 x 2,
+     * 93 for 4 x 2, which needs 8 + 2 + 4 = 14). Eight accumulators still cover the FMA latency (4 cycles x 2 FMA
+     * ports). The accumulators always go to the tile array and a separate merge writes C: keeping C's alpha/beta
+     * logic out of this method keeps it small enough for C2 to compile as one tight loop.
      */
     private static void vectorKernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
         for (int kk = 0; kk < kc; kk++) {
             int ai = ao + kk * MR, bi = bo + kk * 2 * L;
             FloatVector b0 = FloatVector.fromArray(F, bp, bi), b1 = FloatVector.fromArray(F, bp, bi + L);
@@ -290,17 +304,11 @@ public final class GemmKernels {
             c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
             a = FloatVector.broadcast(F, ap[ai + 3]);
             c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(F, ap[ai + 4]);
-            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(F, ap[ai + 5]);
-            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
         }
         c00.intoArray(tile, 0); c01.intoArray(tile, L);
         c10.intoArray(tile, 2 * L); c11.intoArray(tile, 3 * L);
         c20.intoArray(tile, 4 * L); c21.intoArray(tile, 5 * L);
         c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
-        c40.intoArray(tile, 8 * L); c41.intoArray(tile, 9 * L);
-        c50.intoArray(tile, 10 * L); c51.intoArray(tile, 11 * L);
     }
 
     /** The 512-bit micro-kernel: 12 x 2L, 24 accumulators (of 32 registers), otherwise as vectorKernel. */

@@ -312,6 +312,14 @@ public final class Simd {
         MemorySegment.copy(src, FLOAT, si * Float.BYTES, dst, di, n);
     }
 
+    /** Copies n consecutive elements of a float tensor of any storage dtype into a heap scratch array, widened to fp32. */
+    static void copyWidened(MemorySegment src, DType dtype, long si, float[] dst, int di, int n) {
+        if (dtype == DType.F32) { copy(src, si, dst, di, n); return; }
+        int i = 0;
+        if (dtype == DType.BF16 && !SCALAR) for (int end = bound(n); i < end; i += L) loadBf16(src, si + i).intoArray(dst, di + i);
+        for (; i < n; i++) dst[di + i] = read(src, dtype, si + i);
+    }
+
     /** Copies n floats from a heap scratch array into a segment. */
     static void copy(float[] src, int si, MemorySegment dst, long di, int n) {
         MemorySegment.copy(src, si, dst, FLOAT, di * Float.BYTES, n);
