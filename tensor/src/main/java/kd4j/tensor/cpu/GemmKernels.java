@@ -26,6 +26,8 @@ public final class GemmKernels {
      */
     static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 4;
     static final int NR = Simd.SCALAR ? 8 : 2 * L;
+    /** Four floats: MR (4 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
+    private static final jdk.incubator.vector.VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /**
      * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
      * KC x NC in L3. K is cut into equal blocks of at most KC (kcFor), so K = 384 (every Linear of a hidden-384
@@ -220,11 +222,13 @@ public final class GemmKernels {
         for (int ir = 0; ir < mc; ir += MR) {
             int rows = Math.min(MR, mc - ir), base = ir * kc;
             if (rs == 1 && rows == MR) {
-                // op(A) is a transposed row-major matrix (dW = dYᵀ X): the MR values of one k are adjacent in memory.
+                // op(A) is a transposed row-major matrix (dW = dYᵀ X): the MR values of one k are adjacent in memory, so
+                // each k is MR / 4 four-lane copies (MR is 4 or 12).
                 for (int kk = 0; kk < kc; kk++) {
                     long src = off + ir + kk * cs;
                     int dst = base + kk * MR;
-                    for (int r = 0; r < MR; r++) ap[dst + r] = seg.getAtIndex(FLOAT, src + r);
+                    if (Simd.SCALAR) for (int r = 0; r < MR; r++) ap[dst + r] = seg.getAtIndex(FLOAT, src + r);
+                    else for (int r = 0; r < MR; r += 4) FloatVector.fromMemorySegment(F4, seg, (src + r) * Float.BYTES, Simd.LE).intoArray(ap, dst + r);
                 }
                 continue;
             }
