@@ -66,14 +66,18 @@ public final class BenchAttentionCommand implements Callable<Integer> {
             double[] fwd = new double[repeats], bwd = new double[repeats], both = new double[repeats];
             var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             long heapAllocated = 0;
-            for (int i = -2; i < repeats; i++) {   // two warm-up runs
-                if (i == 0) heapAllocated = -threadBean.getTotalThreadAllocatedBytes();
+            long warmUntil = System.nanoTime() + 2_000_000_000L;   // at least 3 runs and ~2 s: C2 compiles the kernels
+            for (int warm = 0; warm < 3 || System.nanoTime() < warmUntil; warm++) {
+                be.attentionForward(q, k, v, scale, 0, null, o, lse);
+                be.attentionBackward(dOut, q, k, v, o, lse, scale, 0, null, dq, dk, dv);
+            }
+            heapAllocated = -threadBean.getTotalThreadAllocatedBytes();
+            for (int i = 0; i < repeats; i++) {
                 long s0 = System.nanoTime();
                 be.attentionForward(q, k, v, scale, 0, null, o, lse);
                 long s1 = System.nanoTime();
                 be.attentionBackward(dOut, q, k, v, o, lse, scale, 0, null, dq, dk, dv);
                 long s2 = System.nanoTime();
-                if (i < 0) continue;
                 fwd[i] = (s1 - s0) / 1e6; bwd[i] = (s2 - s1) / 1e6; both[i] = (s2 - s0) / 1e6;
                 out.printf("run %d: forward %.2f ms, backward %.2f ms%n", i + 1, fwd[i], bwd[i]);
             }

@@ -2,12 +2,13 @@
  * Causal grouped-query attention, FlashAttention-style: one task per (b, h, tile of TQ queries) walks the visible
  * key tiles of SK keys with an online softmax (running max m, running sum l, rescaled accumulator), so only a
  * TQ x SK score tile exists at any time. The forward saves lse = m + log l per query row. The backward recomputes
- * p = exp(s - lse) tile by tile in two passes: dK, dV by key tile (one writer per key row, looping over every query
- * head of the group) and dQ by query tile; each pass owns what it writes, so there are no locks.
+ * p = exp(s - lse) tile by tile: in one pass when there are at least two (batch, kv head) pairs per thread (a task
+ * owns a kv head: its dK, dV and its query heads' dQ), else in two finer passes (dK, dV by key tile, then dQ by
+ * query tile) that recompute P twice. Every task owns what it writes, so there are no locks.
  * Each key tile is transposed once into a [D, SK] scratch so a score row is D broadcast-FMAs over SK lanes
  * instead of SK horizontal reductions, and the products with a tile (P V, dS K, Pᵀ dO, dSᵀ Q) are micro-GEMM rows
- * (accRows) that keep an output row of D in vector registers while they stream the tile's rows. Both backward
- * passes recompute P and dS a whole TQ x SK tile at a time (vectorised exp and softmax backward).
+ * (accRows) that keep an output row of D in vector registers while they stream the tile's rows. The backward
+ * recomputes P and dS a whole TQ x SK tile at a time (vectorised exp and softmax backward).
  * Layouts: q, out, dOut, dQ [B, T, H, D]; k, v, dK, dV [B, S, Hkv, D] with any batch stride; lse [B, H, T]; keyMask I32 [B, S].
  */
 package kd4j.tensor.cpu;
@@ -187,48 +188,63 @@ public final class AttentionKernels {
             sc.ensure(d);
             for (int w = w0; w < w1; w++) {
                 int b = w / (dm.heads * qTiles), h = (w / qTiles) % dm.heads, t0 = (w % qTiles) * TQ;
-                int tq = Math.min(TQ, dm.queries - t0), hk = h / dm.group();
-                for (int i = 0; i < tq; i++) Simd.copy(q, dm.qRow(b, t0 + i, h), sc.q, i * d, d);
-                Arrays.fill(sc.m, Float.NEGATIVE_INFINITY);
-                Arrays.fill(sc.l, 0f);
-                Arrays.fill(sc.acc, 0, tq * d, 0f);
-                int keyEnd = Math.min(dm.keys, dm.queryOffset + t0 + tq);  // keys past the last query's position are never visible
-                for (int s0 = 0; s0 < keyEnd; s0 += SK) {
-                    int sk = Math.min(SK, keyEnd - s0);
-                    transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
-                    rowTile(v, false, dm, b, hk, s0, sk, sc.vr);
-                    for (int i = 0; i < tq; i++) {
-                        int pos = dm.queryOffset + t0 + i;
-                        if (pos < s0) continue;
-                        int so = i * SK;
-                        scoreRow(sc.q, i * d, sc.kt, d, sk, scale, sc.scores, so);
-                        int vis = maskRow(sc.scores, so, keyMask, dm.keys, b, s0, sk, pos);
-                        float tileMax = Float.NEGATIVE_INFINITY;
-                        for (int j = 0; j < vis; j++) tileMax = Math.max(tileMax, sc.scores[so + j]);
-                        if (tileMax == Float.NEGATIVE_INFINITY) continue;
-                        float mNew = Math.max(sc.m[i], tileMax);
-                        float corr = (float) Math.exp(sc.m[i] - mNew);  // 0 on the first visible tile (m = -inf)
-                        if (corr != 1f) for (int e = 0; e < d; e++) sc.acc[i * d + e] *= corr;
-                        float lsum = sc.l[i] * corr + expRow(sc.scores, so, vis, mNew);
-                        accRows(sc.scores, so, 1, vis, sc.vr, d, sc.acc, i * d);
-                        sc.l[i] = lsum;
-                        sc.m[i] = mNew;
-                    }
-                }
-                for (int i = 0; i < tq; i++) {
-                    long o = dm.qRow(b, t0 + i, h);
-                    long li = dm.lseIndex(b, h, t0 + i);
-                    if (sc.l[i] == 0f) {
-                        out.asSlice(o * 4, d * 4L).fill((byte) 0);
-                        lse.setAtIndex(FLOAT, li, Float.NEGATIVE_INFINITY);
-                        continue;
-                    }
-                    float inv = 1f / sc.l[i];
-                    for (int e = 0; e < d; e++) out.setAtIndex(FLOAT, o + e, sc.acc[i * d + e] * inv);
-                    lse.setAtIndex(FLOAT, li, sc.m[i] + (float) Math.log(sc.l[i]));
-                }
+                forwardQueryTile(sc, dm, q, k, v, scale, keyMask, out, lse, b, h, t0);
             }
         });
+    }
+
+    /**
+     * The forward of one (b, h, query tile). Kept out of the parallel lambda (and the key-tile step out of this) so
+     * that C2 compiles them from many invocations early, instead of waiting to OSR-compile one long-running loop.
+     */
+    private static void forwardQueryTile(Scratch sc, Dims dm, MemorySegment q, MemorySegment k, MemorySegment v, float scale,
+                                         MemorySegment keyMask, MemorySegment out, MemorySegment lse, int b, int h, int t0) {
+        int d = dm.headDim, tq = Math.min(TQ, dm.queries - t0), hk = h / dm.group();
+        for (int i = 0; i < tq; i++) Simd.copy(q, dm.qRow(b, t0 + i, h), sc.q, i * d, d);
+        Arrays.fill(sc.m, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sc.l, 0f);
+        Arrays.fill(sc.acc, 0, tq * d, 0f);
+        int keyEnd = Math.min(dm.keys, dm.queryOffset + t0 + tq);  // keys past the last query's position are never visible
+        for (int s0 = 0; s0 < keyEnd; s0 += SK) {
+            int sk = Math.min(SK, keyEnd - s0);
+            transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
+            rowTile(v, false, dm, b, hk, s0, sk, sc.vr);
+            forwardKeyTile(sc, dm, keyMask, scale, b, t0, tq, s0, sk);
+        }
+        for (int i = 0; i < tq; i++) {
+            long o = dm.qRow(b, t0 + i, h);
+            long li = dm.lseIndex(b, h, t0 + i);
+            if (sc.l[i] == 0f) {
+                out.asSlice(o * 4, d * 4L).fill((byte) 0);
+                lse.setAtIndex(FLOAT, li, Float.NEGATIVE_INFINITY);
+                continue;
+            }
+            float inv = 1f / sc.l[i];
+            for (int e = 0; e < d; e++) out.setAtIndex(FLOAT, o + e, sc.acc[i * d + e] * inv);
+            lse.setAtIndex(FLOAT, li, sc.m[i] + (float) Math.log(sc.l[i]));
+        }
+    }
+
+    /** One key tile (kt transposed, vr rows) against the query rows of the scratch: the online-softmax update. */
+    private static void forwardKeyTile(Scratch sc, Dims dm, MemorySegment keyMask, float scale, int b, int t0, int tq, int s0, int sk) {
+        int d = dm.headDim;
+        for (int i = 0; i < tq; i++) {
+            int pos = dm.queryOffset + t0 + i;
+            if (pos < s0) continue;
+            int so = i * SK;
+            scoreRow(sc.q, i * d, sc.kt, d, sk, scale, sc.scores, so);
+            int vis = maskRow(sc.scores, so, keyMask, dm.keys, b, s0, sk, pos);
+            float tileMax = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < vis; j++) tileMax = Math.max(tileMax, sc.scores[so + j]);
+            if (tileMax == Float.NEGATIVE_INFINITY) continue;
+            float mNew = Math.max(sc.m[i], tileMax);
+            float corr = (float) Math.exp(sc.m[i] - mNew);  // 0 on the first visible tile (m = -inf)
+            if (corr != 1f) for (int e = 0; e < d; e++) sc.acc[i * d + e] *= corr;
+            float lsum = sc.l[i] * corr + expRow(sc.scores, so, vis, mNew);
+            accRows(sc.scores, so, 1, vis, sc.vr, d, sc.acc, i * d);
+            sc.l[i] = lsum;
+            sc.m[i] = mNew;
+        }
     }
 
     /**
@@ -271,11 +287,101 @@ public final class AttentionKernels {
     /**
      * p = exp(s - lse), dp = dOut . v, ds = p (dp - Di) with Di = dOut . out:
      * dQ = scale sum_j ds_j k_j;  dK_j = scale sum_i ds_ij q_i;  dV_j = sum_i p_ij dOut_i.
-     * Each pass recomputes P and dS a TQ x SK tile at a time and applies them as micro-GEMMs.
+     * P and dS are recomputed a TQ x SK tile at a time and applied as micro-GEMMs. With at least two (batch, kv head)
+     * pairs per thread, one pass does everything (fusedBackward: each task owns a kv head's dK, dV and its query heads'
+     * dQ, so P and dS are computed once); otherwise two passes split finer (dK, dV by key tile, then dQ by query tile)
+     * at the cost of computing P and dS twice. Both sum every output in the same order: the bits do not depend on
+     * which path ran.
      */
     static void attentionBackward(Parallel par, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k,
                                   MemorySegment v, MemorySegment out, MemorySegment lse, float scale, MemorySegment keyMask,
                                   MemorySegment dQ, MemorySegment dK, MemorySegment dV, long dKBatchStride, long dVBatchStride) {
+        if (dm.batches * dm.kvHeads >= 2 * par.threads())
+            fusedBackward(par, dm, dOut, q, k, v, out, lse, scale, keyMask, dQ, dK, dV, dKBatchStride, dVBatchStride);
+        else
+            twoPassBackward(par, dm, dOut, q, k, v, out, lse, scale, keyMask, dQ, dK, dV, dKBatchStride, dVBatchStride);
+    }
+
+    /** One task per (b, kv head): key tiles outer, the group's query heads and query tiles inner; dQ rows accumulate in place. */
+    static void fusedBackward(Parallel par, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k,
+                              MemorySegment v, MemorySegment out, MemorySegment lse, float scale, MemorySegment keyMask,
+                              MemorySegment dQ, MemorySegment dK, MemorySegment dV, long dKBatchStride, long dVBatchStride) {
+        int d = dm.headDim;
+        par.forEach(dm.batches * dm.kvHeads, (w0, w1) -> {
+            Scratch sc = SCRATCH.get();
+            sc.ensure(d);
+            for (int w = w0; w < w1; w++) {
+                int b = w / dm.kvHeads, hk = w % dm.kvHeads;
+                for (int t = 0; t < dm.queries; t++) Simd.zero(dQ, dm.qRow(b, t, hk * dm.group()), dm.group() * d);  // the group's heads are adjacent
+                for (int s0 = 0; s0 < dm.keys; s0 += SK) {
+                    fusedKeyTile(sc, dm, dOut, q, k, v, out, lse, scale, keyMask, dQ, b, hk, s0);
+                    writeKeyGrads(sc, dm, b, hk, s0, Math.min(SK, dm.keys - s0), dK, dV, dKBatchStride, dVBatchStride);
+                }
+            }
+        });
+    }
+
+    /** Every query (of every head of the group) against the key tile at s0: dK, dV of the tile, and the tile's share of dQ. */
+    private static void fusedKeyTile(Scratch sc, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k, MemorySegment v,
+                                     MemorySegment out, MemorySegment lse, float scale, MemorySegment keyMask, MemorySegment dQ,
+                                     int b, int hk, int s0) {
+        int d = dm.headDim, sk = Math.min(SK, dm.keys - s0);
+        Arrays.fill(sc.dk, 0, sk * d, 0f);
+        Arrays.fill(sc.dv, 0, sk * d, 0f);
+        transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
+        transposeTile(v, false, dm, b, hk, s0, sk, sc.vt);
+        rowTile(k, true, dm, b, hk, s0, sk, sc.kr);
+        int tStart = Math.max(0, s0 - dm.queryOffset);
+        for (int h = hk * dm.group(); h < (hk + 1) * dm.group(); h++)
+            for (int t0 = tStart; t0 < dm.queries; t0 += TQ) {
+                int tq = Math.min(TQ, dm.queries - t0);
+                loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
+                recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
+                accumulateKeyGrads(sc, d, sk, tq);
+                for (int i = 0; i < tq; i++) {
+                    int vis = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
+                    if (vis == 0) continue;
+                    long qo = dm.qRow(b, t0 + i, h);
+                    Simd.copy(dQ, qo, sc.acc, i * d, d);
+                    accRows(sc.dp, i * SK, 1, vis, sc.kr, d, sc.acc, i * d);
+                    Simd.copy(sc.acc, i * d, dQ, qo, d);
+                }
+            }
+    }
+
+    /** Recomputes P and dS of the query tile at t0 against the key tile at s0 and adds dS K to the dQ rows in sc.acc. */
+    private static void queryGradTile(Scratch sc, Dims dm, MemorySegment keyMask, float scale, int b, int t0, int tq, int s0, int sk) {
+        int d = dm.headDim;
+        recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
+        for (int i = 0; i < tq; i++) {
+            int vis = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
+            accRows(sc.dp, i * SK, 1, vis, sc.kr, d, sc.acc, i * d);
+        }
+    }
+
+    /** dV_j += sum_i p_ij dOut_i and dK_j += sum_i ds_ij q_i for the keys j < sk of the tile, from the recomputed P and dS. */
+    private static void accumulateKeyGrads(Scratch sc, int d, int sk, int tq) {
+        for (int j = 0; j < sk; j++) {
+            accRows(sc.scores, j, SK, tq, sc.dO, d, sc.dv, j * d);
+            accRows(sc.dp, j, SK, tq, sc.q, d, sc.dk, j * d);
+        }
+    }
+
+    private static void writeKeyGrads(Scratch sc, Dims dm, int b, int hk, int s0, int sk, MemorySegment dK, MemorySegment dV,
+                                      long dKBatchStride, long dVBatchStride) {
+        int d = dm.headDim;
+        for (int j = 0; j < sk; j++) {
+            long kr = b * dKBatchStride + ((long) (s0 + j) * dm.kvHeads + hk) * d;
+            long vr = b * dVBatchStride + ((long) (s0 + j) * dm.kvHeads + hk) * d;
+            Simd.copy(sc.dk, j * d, dK, kr, d);
+            Simd.copy(sc.dv, j * d, dV, vr, d);
+        }
+    }
+
+    /** Pass 1 by (b, kv head, key tile) for dK, dV; pass 2 by (b, head, query tile) for dQ. */
+    static void twoPassBackward(Parallel par, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k,
+                                MemorySegment v, MemorySegment out, MemorySegment lse, float scale, MemorySegment keyMask,
+                                MemorySegment dQ, MemorySegment dK, MemorySegment dV, long dKBatchStride, long dVBatchStride) {
         int d = dm.headDim, kTiles = (dm.keys + SK - 1) / SK, qTiles = (dm.queries + TQ - 1) / TQ;
         // Pass 1: dK, dV per (b, kv head, key tile), over every query head of the group and every query that sees the tile.
         par.forEach(dm.batches * dm.kvHeads * kTiles, (w0, w1) -> {
@@ -294,17 +400,9 @@ public final class AttentionKernels {
                         int tq = Math.min(TQ, dm.queries - t0);
                         loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
                         recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
-                        for (int j = 0; j < sk; j++) {
-                            accRows(sc.scores, j, SK, tq, sc.dO, d, sc.dv, j * d);
-                            accRows(sc.dp, j, SK, tq, sc.q, d, sc.dk, j * d);
-                        }
+                        accumulateKeyGrads(sc, d, sk, tq);
                     }
-                for (int j = 0; j < sk; j++) {
-                    long kr = b * dKBatchStride + ((long) (s0 + j) * dm.kvHeads + hk) * d;
-                    long vr = b * dVBatchStride + ((long) (s0 + j) * dm.kvHeads + hk) * d;
-                    Simd.copy(sc.dk, j * d, dK, kr, d);
-                    Simd.copy(sc.dv, j * d, dV, vr, d);
-                }
+                writeKeyGrads(sc, dm, b, hk, s0, sk, dK, dV, dKBatchStride, dVBatchStride);
             }
         });
         // Pass 2: dQ per (b, h, query tile).
@@ -318,15 +416,12 @@ public final class AttentionKernels {
                 loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
                 int keyEnd = Math.min(dm.keys, dm.queryOffset + t0 + tq);
                 for (int s0 = 0; s0 < keyEnd; s0 += SK) {
-                    int sk = Math.min(SK, keyEnd - s0);
+                    // The whole key tile, as the fused path sees it (keys past keyEnd are masked): P and dS get the same bits.
+                    int sk = Math.min(SK, dm.keys - s0);
                     transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
                     transposeTile(v, false, dm, b, hk, s0, sk, sc.vt);
                     rowTile(k, true, dm, b, hk, s0, sk, sc.kr);
-                    recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
-                    for (int i = 0; i < tq; i++) {
-                        int vis = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
-                        accRows(sc.dp, i * SK, 1, vis, sc.kr, d, sc.acc, i * d);
-                    }
+                    queryGradTile(sc, dm, keyMask, scale, b, t0, tq, s0, sk);
                 }
                 for (int i = 0; i < tq; i++) Simd.copy(sc.acc, i * d, dQ, dm.qRow(b, t0 + i, h), d);
             }

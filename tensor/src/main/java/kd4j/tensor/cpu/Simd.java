@@ -320,6 +320,13 @@ public final class Simd {
         for (; i < n; i++) dst[di + i] = read(src, dtype, si + i);
     }
 
+    /** Sets n floats of a segment to +0 (no slice object, unlike asSlice(...).fill). */
+    static void zero(MemorySegment s, long index, int n) {
+        int i = 0;
+        if (!SCALAR) for (FloatVector z = FloatVector.zero(F); i + L <= n; i += L) store(z, s, index + i);
+        for (; i < n; i++) s.setAtIndex(FLOAT, index + i, 0f);
+    }
+
     /** Copies n floats from a heap scratch array into a segment. */
     static void copy(float[] src, int si, MemorySegment dst, long di, int n) {
         MemorySegment.copy(src, si, dst, FLOAT, di * Float.BYTES, n);

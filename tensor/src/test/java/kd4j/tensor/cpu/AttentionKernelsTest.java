@@ -35,6 +35,41 @@ class AttentionKernelsTest {
         }, 2e-5, 1e-4, out, lse, dq, dk, dv);
     }
 
+    /** One thread takes the fused one-pass backward wherever B x Hkv >= 2, sixteen threads the two-pass one: same bits. */
+    @ParameterizedTest(name = "B={0} T={1} H={2} Hkv={3} D={4} offset={5} mask={6}")
+    @CsvSource({"2,7,4,2,8,0,false", "1,65,6,2,64,0,true", "2,70,4,4,16,0,false", "2,5,4,1,8,60,false", "1,31,2,2,17,100,true",
+            "2,45,2,1,24,3,true"})
+    void attention_backwardPathsGiveTheSameBits(int b, int t, int h, int hkv, int d, int offset, boolean masked) {
+        int s = offset + t;
+        int[] mask = new int[b * s];
+        for (int i = 0; i < mask.length; i++) mask[i] = masked ? (i % 7 == 2 ? 0 : 1) : 1;
+        float[][] grads = new float[2][];
+        int[] threads = {1, 16};
+        for (int run = 0; run < 2; run++) {
+            try (CpuBackend be = new CpuBackend(threads[run])) {
+                Tensor q = be.fromFloats(Compare.uniform(t, b * t * h * d, -2, 2), b, t, h, d);
+                Tensor k = be.fromFloats(Compare.uniform(s, b * s * hkv * d, -2, 2), b, s, hkv, d);
+                Tensor v = be.fromFloats(Compare.uniform(s + 1, b * s * hkv * d, -2, 2), b, s, hkv, d);
+                Tensor km = masked ? be.fromInts(mask, b, s) : null;
+                Tensor dOut = be.fromFloats(Compare.uniform(9, b * t * h * d, -1, 1), b, t, h, d);
+                Tensor out = be.empty(kd4j.tensor.DType.F32, b, t, h, d), lse = be.empty(kd4j.tensor.DType.F32, b, h, t);
+                Tensor dq = be.empty(kd4j.tensor.DType.F32, b, t, h, d);
+                Tensor dk = be.empty(kd4j.tensor.DType.F32, b, s, hkv, d), dv = be.empty(kd4j.tensor.DType.F32, b, s, hkv, d);
+                be.attentionForward(q, k, v, 0.25f, offset, km, out, lse);
+                be.attentionBackward(dOut, q, k, v, out, lse, 0.25f, offset, km, dq, dk, dv);
+                float[] dqv = dq.toFloatArray(), dkv = dk.toFloatArray(), dvv = dv.toFloatArray();
+                float[] all = new float[dqv.length + dkv.length + dvv.length];
+                System.arraycopy(dqv, 0, all, 0, dqv.length);
+                System.arraycopy(dkv, 0, all, dqv.length, dkv.length);
+                System.arraycopy(dvv, 0, all, dqv.length + dkv.length, dvv.length);
+                grads[run] = all;
+            }
+        }
+        for (int i = 0; i < grads[0].length; i++)
+            org.junit.jupiter.api.Assertions.assertEquals(Float.floatToRawIntBits(grads[0][i]), Float.floatToRawIntBits(grads[1][i]),
+                    "gradient element " + i + ": " + grads[0][i] + " vs " + grads[1][i]);
+    }
+
     @Test
     void attention_kvCacheViewWithLargerBatchStride() {
         int b = 2, t = 3, h = 4, hkv = 2, d = 8, s = 20, capacity = 32, offset = s - t;
