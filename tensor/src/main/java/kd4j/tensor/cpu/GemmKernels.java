@@ -11,6 +11,7 @@ package kd4j.tensor.cpu;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import kd4j.tensor.DType;
 
 import static kd4j.tensor.cpu.Simd.F;
@@ -233,7 +234,15 @@ public final class GemmKernels {
                 continue;
             }
             if (cs == 1 && rows == MR) {
-                // Row-major A: copy each row's k run in bulk, then interleave the MR rows from the heap copy.
+                // Row-major A: on AVX2 a 4 x 8 shuffle transpose straight from A; otherwise copy each row's k run in bulk,
+                // then interleave the MR rows from the heap copy.
+                if (TRANSPOSE_4X8) {
+                    long r0 = off + ir * rs;
+                    int kk = interleave4x8(seg, r0, rs, kc, ap, base);
+                    for (; kk < kc; kk++)
+                        for (int r = 0; r < MR; r++) ap[base + kk * MR + r] = seg.getAtIndex(FLOAT, r0 + r * rs + kk);
+                    continue;
+                }
                 float[] row = rowCopy;
                 for (int r = 0; r < MR; r++) MemorySegment.copy(seg, FLOAT, (off + (ir + r) * rs) * Float.BYTES, row, r * kc, kc);
                 for (int kk = 0; kk < kc; kk++) {
@@ -248,6 +257,35 @@ public final class GemmKernels {
                 for (int kk = 0; kk < kc; kk++) ap[base + kk * MR + r] = seg.getAtIndex(FLOAT, row + kk * cs);
             }
         }
+    }
+
+    /** Whether packA interleaves 4 rows of A 8 values of k at a time with shuffles (MR = 4 on 8-lane vectors: AVX2). */
+    private static final boolean TRANSPOSE_4X8 = !Simd.SCALAR && MR == 4 && L == 8;
+    private static final VectorShuffle<Float> PAIR_LO = TRANSPOSE_4X8 ? VectorShuffle.fromValues(F, 0, 8, 1, 9, 2, 10, 3, 11) : null;
+    private static final VectorShuffle<Float> PAIR_HI = TRANSPOSE_4X8 ? VectorShuffle.fromValues(F, 4, 12, 5, 13, 6, 14, 7, 15) : null;
+    private static final VectorShuffle<Float> QUAD_LO = TRANSPOSE_4X8 ? VectorShuffle.fromValues(F, 0, 1, 8, 9, 2, 3, 10, 11) : null;
+    private static final VectorShuffle<Float> QUAD_HI = TRANSPOSE_4X8 ? VectorShuffle.fromValues(F, 4, 5, 12, 13, 6, 7, 14, 15) : null;
+
+    /**
+     * ap[base + kk * 4 + r] = A[r0 + r * rs + kk] for r < 4 and kk below the last multiple of 8: a 4 x 8 transpose per step,
+     * two rounds of two-vector shuffles (rows 0,1 and 2,3 zipped, then the zipped pairs zipped by pairs). Returns the
+     * first kk left for the caller's scalar loop. Shuffles move values, so the packed panel is the same bits as the
+     * scalar interleave.
+     */
+    private static int interleave4x8(MemorySegment a, long r0, long rs, int kc, float[] ap, int base) {
+        int kk = 0;
+        for (; kk + 8 <= kc; kk += 8) {
+            FloatVector x0 = Simd.load(a, r0 + kk), x1 = Simd.load(a, r0 + rs + kk);
+            FloatVector x2 = Simd.load(a, r0 + 2 * rs + kk), x3 = Simd.load(a, r0 + 3 * rs + kk);
+            FloatVector lo01 = x0.rearrange(PAIR_LO, x1), hi01 = x0.rearrange(PAIR_HI, x1);
+            FloatVector lo23 = x2.rearrange(PAIR_LO, x3), hi23 = x2.rearrange(PAIR_HI, x3);
+            int dst = base + kk * 4;
+            lo01.rearrange(QUAD_LO, lo23).intoArray(ap, dst);
+            lo01.rearrange(QUAD_HI, lo23).intoArray(ap, dst + 8);
+            hi01.rearrange(QUAD_LO, hi23).intoArray(ap, dst + 16);
+            hi01.rearrange(QUAD_HI, hi23).intoArray(ap, dst + 24);
+        }
+        return kk;
     }
 
     /** B panel [kc, nc] as micro-panels of NR columns, k-major inside each (bp[bpOff + q * kc * NR + kk * NR + j]), zero-padded, widened. */
