@@ -4,7 +4,9 @@
  * The scan keeps its state s[N] per (b, channel) in a per-thread buffer and saves nothing; the backward replays
  * the forward for one (b, channel) into a per-thread [T, N] state buffer, then walks time backwards. Parallelism is
  * over channel blocks, so each dW / dALog / dD element has one writer; the dB / dC contributions (summed over
- * channels) go to a per-task [T, N] buffer that is added under a lock per batch row.
+ * channels) go to per-block [B, T, N] buffers that are added in block order afterwards (same bits for any scheduling).
+ * The conv runs L adjacent channels per vector (taps transposed to [K, C]); the scan, its replay and its backward
+ * are vectorised over the state dim N with Simd.exp, and the replay repeats the forward's expression exactly.
  */
 package kd4j.tensor.cpu;
 
@@ -23,55 +25,123 @@ public final class ConvScanKernels {
 
     // ---- causal depthwise conv1d ----
 
+    /**
+     * w [C, K] transposed to [K, C] into a per-thread buffer, so that the K taps of L adjacent channels are vector
+     * loads; the kernels below run L channels at a time (channels are the fastest dim of x, out, dOut, dX) and keep
+     * each lane's arithmetic (mul, then add, in tap and token order) the same as the scalar tail's.
+     */
+    private static float[] tapsByChannel(MemorySegment w, int channels, int kernel) {
+        float[] wt = CONV_TAPS.get();
+        if (wt.length < kernel * channels) CONV_TAPS.set(wt = new float[kernel * channels]);
+        for (int c = 0; c < channels; c++)
+            for (int j = 0; j < kernel; j++) wt[j * channels + c] = w.getAtIndex(FLOAT, (long) c * kernel + j);
+        return wt;
+    }
+
+    private static final ThreadLocal<float[]> CONV_TAPS = ThreadLocal.withInitial(() -> new float[0]);
+
     static void causalConv1dForward(Parallel par, MemorySegment x, MemorySegment w, MemorySegment bias, MemorySegment out,
                                     int batches, int tokens, int channels, int kernel) {
-        par.forRange(channels, channelGrain(batches, tokens), (c0, c1) -> {
+        float[] wt = tapsByChannel(w, channels, kernel);
+        par.forRange(channels, Math.max(L, channelGrain(batches, tokens)), (c0, c1) -> {
             for (int b = 0; b < batches; b++)
-                for (int c = c0; c < c1; c++)
-                    for (int t = 0; t < tokens; t++) {
+                for (int t = 0; t < tokens; t++) {
+                    long row = ((long) b * tokens + t) * channels;
+                    int c = c0;
+                    if (!Simd.SCALAR)
+                        for (; c + L <= c1; c += L) {
+                            FloatVector acc = bias == null ? FloatVector.zero(F) : Simd.load(bias, c);
+                            for (int j = Math.max(0, kernel - 1 - t); j < kernel; j++)
+                                acc = acc.add(FloatVector.fromArray(F, wt, j * channels + c).mul(Simd.load(x, row + (long) (j - (kernel - 1)) * channels + c)));
+                            Simd.store(acc, out, row + c);
+                        }
+                    for (; c < c1; c++) {
                         float acc = bias == null ? 0f : bias.getAtIndex(FLOAT, c);
                         for (int j = Math.max(0, kernel - 1 - t); j < kernel; j++)
-                            acc += w.getAtIndex(FLOAT, (long) c * kernel + j)
-                                    * x.getAtIndex(FLOAT, ((long) b * tokens + t - (kernel - 1) + j) * channels + c);
-                        out.setAtIndex(FLOAT, ((long) b * tokens + t) * channels + c, acc);
+                            acc += wt[j * channels + c] * x.getAtIndex(FLOAT, row + (long) (j - (kernel - 1)) * channels + c);
+                        out.setAtIndex(FLOAT, row + c, acc);
                     }
+                }
         });
     }
 
     /** dX[b, s, c] = sum_j w[c, j] dOut[b, s + K-1 - j, c]; dW[c, j] += sum dOut[b, t, c] x[b, t - (K-1) + j, c]; dBias += sum dOut. */
     static void causalConv1dBackward(Parallel par, MemorySegment dOut, MemorySegment x, MemorySegment w, MemorySegment dX,
                                      MemorySegment dW, MemorySegment dBias, int batches, int tokens, int channels, int kernel) {
-        par.forRange(channels, channelGrain(batches, tokens), (c0, c1) -> {
-            for (int c = c0; c < c1; c++) {
-                for (int b = 0; b < batches; b++) {
-                    long base = (long) b * tokens;
-                    for (int s = 0; s < tokens; s++) {
-                        float acc = 0;
-                        for (int j = 0; j < kernel; j++) {
-                            int t = s + kernel - 1 - j;
-                            if (t < tokens) acc += w.getAtIndex(FLOAT, (long) c * kernel + j) * dOut.getAtIndex(FLOAT, (base + t) * channels + c);
-                        }
-                        dX.setAtIndex(FLOAT, (base + s) * channels + c, acc);
-                    }
-                }
-                for (int j = 0; j < kernel; j++) {
-                    float acc = 0;
-                    for (int b = 0; b < batches; b++) {
-                        long base = (long) b * tokens;
-                        for (int t = Math.max(0, kernel - 1 - j); t < tokens; t++)
-                            acc += dOut.getAtIndex(FLOAT, (base + t) * channels + c) * x.getAtIndex(FLOAT, (base + t - (kernel - 1) + j) * channels + c);
-                    }
-                    long wi = (long) c * kernel + j;
-                    dW.setAtIndex(FLOAT, wi, dW.getAtIndex(FLOAT, wi) + acc);
-                }
-                if (dBias != null) {
-                    float acc = 0;
-                    for (int b = 0; b < batches; b++)
-                        for (int t = 0; t < tokens; t++) acc += dOut.getAtIndex(FLOAT, ((long) b * tokens + t) * channels + c);
-                    dBias.setAtIndex(FLOAT, c, dBias.getAtIndex(FLOAT, c) + acc);
-                }
-            }
+        float[] wt = tapsByChannel(w, channels, kernel);
+        par.forRange(channels, Math.max(L, channelGrain(batches, tokens)), (c0, c1) -> {
+            int c = c0;
+            if (!Simd.SCALAR)
+                for (; c + L <= c1; c += L) conv1dBackwardLanes(dOut, x, wt, dX, dW, dBias, batches, tokens, channels, kernel, c);
+            for (; c < c1; c++) conv1dBackwardChannel(dOut, x, wt, dX, dW, dBias, batches, tokens, channels, kernel, c);
         });
+    }
+
+    /** causalConv1dBackward for the L channels c..c+L-1. */
+    private static void conv1dBackwardLanes(MemorySegment dOut, MemorySegment x, float[] wt, MemorySegment dX, MemorySegment dW,
+                                            MemorySegment dBias, int batches, int tokens, int channels, int kernel, int c) {
+        for (int b = 0; b < batches; b++) {
+            long base = (long) b * tokens;
+            for (int s = 0; s < tokens; s++) {
+                FloatVector acc = FloatVector.zero(F);
+                for (int j = 0; j < kernel; j++) {
+                    int t = s + kernel - 1 - j;
+                    if (t < tokens) acc = acc.add(FloatVector.fromArray(F, wt, j * channels + c).mul(Simd.load(dOut, (base + t) * channels + c)));
+                }
+                Simd.store(acc, dX, (base + s) * channels + c);
+            }
+        }
+        for (int j = 0; j < kernel; j++) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < batches; b++) {
+                long base = (long) b * tokens;
+                for (int t = Math.max(0, kernel - 1 - j); t < tokens; t++)
+                    acc = acc.add(Simd.load(dOut, (base + t) * channels + c).mul(Simd.load(x, (base + t - (kernel - 1) + j) * channels + c)));
+            }
+            // dW is [C, K]: the L lanes go to a column, one element at a time.
+            for (int lane = 0; lane < L; lane++) {
+                long wi = (long) (c + lane) * kernel + j;
+                dW.setAtIndex(FLOAT, wi, dW.getAtIndex(FLOAT, wi) + acc.lane(lane));
+            }
+        }
+        if (dBias != null) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < batches; b++)
+                for (int t = 0; t < tokens; t++) acc = acc.add(Simd.load(dOut, ((long) b * tokens + t) * channels + c));
+            Simd.store(Simd.load(dBias, c).add(acc), dBias, c);
+        }
+    }
+
+    /** causalConv1dBackward for one channel (the scalar tail, and scalar mode). */
+    private static void conv1dBackwardChannel(MemorySegment dOut, MemorySegment x, float[] wt, MemorySegment dX, MemorySegment dW,
+                                              MemorySegment dBias, int batches, int tokens, int channels, int kernel, int c) {
+        for (int b = 0; b < batches; b++) {
+            long base = (long) b * tokens;
+            for (int s = 0; s < tokens; s++) {
+                float acc = 0;
+                for (int j = 0; j < kernel; j++) {
+                    int t = s + kernel - 1 - j;
+                    if (t < tokens) acc += wt[j * channels + c] * dOut.getAtIndex(FLOAT, (base + t) * channels + c);
+                }
+                dX.setAtIndex(FLOAT, (base + s) * channels + c, acc);
+            }
+        }
+        for (int j = 0; j < kernel; j++) {
+            float acc = 0;
+            for (int b = 0; b < batches; b++) {
+                long base = (long) b * tokens;
+                for (int t = Math.max(0, kernel - 1 - j); t < tokens; t++)
+                    acc += dOut.getAtIndex(FLOAT, (base + t) * channels + c) * x.getAtIndex(FLOAT, (base + t - (kernel - 1) + j) * channels + c);
+            }
+            long wi = (long) c * kernel + j;
+            dW.setAtIndex(FLOAT, wi, dW.getAtIndex(FLOAT, wi) + acc);
+        }
+        if (dBias != null) {
+            float acc = 0;
+            for (int b = 0; b < batches; b++)
+                for (int t = 0; t < tokens; t++) acc += dOut.getAtIndex(FLOAT, ((long) b * tokens + t) * channels + c);
+            dBias.setAtIndex(FLOAT, c, dBias.getAtIndex(FLOAT, c) + acc);
+        }
     }
 
     /** convState [B, C, K-1] holds the previous K-1 inputs, oldest first; shifted in place after the output. */
@@ -97,6 +167,8 @@ public final class ConvScanKernels {
     private static final class Scratch {
         float[] a = new float[0], s = new float[0], states = new float[0], dh = new float[0], dA = new float[0];
         float[] dBpart = new float[0], dCpart = new float[0];
+        /** backStep's two sums over the state dim for the current step (its outputs besides the arrays). */
+        float sumU, sumDelta;
 
         void ensure(int n, int tokens) {
             if (a.length < n) { a = new float[n]; s = new float[n]; dh = new float[n]; dA = new float[n]; }
@@ -181,33 +253,18 @@ public final class ConvScanKernels {
                     // Replay: h[(t + 1) * N + n] is the state after step t; h[0..N) is the zero initial state.
                     for (int t = 0; t < tokens; t++) {
                         long x = ((long) b * tokens + t) * inner + i, bc = ((long) b * tokens + t) * state;
-                        float dt = delta.getAtIndex(FLOAT, x), du = dt * u.getAtIndex(FLOAT, x);
-                        int prev = t * state, cur = prev + state;
-                        for (int n = 0; n < state; n++)
-                            h[cur + n] = (float) Math.exp(dt * a[n]) * h[prev + n] + du * bMat.getAtIndex(FLOAT, bc + n);
+                        float dt = delta.getAtIndex(FLOAT, x);
+                        replayStep(a, h, t * state, dt, dt * u.getAtIndex(FLOAT, x), bMat, bc, state);
                     }
                     float dd = d.getAtIndex(FLOAT, i), dDacc = 0;
                     for (int t = tokens - 1; t >= 0; t--) {
                         long x = ((long) b * tokens + t) * inner + i, bc = ((long) b * tokens + t) * state;
                         float g = dY.getAtIndex(FLOAT, x), dt = delta.getAtIndex(FLOAT, x), ut = u.getAtIndex(FLOAT, x);
                         int prev = t * state, cur = prev + state, tn = t * state;
-                        float dUacc = g * dd, dDeltaAcc = 0;
                         dDacc += g * ut;
-                        for (int n = 0; n < state; n++) {
-                            float bn = bMat.getAtIndex(FLOAT, bc + n);
-                            // dh currently holds a_{t+1} dh_{t+1}; add this step's output term.
-                            float dhn = dh[n] + g * cMat.getAtIndex(FLOAT, bc + n);
-                            float at = (float) Math.exp(dt * a[n]);
-                            dCp[tn + n] += g * h[cur + n];
-                            dBp[tn + n] += dhn * dt * ut;
-                            dUacc += dhn * dt * bn;
-                            float ah = at * h[prev + n];
-                            dDeltaAcc += dhn * (a[n] * ah + bn * ut);
-                            dA[n] += dhn * dt * ah;
-                            dh[n] = dhn * at;
-                        }
-                        dU.setAtIndex(FLOAT, x, dUacc);
-                        dDelta.setAtIndex(FLOAT, x, dDeltaAcc);
+                        backStep(sc, a, h, prev, cur, tn, g, dt, ut, bMat, cMat, bc, state);
+                        dU.setAtIndex(FLOAT, x, g * dd + sc.sumU);
+                        dDelta.setAtIndex(FLOAT, x, sc.sumDelta);
                     }
                     for (int n = 0; n < state; n++) {
                         long ai = (long) i * state + n;
@@ -225,6 +282,66 @@ public final class ConvScanKernels {
                 dB.setAtIndex(FLOAT, e, dB.getAtIndex(FLOAT, e) + blockDB[block][e]);
                 dC.setAtIndex(FLOAT, e, dC.getAtIndex(FLOAT, e) + blockDC[block][e]);
             }
+    }
+
+    /**
+     * The replay of one forward step inside the backward: h[cur..] = exp(dt a) h[prev..] + du B, the same expression
+     * and the same vector/scalar split as stepState, so the replayed states are the forward's bits.
+     */
+    private static void replayStep(float[] a, float[] h, int prev, float dt, float du, MemorySegment bMat, long bc, int state) {
+        int n = 0, ub = Simd.bound(state), cur = prev + state;
+        if (ub > 0) {
+            FloatVector vdt = FloatVector.broadcast(F, dt), vdu = FloatVector.broadcast(F, du);
+            for (; n < ub; n += L)
+                Simd.exp(FloatVector.fromArray(F, a, n).mul(vdt)).mul(FloatVector.fromArray(F, h, prev + n))
+                        .add(Simd.load(bMat, bc + n).mul(vdu)).intoArray(h, cur + n);
+        }
+        for (; n < state; n++) h[cur + n] = (float) Math.exp(dt * a[n]) * h[prev + n] + du * bMat.getAtIndex(FLOAT, bc + n);
+    }
+
+    /**
+     * One step of backward through time over the state dim (vectorised): on entry sc.dh holds a_{t+1} dh_{t+1};
+     * adds this step's dB, dC partials (at tn), dA, leaves a_t dh_t in sc.dh and the sums over n of dh dt B (into
+     * sc.sumU) and dh (A a h_{t-1} + B u) (into sc.sumDelta).
+     */
+    private static void backStep(Scratch sc, float[] a, float[] h, int prev, int cur, int tn, float g, float dt, float ut,
+                                 MemorySegment bMat, MemorySegment cMat, long bc, int state) {
+        float[] dh = sc.dh, dA = sc.dA, dBp = sc.dBpart, dCp = sc.dCpart;
+        int n = 0, ub = Simd.bound(state);
+        float sumU = 0, sumDelta = 0;
+        if (ub > 0) {
+            FloatVector vg = FloatVector.broadcast(F, g), vdt = FloatVector.broadcast(F, dt), vut = FloatVector.broadcast(F, ut);
+            FloatVector accU = FloatVector.zero(F), accDelta = FloatVector.zero(F);
+            for (; n < ub; n += L) {
+                FloatVector bn = Simd.load(bMat, bc + n), an = FloatVector.fromArray(F, a, n);
+                FloatVector dhn = FloatVector.fromArray(F, dh, n).add(vg.mul(Simd.load(cMat, bc + n)));
+                FloatVector at = Simd.exp(vdt.mul(an));
+                FloatVector.fromArray(F, dCp, tn + n).add(vg.mul(FloatVector.fromArray(F, h, cur + n))).intoArray(dCp, tn + n);
+                FloatVector dhdt = dhn.mul(vdt);
+                FloatVector.fromArray(F, dBp, tn + n).add(dhdt.mul(vut)).intoArray(dBp, tn + n);
+                accU = accU.add(dhdt.mul(bn));
+                FloatVector ah = at.mul(FloatVector.fromArray(F, h, prev + n));
+                accDelta = accDelta.add(dhn.mul(an.mul(ah).add(bn.mul(vut))));
+                FloatVector.fromArray(F, dA, n).add(dhdt.mul(ah)).intoArray(dA, n);
+                dhn.mul(at).intoArray(dh, n);
+            }
+            sumU = Simd.sumLanes(accU);
+            sumDelta = Simd.sumLanes(accDelta);
+        }
+        for (; n < state; n++) {
+            float bn = bMat.getAtIndex(FLOAT, bc + n);
+            float dhn = dh[n] + g * cMat.getAtIndex(FLOAT, bc + n);
+            float at = (float) Math.exp(dt * a[n]);
+            dCp[tn + n] += g * h[cur + n];
+            dBp[tn + n] += dhn * dt * ut;
+            sumU += dhn * dt * bn;
+            float ah = at * h[prev + n];
+            sumDelta += dhn * (a[n] * ah + bn * ut);
+            dA[n] += dhn * dt * ah;
+            dh[n] = dhn * at;
+        }
+        sc.sumU = sumU;
+        sc.sumDelta = sumDelta;
     }
 
     /** One decoding step: state [B, I, N] in place; u, delta, y [B, I]; bMat, cMat [B, N]. */
