@@ -21,8 +21,10 @@ import static kd4j.tensor.cpu.Simd.L;
 public final class GemmKernels {
     /**
      * Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). 4 x 2 vectors = 8
-     * accumulators suit AVX2's 16 registers (see vectorKernel for why not 6 x 2); with 512-bit vectors (32 registers) 12 x 2 = 24 accumulators hide the
-     * FMA latency with room to spare and halve the B loads per FMA. Each C element is the same FMA chain over k either
+     * accumulators suit AVX2's 16 registers (see vectorKernel for why not 6 x 2); with 512-bit vectors (32 registers)
+     * 12 x 2 = 24 accumulators halve the B loads per FMA. (By vectorKernel's register count, 24 + 2 + 12 exceeds 32
+     * too; on AVX-512 a spill costs less, since 24 FMAs already take 12 cycles a k, but 8 x 2 is the shape to try
+     * against it on such a machine.) Each C element is the same FMA chain over k either
      * way, so the tile shape does not change results.
      */
     static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 4;
