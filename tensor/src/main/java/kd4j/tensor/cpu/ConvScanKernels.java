@@ -6,7 +6,8 @@
  * over channel blocks, so each dW / dALog / dD element has one writer; the dB / dC contributions (summed over
  * channels) go to per-block [B, T, N] buffers that are added in block order afterwards (same bits for any scheduling).
  * The conv runs L adjacent channels per vector (taps transposed to [K, C]); the scan, its replay and its backward
- * are vectorised over the state dim N with Simd.exp, and the replay repeats the forward's expression exactly.
+ * are vectorised with Simd.exp (the forward a channel per lane, the replay and backward over the state dim N), and
+ * every state update is the same expression per element, so the replay reproduces the forward's states exactly.
  */
 package kd4j.tensor.cpu;
 
@@ -169,6 +170,13 @@ public final class ConvScanKernels {
         float[] dBpart = new float[0], dCpart = new float[0];
         /** backStep's two sums over the state dim for the current step (its outputs besides the arrays). */
         float sumU, sumDelta;
+        /** scanLanes' [N, L] decay rates and states, a lane per channel, and a 2L spill for its scalar tail. */
+        float[] aLanes = new float[0], sLanes = new float[0];
+        final float[] laneTmp = new float[2 * L];
+
+        void ensureLanes(int n) {
+            if (aLanes.length < n * L) { aLanes = new float[n * L]; sLanes = new float[n * L]; }
+        }
 
         void ensure(int n, int tokens) {
             if (a.length < n) { a = new float[n]; s = new float[n]; dh = new float[n]; dA = new float[n]; }
@@ -183,12 +191,21 @@ public final class ConvScanKernels {
     static void selectiveScanForward(Parallel par, MemorySegment u, MemorySegment delta, MemorySegment aLog,
                                      MemorySegment bMat, MemorySegment cMat, MemorySegment d, MemorySegment y,
                                      int batches, int tokens, int inner, int state) {
-        par.forRange(batches * inner, channelGrain(1, tokens), (r0, r1) -> {
+        // Channels in groups of L lanes (contiguous loads of u, delta, y); the inner % L channels left run one at a time.
+        int groups = Simd.SCALAR ? 0 : inner / L, first = groups * L, rest = inner - first;
+        if (groups > 0)
+            par.forRange(batches * groups, Math.max(1, channelGrain(1, tokens) / L), (g0, g1) -> {
+                Scratch sc = SCRATCH.get();
+                sc.ensureLanes(state);
+                for (int g = g0; g < g1; g++)
+                    scanLanes(sc, u, delta, aLog, bMat, cMat, d, y, g / groups, (g % groups) * L, tokens, inner, state);
+            });
+        if (rest > 0) par.forRange(batches * rest, channelGrain(1, tokens), (r0, r1) -> {
             Scratch sc = SCRATCH.get();
             sc.ensure(state, 1);
             float[] a = sc.a, s = sc.s;
             for (int r = r0; r < r1; r++) {
-                int b = r / inner, i = r % inner;
+                int b = r / rest, i = first + r % rest;
                 for (int n = 0; n < state; n++) { a[n] = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) i * state + n)); s[n] = 0f; }
                 float dd = d.getAtIndex(FLOAT, i);
                 for (int t = 0; t < tokens; t++) {
@@ -198,6 +215,43 @@ public final class ConvScanKernels {
                 }
             }
         });
+    }
+
+    /**
+     * The forward scan of channels i0..i0+L-1 of batch row b, a channel per lane: s_n = exp(dt a_n) s_n + du B_n for
+     * every n (the same expression per element as stepState and replayStep, so the backward replays these states
+     * bit for bit, Math.exp for the n past Simd.bound(N) as there), y = sum_n s_n C_n + D u.
+     */
+    private static void scanLanes(Scratch sc, MemorySegment u, MemorySegment delta, MemorySegment aLog, MemorySegment bMat,
+                                  MemorySegment cMat, MemorySegment d, MemorySegment y, int b, int i0, int tokens,
+                                  int inner, int state) {
+        float[] a = sc.aLanes, s = sc.sLanes, tmp = sc.laneTmp;
+        int nv = Simd.bound(state);
+        for (int n = 0; n < state; n++)
+            for (int lane = 0; lane < L; lane++) {
+                a[n * L + lane] = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) (i0 + lane) * state + n));
+                s[n * L + lane] = 0f;
+            }
+        FloatVector dd = Simd.load(d, i0);
+        for (int t = 0; t < tokens; t++) {
+            long x = ((long) b * tokens + t) * inner + i0, bc = ((long) b * tokens + t) * state;
+            FloatVector dt = Simd.load(delta, x), ut = Simd.load(u, x), du = dt.mul(ut), acc = FloatVector.zero(F);
+            for (int n = 0; n < nv; n++) {
+                FloatVector sn = Simd.exp(FloatVector.fromArray(F, a, n * L).mul(dt)).mul(FloatVector.fromArray(F, s, n * L))
+                        .add(du.mul(bMat.getAtIndex(FLOAT, bc + n)));
+                sn.intoArray(s, n * L);
+                acc = sn.fma(FloatVector.broadcast(F, cMat.getAtIndex(FLOAT, bc + n)), acc);
+            }
+            for (int n = nv; n < state; n++) {
+                dt.intoArray(tmp, 0);
+                du.intoArray(tmp, L);
+                float bn = bMat.getAtIndex(FLOAT, bc + n);
+                for (int lane = 0; lane < L; lane++)
+                    s[n * L + lane] = (float) Math.exp(tmp[lane] * a[n * L + lane]) * s[n * L + lane] + tmp[L + lane] * bn;
+                acc = FloatVector.fromArray(F, s, n * L).fma(FloatVector.broadcast(F, cMat.getAtIndex(FLOAT, bc + n)), acc);
+            }
+            Simd.store(acc.add(dd.mul(ut)), y, x);
+        }
     }
 
     /** s = exp(dt a) s + du B; returns s . C. Vector over the state dim N. */
