@@ -5,9 +5,10 @@
  * the forward for one (b, channel) into a per-thread [T, N] state buffer, then walks time backwards. Parallelism is
  * over channel blocks, so each dW / dALog / dD element has one writer; the dB / dC contributions (summed over
  * channels) go to per-block [B, T, N] buffers that are added in block order afterwards (same bits for any scheduling).
- * The conv runs L adjacent channels per vector (taps transposed to [K, C]); the scan, its replay and its backward
- * are vectorised with Simd.exp (the forward a channel per lane, the replay and backward over the state dim N), and
- * every state update is the same expression per element, so the replay reproduces the forward's states exactly.
+ * The conv runs L adjacent channels per vector (taps transposed to [K, C]); the scan's forward, replay and backward
+ * run L channels per vector too (a channel per lane, Simd.exp), the channels left over one at a time; every state
+ * update is the same expression per element in every layout, so the replay reproduces the forward's states exactly.
+ * The backward's dB, dC terms of a lane group are kept per lane and summed over the lanes once per block.
  */
 package kd4j.tensor.cpu;
 
@@ -172,10 +173,18 @@ public final class ConvScanKernels {
         float sumU, sumDelta;
         /** scanLanes' [N, L] decay rates and states, a lane per channel, and a 2L spill for its scalar tail. */
         float[] aLanes = new float[0], sLanes = new float[0];
+        /** backwardLanes' replayed states [T + 1, N, L], dh and dA [N, L], and dB, dC lane partials [T, N, L]. */
+        float[] hLanes = new float[0], dhLanes = new float[0], dALanes = new float[0], dBLanes = new float[0], dCLanes = new float[0];
         final float[] laneTmp = new float[2 * L];
 
         void ensureLanes(int n) {
-            if (aLanes.length < n * L) { aLanes = new float[n * L]; sLanes = new float[n * L]; }
+            if (aLanes.length < n * L) { aLanes = new float[n * L]; sLanes = new float[n * L]; dhLanes = new float[n * L]; dALanes = new float[n * L]; }
+        }
+
+        void ensureLaneHistory(int n, int tokens) {
+            ensureLanes(n);
+            if (hLanes.length < (tokens + 1) * n * L) hLanes = new float[(tokens + 1) * n * L];
+            if (dBLanes.length < tokens * n * L) { dBLanes = new float[tokens * n * L]; dCLanes = new float[tokens * n * L]; }
         }
 
         void ensure(int n, int tokens) {
@@ -219,19 +228,17 @@ public final class ConvScanKernels {
 
     /**
      * The forward scan of channels i0..i0+L-1 of batch row b, a channel per lane: s_n = exp(dt a_n) s_n + du B_n for
-     * every n (the same expression per element as stepState and replayStep, so the backward replays these states
-     * bit for bit, Math.exp for the n past Simd.bound(N) as there), y = sum_n s_n C_n + D u.
+     * every n (per element the expression of laneStates, stepState and replayStep, Math.exp for the n past
+     * Simd.bound(N) as there, so the backward replays these states bit for bit; kept in one loop with y here, which
+     * measured faster than calling laneStates), y = sum_n s_n C_n + D u.
      */
     private static void scanLanes(Scratch sc, MemorySegment u, MemorySegment delta, MemorySegment aLog, MemorySegment bMat,
                                   MemorySegment cMat, MemorySegment d, MemorySegment y, int b, int i0, int tokens,
                                   int inner, int state) {
         float[] a = sc.aLanes, s = sc.sLanes, tmp = sc.laneTmp;
         int nv = Simd.bound(state);
-        for (int n = 0; n < state; n++)
-            for (int lane = 0; lane < L; lane++) {
-                a[n * L + lane] = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) (i0 + lane) * state + n));
-                s[n * L + lane] = 0f;
-            }
+        laneDecays(aLog, a, i0, state);
+        java.util.Arrays.fill(s, 0, state * L, 0f);
         FloatVector dd = Simd.load(d, i0);
         for (int t = 0; t < tokens; t++) {
             long x = ((long) b * tokens + t) * inner + i0, bc = ((long) b * tokens + t) * state;
@@ -252,6 +259,104 @@ public final class ConvScanKernels {
             }
             Simd.store(acc.add(dd.mul(ut)), y, x);
         }
+    }
+
+    /** a[n * L + lane] = -exp(aLog[i0 + lane, n]): the decay rates of L channels, a channel per lane. */
+    private static void laneDecays(MemorySegment aLog, float[] a, int i0, int state) {
+        for (int n = 0; n < state; n++)
+            for (int lane = 0; lane < L; lane++) a[n * L + lane] = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) (i0 + lane) * state + n));
+    }
+
+    /**
+     * One step of L channels' states (at element x of delta and u), a channel per lane: next[n] = exp(dt a_n) prev[n]
+     * + du B_n for every n, du = dt u (next may be prev). Per element this is the expression of stepState and replayStep, with Simd.exp for n below
+     * Simd.bound(N) and Math.exp past it as there, so every layout computes the same state bits.
+     */
+    private static void laneStates(float[] a, float[] prev, int po, float[] next, int no, MemorySegment delta, MemorySegment u,
+                                   long x, MemorySegment bMat, long bc, int state, float[] tmp) {
+        int nv = Simd.bound(state);
+        FloatVector dt = Simd.load(delta, x), du = dt.mul(Simd.load(u, x));   // loaded here: vectors passed to a call may be boxed
+        for (int n = 0; n < nv; n++)
+            Simd.exp(FloatVector.fromArray(F, a, n * L).mul(dt)).mul(FloatVector.fromArray(F, prev, po + n * L))
+                    .add(du.mul(bMat.getAtIndex(FLOAT, bc + n))).intoArray(next, no + n * L);
+        if (nv == state) return;
+        dt.intoArray(tmp, 0);
+        du.intoArray(tmp, L);
+        for (int n = nv; n < state; n++) {
+            float bn = bMat.getAtIndex(FLOAT, bc + n);
+            for (int lane = 0; lane < L; lane++)
+                next[no + n * L + lane] = (float) Math.exp(tmp[lane] * a[n * L + lane]) * prev[po + n * L + lane] + tmp[L + lane] * bn;
+        }
+    }
+
+    /**
+     * The backward of channels i0..i0+L-1 of batch row b, a channel per lane: replays the states into sc.hLanes,
+     * then walks time backwards as backStep does for one channel. dU, dDelta are written; dALog, dD accumulated;
+     * the dB, dC terms (sums over channels) go to the lane partials sc.dBLanes, sc.dCLanes [T, N, L].
+     */
+    private static void backwardLanes(Scratch sc, MemorySegment dY, MemorySegment u, MemorySegment delta, MemorySegment aLog,
+                                      MemorySegment bMat, MemorySegment cMat, MemorySegment d, MemorySegment dU,
+                                      MemorySegment dDelta, MemorySegment dALog, MemorySegment dD, int b, int i0, int tokens,
+                                      int inner, int state) {
+        float[] a = sc.aLanes, h = sc.hLanes, dA = sc.dALanes;
+        int nl = state * L;
+        laneDecays(aLog, a, i0, state);
+        java.util.Arrays.fill(h, 0, nl, 0f);
+        java.util.Arrays.fill(sc.dhLanes, 0, nl, 0f);
+        java.util.Arrays.fill(dA, 0, nl, 0f);
+        for (int t = 0; t < tokens; t++) {
+            long x = ((long) b * tokens + t) * inner + i0, bc = ((long) b * tokens + t) * state;
+            laneStates(a, h, t * nl, h, (t + 1) * nl, delta, u, x, bMat, bc, state, sc.laneTmp);
+        }
+        FloatVector dDacc = FloatVector.zero(F);
+        for (int t = tokens - 1; t >= 0; t--) {
+            long x = ((long) b * tokens + t) * inner + i0, bc = ((long) b * tokens + t) * state;
+            dDacc = dDacc.add(Simd.load(dY, x).mul(Simd.load(u, x)));
+            laneBackStep(sc, dY, u, delta, bMat, cMat, d, i0, dU, dDelta, x, bc, t * nl, state);
+        }
+        for (int n = 0; n < state; n++)
+            for (int lane = 0; lane < L; lane++) {
+                long ai = (long) (i0 + lane) * state + n;
+                dALog.setAtIndex(FLOAT, ai, dALog.getAtIndex(FLOAT, ai) + dA[n * L + lane] * a[n * L + lane]);
+            }
+        Simd.store(Simd.load(dD, i0).add(dDacc), dD, i0);
+    }
+
+    /**
+     * Step t of backwardLanes (a method of its own, so that C2 compiles it small, with Simd.exp inlined): on entry
+     * sc.dhLanes holds a_{t+1} dh_{t+1}; writes dU, dDelta at x, adds the dB, dC lane partials at row t and dA, and
+     * leaves a_t dh_t. prev is the offset of h_{t-1} in sc.hLanes (and of row t in the partials).
+     */
+    private static void laneBackStep(Scratch sc, MemorySegment dY, MemorySegment u, MemorySegment delta, MemorySegment bMat,
+                                     MemorySegment cMat, MemorySegment d, int i0, MemorySegment dU, MemorySegment dDelta,
+                                     long x, long bc, int prev, int state) {
+        float[] a = sc.aLanes, h = sc.hLanes, dh = sc.dhLanes, dA = sc.dALanes, dBL = sc.dBLanes, dCL = sc.dCLanes, tmp = sc.laneTmp;
+        int nv = Simd.bound(state), cur = prev + state * L, tn = prev;
+        FloatVector g = Simd.load(dY, x), dt = Simd.load(delta, x), ut = Simd.load(u, x);
+        FloatVector accU = FloatVector.zero(F), accDelta = FloatVector.zero(F);
+        for (int n = 0; n < state; n++) {
+            int o = n * L;
+            float bs = bMat.getAtIndex(FLOAT, bc + n);
+            FloatVector bn = FloatVector.broadcast(F, bs), an = FloatVector.fromArray(F, a, o);
+            FloatVector dhn = FloatVector.fromArray(F, dh, o).add(g.mul(cMat.getAtIndex(FLOAT, bc + n)));
+            FloatVector at;
+            if (n < nv) at = Simd.exp(dt.mul(an));
+            else {
+                dt.intoArray(tmp, 0);
+                for (int lane = 0; lane < L; lane++) tmp[L + lane] = (float) Math.exp(tmp[lane] * a[o + lane]);
+                at = FloatVector.fromArray(F, tmp, L);
+            }
+            FloatVector.fromArray(F, dCL, tn + o).add(g.mul(FloatVector.fromArray(F, h, cur + o))).intoArray(dCL, tn + o);
+            FloatVector dhdt = dhn.mul(dt);
+            FloatVector.fromArray(F, dBL, tn + o).add(dhdt.mul(ut)).intoArray(dBL, tn + o);
+            accU = accU.add(dhdt.mul(bn));
+            FloatVector ah = at.mul(FloatVector.fromArray(F, h, prev + o));
+            accDelta = accDelta.add(dhn.mul(an.mul(ah).add(ut.mul(bs))));
+            FloatVector.fromArray(F, dA, o).add(dhdt.mul(ah)).intoArray(dA, o);
+            dhn.mul(at).intoArray(dh, o);
+        }
+        Simd.store(g.mul(Simd.load(d, i0)).add(accU), dU, x);
+        Simd.store(accDelta, dDelta, x);
     }
 
     /** s = exp(dt a) s + du B; returns s . C. Vector over the state dim N. */
@@ -298,11 +403,20 @@ public final class ConvScanKernels {
             float[] myDB = blockDB[block] = new float[(int) bcCount], myDC = blockDC[block] = new float[(int) bcCount];
             Scratch sc = SCRATCH.get();
             sc.ensure(state, tokens);
+            // L channels per vector while whole groups fit in the block, then one channel at a time.
+            int laneEnd = Simd.SCALAR ? i0 : i0 + (i1 - i0) / L * L;
+            if (laneEnd > i0) sc.ensureLaneHistory(state, tokens);
             float[] a = sc.a, h = sc.states, dh = sc.dh, dA = sc.dA, dBp = sc.dBpart, dCp = sc.dCpart;
             for (int b = 0; b < batches; b++) {
                 java.util.Arrays.fill(dBp, 0, tokens * state, 0f);
                 java.util.Arrays.fill(dCp, 0, tokens * state, 0f);
-                for (int i = i0; i < i1; i++) {
+                if (laneEnd > i0) {
+                    java.util.Arrays.fill(sc.dBLanes, 0, tokens * state * L, 0f);
+                    java.util.Arrays.fill(sc.dCLanes, 0, tokens * state * L, 0f);
+                    for (int i = i0; i < laneEnd; i += L)
+                        backwardLanes(sc, dY, u, delta, aLog, bMat, cMat, d, dU, dDelta, dALog, dD, b, i, tokens, inner, state);
+                }
+                for (int i = laneEnd; i < i1; i++) {
                     for (int n = 0; n < state; n++) { a[n] = (float) -Math.exp(aLog.getAtIndex(FLOAT, (long) i * state + n)); h[n] = 0f; dh[n] = 0f; dA[n] = 0f; }
                     // Replay: h[(t + 1) * N + n] is the state after step t; h[0..N) is the zero initial state.
                     for (int t = 0; t < tokens; t++) {
@@ -326,6 +440,11 @@ public final class ConvScanKernels {
                     }
                     dD.setAtIndex(FLOAT, i, dD.getAtIndex(FLOAT, i) + dDacc);
                 }
+                if (laneEnd > i0)   // the lane groups' dB, dC partials, each (t, n) summed over its L lanes
+                    for (int e = 0; e < tokens * state; e++) {
+                        dBp[e] += Simd.sumLanes(FloatVector.fromArray(F, sc.dBLanes, e * L));
+                        dCp[e] += Simd.sumLanes(FloatVector.fromArray(F, sc.dCLanes, e * L));
+                    }
                 int base = b * tokens * state;
                 System.arraycopy(dBp, 0, myDB, base, tokens * state);
                 System.arraycopy(dCp, 0, myDC, base, tokens * state);
@@ -354,35 +473,16 @@ public final class ConvScanKernels {
     }
 
     /**
-     * One step of backward through time over the state dim (vectorised): on entry sc.dh holds a_{t+1} dh_{t+1};
+     * One step of backward through time for one channel (the channels left over by backwardLanes' groups of L, and
+     * scalar mode; scalar: it is the rare path): on entry sc.dh holds a_{t+1} dh_{t+1};
      * adds this step's dB, dC partials (at tn), dA, leaves a_t dh_t in sc.dh and the sums over n of dh dt B (into
      * sc.sumU) and dh (A a h_{t-1} + B u) (into sc.sumDelta).
      */
     private static void backStep(Scratch sc, float[] a, float[] h, int prev, int cur, int tn, float g, float dt, float ut,
                                  MemorySegment bMat, MemorySegment cMat, long bc, int state) {
         float[] dh = sc.dh, dA = sc.dA, dBp = sc.dBpart, dCp = sc.dCpart;
-        int n = 0, ub = Simd.bound(state);
         float sumU = 0, sumDelta = 0;
-        if (ub > 0) {
-            FloatVector vg = FloatVector.broadcast(F, g), vdt = FloatVector.broadcast(F, dt), vut = FloatVector.broadcast(F, ut);
-            FloatVector accU = FloatVector.zero(F), accDelta = FloatVector.zero(F);
-            for (; n < ub; n += L) {
-                FloatVector bn = Simd.load(bMat, bc + n), an = FloatVector.fromArray(F, a, n);
-                FloatVector dhn = FloatVector.fromArray(F, dh, n).add(vg.mul(Simd.load(cMat, bc + n)));
-                FloatVector at = Simd.exp(vdt.mul(an));
-                FloatVector.fromArray(F, dCp, tn + n).add(vg.mul(FloatVector.fromArray(F, h, cur + n))).intoArray(dCp, tn + n);
-                FloatVector dhdt = dhn.mul(vdt);
-                FloatVector.fromArray(F, dBp, tn + n).add(dhdt.mul(vut)).intoArray(dBp, tn + n);
-                accU = accU.add(dhdt.mul(bn));
-                FloatVector ah = at.mul(FloatVector.fromArray(F, h, prev + n));
-                accDelta = accDelta.add(dhn.mul(an.mul(ah).add(bn.mul(vut))));
-                FloatVector.fromArray(F, dA, n).add(dhdt.mul(ah)).intoArray(dA, n);
-                dhn.mul(at).intoArray(dh, n);
-            }
-            sumU = Simd.sumLanes(accU);
-            sumDelta = Simd.sumLanes(accDelta);
-        }
-        for (; n < state; n++) {
+        for (int n = 0; n < state; n++) {
             float bn = bMat.getAtIndex(FLOAT, bc + n);
             float dhn = dh[n] + g * cMat.getAtIndex(FLOAT, bc + n);
             float at = (float) Math.exp(dt * a[n]);
