@@ -314,15 +314,18 @@ public final class AttentionKernels {
                 int b = w / dm.kvHeads, hk = w % dm.kvHeads;
                 for (int t = 0; t < dm.queries; t++) Simd.zero(dQ, dm.qRow(b, t, hk * dm.group()), dm.group() * d);  // the group's heads are adjacent
                 for (int s0 = 0; s0 < dm.keys; s0 += SK) {
-                    fusedKeyTile(sc, dm, dOut, q, k, v, out, lse, scale, keyMask, dQ, b, hk, s0);
+                    keyTileBackward(sc, dm, dOut, q, k, v, out, lse, scale, keyMask, dQ, b, hk, s0);
                     writeKeyGrads(sc, dm, b, hk, s0, Math.min(SK, dm.keys - s0), dK, dV, dKBatchStride, dVBatchStride);
                 }
             }
         });
     }
 
-    /** Every query (of every head of the group) against the key tile at s0: dK, dV of the tile, and the tile's share of dQ. */
-    private static void fusedKeyTile(Scratch sc, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k, MemorySegment v,
+    /**
+     * Every query (of every head of the group) against the key tile at s0: dK, dV of the tile into the scratch and,
+     * unless dQ is null (the two-pass path's first pass), the tile's share of dQ added in place.
+     */
+    private static void keyTileBackward(Scratch sc, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k, MemorySegment v,
                                      MemorySegment out, MemorySegment lse, float scale, MemorySegment keyMask, MemorySegment dQ,
                                      int b, int hk, int s0) {
         int d = dm.headDim, sk = Math.min(SK, dm.keys - s0);
@@ -330,7 +333,7 @@ public final class AttentionKernels {
         Arrays.fill(sc.dv, 0, sk * d, 0f);
         transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
         transposeTile(v, false, dm, b, hk, s0, sk, sc.vt);
-        rowTile(k, true, dm, b, hk, s0, sk, sc.kr);
+        if (dQ != null) rowTile(k, true, dm, b, hk, s0, sk, sc.kr);
         int tStart = Math.max(0, s0 - dm.queryOffset);
         for (int h = hk * dm.group(); h < (hk + 1) * dm.group(); h++)
             for (int t0 = tStart; t0 < dm.queries; t0 += TQ) {
@@ -338,6 +341,7 @@ public final class AttentionKernels {
                 loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
                 recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
                 accumulateKeyGrads(sc, d, sk, tq);
+                if (dQ == null) continue;
                 for (int i = 0; i < tq; i++) {
                     int vis = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
                     if (vis == 0) continue;
@@ -420,20 +424,8 @@ public final class AttentionKernels {
             sc.ensure(d);
             for (int w = w0; w < w1; w++) {
                 int b = w / (dm.kvHeads * kTiles), hk = (w / kTiles) % dm.kvHeads, s0 = (w % kTiles) * SK;
-                int sk = Math.min(SK, dm.keys - s0);
-                Arrays.fill(sc.dk, 0, sk * d, 0f);
-                Arrays.fill(sc.dv, 0, sk * d, 0f);
-                transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
-                transposeTile(v, false, dm, b, hk, s0, sk, sc.vt);
-                int tStart = Math.max(0, s0 - dm.queryOffset);
-                for (int h = hk * dm.group(); h < (hk + 1) * dm.group(); h++)
-                    for (int t0 = tStart; t0 < dm.queries; t0 += TQ) {
-                        int tq = Math.min(TQ, dm.queries - t0);
-                        loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
-                        recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
-                        accumulateKeyGrads(sc, d, sk, tq);
-                    }
-                writeKeyGrads(sc, dm, b, hk, s0, sk, dK, dV, dKBatchStride, dVBatchStride);
+                keyTileBackward(sc, dm, dOut, q, k, v, out, lse, scale, keyMask, null, b, hk, s0);
+                writeKeyGrads(sc, dm, b, hk, s0, Math.min(SK, dm.keys - s0), dK, dV, dKBatchStride, dVBatchStride);
             }
         });
         // Pass 2: dQ per (b, h, query tile).
