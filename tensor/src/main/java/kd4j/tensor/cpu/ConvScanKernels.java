@@ -1,8 +1,8 @@
 /*
  * Mamba's causal depthwise conv1d and selective scan (Mamba-1), forward, backward and one-token decoding steps.
  * Layouts: x, u, delta, y [B, T, C or I] (channels fastest); conv w [C, K]; aLog [I, N]; bMat, cMat [B, T, N].
- * The scan keeps its state s[N] per (b, channel) in a per-thread buffer and saves nothing; the backward replays
- * the forward for one (b, channel) into a per-thread [T, N] state buffer, then walks time backwards. Parallelism is
+ * The scan keeps its states per (b, channel) in a per-thread buffer and saves nothing; the backward replays the
+ * forward into a per-thread [T + 1, N] (per lane group: [T + 1, N, L]) state buffer, then walks time backwards. Parallelism is
  * over channel blocks, so each dW / dALog / dD element has one writer; the dB / dC contributions (summed over
  * channels) go to per-block [B, T, N] buffers that are added in block order afterwards (same bits for any scheduling).
  * The conv runs L adjacent channels per vector (taps transposed to [K, C]); the scan's forward, replay and backward
@@ -269,8 +269,9 @@ public final class ConvScanKernels {
 
     /**
      * One step of L channels' states (at element x of delta and u), a channel per lane: next[n] = exp(dt a_n) prev[n]
-     * + du B_n for every n, du = dt u (next may be prev). Per element this is the expression of stepState and replayStep, with Simd.exp for n below
-     * Simd.bound(N) and Math.exp past it as there, so every layout computes the same state bits.
+     * + du B_n for every n, du = dt u (next may be prev). Per element this is the expression of stepState and
+     * replayStep, with Simd.exp for n below Simd.bound(N) and Math.exp past it as there, so every layout computes the
+     * same state bits.
      */
     private static void laneStates(float[] a, float[] prev, int po, float[] next, int no, MemorySegment delta, MemorySegment u,
                                    long x, MemorySegment bMat, long bc, int state, float[] tmp) {

@@ -3,8 +3,8 @@
  * KC x NC panels, A into MC x KC panels, and a register-blocked micro-kernel of MR rows x NR = 2 vectors keeps
  * MR * 2 accumulators (4 x 2 = 8 of the 16 AVX2 ymm registers; 12 x 2 = 24 of the 32 zmm registers with 512-bit
  * vectors) fed by broadcasts of A and two vector loads of B per k. Transposes and strides are absorbed by packing:
- * op(A)[i, k] lives at i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every transpose combination
- * and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
+ * op(A)[i, k] lives at i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every
+ * transpose combination and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
  * Not here: the naive triple loop (that is ReferenceBackend's job as the oracle).
  */
 package kd4j.tensor.cpu;
@@ -12,6 +12,7 @@ package kd4j.tensor.cpu;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 import kd4j.tensor.DType;
 
 import static kd4j.tensor.cpu.Simd.F;
@@ -30,7 +31,7 @@ public final class GemmKernels {
     static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 4;
     static final int NR = Simd.SCALAR ? 8 : 2 * L;
     /** Four floats: MR (4 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
-    private static final jdk.incubator.vector.VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /**
      * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
      * KC x NC in L3. K is cut into equal blocks of at most KC (kcFor), so K = 384 (every Linear of a hidden-384
