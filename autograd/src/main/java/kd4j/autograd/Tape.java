@@ -58,11 +58,13 @@ public final class Tape {
             throw new IllegalArgumentException("backward(loss) needs a scalar, got " + loss.data());
         Tensor seed = StepArena.scratch(loss.backend(), loss.data().dtype(), loss.shape());
         loss.backend().fill(seed, 1.0);
-        backward(loss, seed);
+        backward(loss, seed, true);
     }
 
-    /** Backward from any output with the given gradient of that output. Clears the tape afterwards. */
-    public static void backward(Var output, Tensor seed) {
+    /** Backward from any output with the given gradient of that output (left unchanged). Clears the tape afterwards. */
+    public static void backward(Var output, Tensor seed) { backward(output, seed, false); }
+
+    private static void backward(Var output, Tensor seed, boolean ownsSeed) {
         Tape tape = current();
         try {
             if (!tape.recorded.contains(output) && !output.requiresGrad())
@@ -74,6 +76,7 @@ public final class Tape {
                 Entry e = tape.entries.get(i);
                 Tensor dOut = e.out.grad();
                 if (dOut == null) continue;          // this op does not lead to the output
+                grads.begin(e.out != output || ownsSeed ? dOut : null);
                 e.backward.apply(dOut, grads);
                 grads.flush();
                 if (CHECK_FINITE) {

@@ -41,13 +41,29 @@ public class Var {
      */
     public Tensor gradOrZeros() {
         if (grad == null) {
-            DType t = data.dtype() == DType.F64 ? DType.F64 : DType.F32;
+            DType t = gradDType();
             grad = this instanceof Parameter ? data.backend().zeros(t, data.shape())
                     : StepArena.scratchZeros(data.backend(), t, data.shape());
             gradIsZero = true;
         }
         return grad;
     }
+
+    /**
+     * The gradient buffer for a kernel that overwrites all of it: allocated like gradOrZeros, but an activation's
+     * buffer is not zero-filled first (its contents are undefined until the kernel writes them).
+     */
+    Tensor gradForOverwrite() {
+        if (grad == null && !(this instanceof Parameter)) {
+            grad = StepArena.scratch(data.backend(), gradDType(), data.shape());
+            gradIsZero = false;
+            return grad;
+        }
+        return gradOrZeros();
+    }
+
+    /** The gradient's dtype: F64 for F64 data (gradient checks), else F32. */
+    DType gradDType() { return data.dtype() == DType.F64 ? DType.F64 : DType.F32; }
 
     boolean gradIsZero() { return gradIsZero; }
 

@@ -27,10 +27,10 @@ public final class ElementwiseOps {
         be.add(at, bt, out);
         boolean broadcast = !at.sameShape(bt);
         return Tape.record("add", out, (dOut, grads) -> {
-            if (grads.wants(a)) be.addScaled(grads.accumulate(a), dOut, 1f);
+            if (grads.wants(a)) grads.add(a, dOut);
             if (grads.wants(b)) {
                 if (broadcast) be.sumRowsBackward(dOut, grads.accumulate(b));
-                else be.addScaled(grads.accumulate(b), dOut, 1f);
+                else grads.add(b, dOut);
             }
         }, a, b);
     }

@@ -19,7 +19,7 @@ public final class ShapeOps {
     public static Var reshape(Var x, int... dims) {
         Backend be = x.backend();
         Tensor out = dense(x).reshape(dims);
-        return Tape.record("reshape", out, (dOut, grads) -> be.addScaled(grads.accumulate(x), dOut, 1f), x);
+        return Tape.record("reshape", out, (dOut, grads) -> grads.add(x, dOut), x);
     }
 
     /** Elements start..start+length-1 along dim, as a contiguous copy. dX is dOut in that slice, 0 elsewhere. */
