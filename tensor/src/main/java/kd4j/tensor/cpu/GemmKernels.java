@@ -223,19 +223,22 @@ public final class GemmKernels {
     private static void packA(Operand a, long off, int mc, int kc, float[] ap, float[] rowCopy) {
         MemorySegment seg = a.segment;
         long rs = a.rowStride, cs = a.colStride;
-        for (int ir = 0; ir < mc; ir += MR) {
-            int rows = Math.min(MR, mc - ir), base = ir * kc;
-            if (rs == 1 && rows == MR) {
-                // op(A) is a transposed row-major matrix (dW = dYᵀ X): the MR values of one k are adjacent in memory, so
-                // each k is MR / 4 four-lane copies (MR is 4 or 12).
-                for (int kk = 0; kk < kc; kk++) {
-                    long src = off + ir + kk * cs;
-                    int dst = base + kk * MR;
-                    if (Simd.SCALAR) for (int r = 0; r < MR; r++) ap[dst + r] = seg.getAtIndex(FLOAT, src + r);
-                    else for (int r = 0; r < MR; r += 4) FloatVector.fromMemorySegment(F4, seg, (src + r) * Float.BYTES, Simd.LE).intoArray(ap, dst + r);
+        int full = rs == 1 ? mc - mc % MR : 0;
+        if (full > 0) {
+            // op(A) is a transposed row-major matrix (dW = dYᵀ X): the values of one k are a contiguous run of A's row
+            // k. Read each row's run once, front to back, handing MR / 4 four-lane copies to every micro-panel (a walk
+            // down one micro-panel at a time would touch a new row, often a new page, on every load).
+            for (int kk = 0; kk < kc; kk++) {
+                long src = off + kk * cs;
+                for (int ir = 0; ir < full; ir += MR) {
+                    int dst = ir * kc + kk * MR;
+                    if (Simd.SCALAR) for (int r = 0; r < MR; r++) ap[dst + r] = seg.getAtIndex(FLOAT, src + ir + r);
+                    else for (int r = 0; r < MR; r += 4) FloatVector.fromMemorySegment(F4, seg, (src + ir + r) * Float.BYTES, Simd.LE).intoArray(ap, dst + r);
                 }
-                continue;
             }
+        }
+        for (int ir = full; ir < mc; ir += MR) {
+            int rows = Math.min(MR, mc - ir), base = ir * kc;
             if (cs == 1 && rows == MR) {
                 // Row-major A: on AVX2 a 4 x 8 shuffle transpose straight from A; otherwise copy each row's k run in bulk,
                 // then interleave the MR rows from the heap copy.
@@ -297,15 +300,18 @@ public final class GemmKernels {
         long rs = b.rowStride, cs = b.colStride;
         DType dt = b.dtype;
         boolean rowVector = cs == 1 && !Simd.SCALAR && Simd.vectorizable(dt);
-        for (int jr = 0; jr < nc; jr += NR) {
-            int cols = Math.min(NR, nc - jr), base = bpOff + jr * kc;
-            if (rowVector && cols == NR) {
-                for (int kk = 0; kk < kc; kk++) {
-                    long src = off + kk * rs + jr;
-                    for (int v = 0; v < NR; v += L) Simd.loadWidened(seg, dt, src + v).intoArray(bp, base + kk * NR + v);
-                }
-                continue;
+        int full = rowVector ? nc - nc % NR : 0;
+        // Row-major B: read each row's run once, front to back, handing NR values to every micro-panel (walking down
+        // one micro-panel at a time would touch a new row, often a new page, on every load).
+        for (int kk = 0; full > 0 && kk < kc; kk++) {
+            long src = off + kk * rs;
+            for (int jr = 0; jr < full; jr += NR) {
+                int dst = bpOff + jr * kc + kk * NR;
+                for (int v = 0; v < NR; v += L) Simd.loadWidened(seg, dt, src + jr + v).intoArray(bp, dst + v);
             }
+        }
+        for (int jr = full; jr < nc; jr += NR) {
+            int cols = Math.min(NR, nc - jr), base = bpOff + jr * kc;
             if (rs == 1 && cols == NR) {
                 // op(B) is a transposed row-major matrix (a Linear weight [out, in]): each column's k run is contiguous.
                 // Copy the NR runs in bulk (widening bf16/fp16), then interleave them from the heap copy.
