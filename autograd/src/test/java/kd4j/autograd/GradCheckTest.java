@@ -254,6 +254,33 @@ class GradCheckTest {
     }
 
     @Test
+    void passThroughGradients_areHandedOnWithoutTouchingTheSeed() {
+        Var x = new Var(BE.fromDoubles(new double[] {1, 2, 3, 4}, 2, 2), true);
+        // y = reshape(x) + 2x, flattened: the add hands its dOut to the reshape, the reshape's backward then adds
+        // into the gradient the scale already wrote
+        Var y = ShapeOps.reshape(ElementwiseOps.add(ShapeOps.reshape(x, 4), ShapeOps.reshape(ElementwiseOps.scale(x, 2f), 4)), 2, 2);
+        double[] seedValues = {1, -2, 0.5, 4};
+        Tensor seed = BE.fromDoubles(seedValues, 2, 2);
+        Tape.backward(y, seed);
+        assertArrayEquals(new double[] {3, -6, 1.5, 12}, x.grad().toDoubleArray());
+        assertArrayEquals(seedValues, seed.toDoubleArray());
+        // the root's seed belongs to the caller: x + x must not adopt it and then double it in place
+        Var w = new Var(BE.fromDoubles(new double[] {7, 8}, 2), true);
+        Tensor seed2 = BE.fromDoubles(new double[] {1, 3}, 2);
+        Tape.backward(ElementwiseOps.add(w, w), seed2);
+        assertArrayEquals(new double[] {2, 6}, w.grad().toDoubleArray());
+        assertArrayEquals(new double[] {1, 3}, seed2.toDoubleArray());
+        // x + x: the second input takes the gradient the first one was handed
+        Var z = new Var(BE.fromDoubles(new double[] {5, 6}, 2), true);
+        Tape.backward(LossOps.sum(ElementwiseOps.add(ElementwiseOps.scale(z, 3f), ElementwiseOps.scale(z, 3f))));
+        assertArrayEquals(new double[] {6, 6}, z.grad().toDoubleArray());
+        // a parameter's gradient stays its own buffer: a second backward accumulates into it
+        Parameter p = new Parameter("p", BE.fromDoubles(new double[] {1, 2}, 2), Parameter.Group.DECAY);
+        for (int pass = 0; pass < 2; pass++) Tape.backward(LossOps.sum(ShapeOps.reshape(p, 2, 1)));
+        assertArrayEquals(new double[] {2, 2}, p.grad().toDoubleArray());
+    }
+
+    @Test
     void gradModeOff_recordsNothing() {
         Var x = new Var(BE.fromDoubles(new double[] {1, 2}, 2), true);
         Var y;
