@@ -44,6 +44,18 @@ public final class AttentionKernels {
         float[] q = new float[0], dO = new float[0], acc = new float[0], dk = new float[0], dv = new float[0];
         final float[] scores = new float[TQ * SK], dp = new float[TQ * SK];
         final float[] m = new float[TQ], l = new float[TQ], di = new float[TQ];
+        /** Per query row of a tile: the keys it sees in the current key tile (its causal bound), and whether it sees any. */
+        final int[] vis = new int[TQ];
+        final boolean[] live = new boolean[TQ];
+
+        /**
+         * The forward's per-(b, kv head) tile cache: key tile i transposed (ktTiles[i]) and value tile i as rows
+         * (vrTiles[i]), filled in order as query tiles reach them; tilesReady of them are valid.
+         */
+        float[][] ktTiles = new float[0][], vrTiles = new float[0][];
+        int tilesReady;
+        /** Di = dOut . out of every query row of the backward task's heads ([head in group][t]). */
+        float[] diRows = new float[0];
 
         void ensure(int d) {
             if (kt.length < d * SK) {
@@ -77,7 +89,7 @@ public final class AttentionKernels {
      */
     private static void scoreRow(float[] q, int qo, float[] t, int d, int sk, float scale, float[] out, int oo) {
         int j = 0;
-        if (!Simd.SCALAR) {
+        if (!Simd.SCALAR)
             for (; j + 4 * L <= sk; j += 4 * L) {
                 FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
                 for (int e = 0, ti = j; e < d; e++, ti += SK) {
@@ -92,12 +104,45 @@ public final class AttentionKernels {
                 a2.mul(scale).intoArray(out, oo + j + 2 * L);
                 a3.mul(scale).intoArray(out, oo + j + 3 * L);
             }
+        scoreTail(q, qo, t, d, j, sk, scale, out, oo);
+    }
+
+    /**
+     * scoreRow for two query rows (q at qo and qo + d, out at oo and oo + SK): each 4L-wide run of a t row is loaded
+     * once for both, so a step is 4 loads and 2 broadcasts for 8 FMAs in 8 independent chains (8 + 4 + 2 = 14
+     * vector registers) instead of 5 loads for 4 FMAs in 4 chains. Each output is the same FMA chain as in scoreRow,
+     * so the results are the same bits.
+     */
+    private static void scoreRowPair(float[] q, int qo, float[] t, int d, int sk, float scale, float[] out, int oo) {
+        int j = 0, qo1 = qo + d, oo1 = oo + SK;
+        if (!Simd.SCALAR)
+            for (; j + 4 * L <= sk; j += 4 * L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+                FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+                for (int e = 0, ti = j; e < d; e++, ti += SK) {
+                    FloatVector t0 = FloatVector.fromArray(F, t, ti), t1 = FloatVector.fromArray(F, t, ti + L);
+                    FloatVector t2 = FloatVector.fromArray(F, t, ti + 2 * L), t3 = FloatVector.fromArray(F, t, ti + 3 * L);
+                    FloatVector x = FloatVector.broadcast(F, q[qo + e]), y = FloatVector.broadcast(F, q[qo1 + e]);
+                    a0 = x.fma(t0, a0); a1 = x.fma(t1, a1); a2 = x.fma(t2, a2); a3 = x.fma(t3, a3);
+                    b0 = y.fma(t0, b0); b1 = y.fma(t1, b1); b2 = y.fma(t2, b2); b3 = y.fma(t3, b3);
+                }
+                a0.mul(scale).intoArray(out, oo + j); a1.mul(scale).intoArray(out, oo + j + L);
+                a2.mul(scale).intoArray(out, oo + j + 2 * L); a3.mul(scale).intoArray(out, oo + j + 3 * L);
+                b0.mul(scale).intoArray(out, oo1 + j); b1.mul(scale).intoArray(out, oo1 + j + L);
+                b2.mul(scale).intoArray(out, oo1 + j + 2 * L); b3.mul(scale).intoArray(out, oo1 + j + 3 * L);
+            }
+        scoreTail(q, qo, t, d, j, sk, scale, out, oo);
+        scoreTail(q, qo1, t, d, j, sk, scale, out, oo1);
+    }
+
+    /** scoreRow's keys from j on (fewer than 4L): one vector at a time, then scalars. */
+    private static void scoreTail(float[] q, int qo, float[] t, int d, int j, int sk, float scale, float[] out, int oo) {
+        if (!Simd.SCALAR)
             for (; j + L <= sk; j += L) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int e = 0; e < d; e++) acc = FloatVector.broadcast(F, q[qo + e]).fma(FloatVector.fromArray(F, t, e * SK + j), acc);
                 acc.mul(scale).intoArray(out, oo + j);
             }
-        }
         for (; j < sk; j++) {
             float acc = 0;
             for (int e = 0; e < d; e++) acc += q[qo + e] * t[e * SK + j];
@@ -106,16 +151,34 @@ public final class AttentionKernels {
     }
 
     /**
-     * acc[ao + e] += sum_{j < n} w[wo + j * ws] * rows[j * d + e] for e < d: one row of a P·V (or dSᵀ·Q, Pᵀ·dO,
+     * Scores of query rows i0 <= i < i1 (q rows of d, out rows of SK) against the transposed tile t, two rows at a
+     * time where both are wanted. rowWanted null means every row.
+     */
+    private static void scoreRows(float[] q, float[] t, int d, int sk, float scale, float[] out, int i0, int i1, boolean[] rowWanted) {
+        int i = i0;
+        while (i < i1) {
+            if (rowWanted != null && !rowWanted[i]) { i++; continue; }
+            if (i + 1 < i1 && (rowWanted == null || rowWanted[i + 1])) {
+                scoreRowPair(q, i * d, t, d, sk, scale, out, i * SK);
+                i += 2;
+            } else {
+                scoreRow(q, i * d, t, d, sk, scale, out, i * SK);
+                i++;
+            }
+        }
+    }
+
+    /**
+     * acc[ao + e] += sum_{j < n} w[wo + j * ws] * rows[ro + j * d + e] for e < d: one row of a P·V (or dSᵀ·Q, Pᵀ·dO,
      * dS·K) micro-GEMM with the output row held in four vector accumulators over the head dim.
      */
-    private static void accRows(float[] w, int wo, int ws, int n, float[] rows, int d, float[] acc, int ao) {
+    private static void accRows(float[] w, int wo, int ws, int n, float[] rows, int ro, int d, float[] acc, int ao) {
         int e = 0;
         if (!Simd.SCALAR) {
             for (; e + 4 * L <= d; e += 4 * L) {
                 FloatVector a0 = FloatVector.fromArray(F, acc, ao + e), a1 = FloatVector.fromArray(F, acc, ao + e + L);
                 FloatVector a2 = FloatVector.fromArray(F, acc, ao + e + 2 * L), a3 = FloatVector.fromArray(F, acc, ao + e + 3 * L);
-                for (int j = 0, wi = wo, ri = e; j < n; j++, wi += ws, ri += d) {
+                for (int j = 0, wi = wo, ri = ro + e; j < n; j++, wi += ws, ri += d) {
                     FloatVector x = FloatVector.broadcast(F, w[wi]);
                     a0 = x.fma(FloatVector.fromArray(F, rows, ri), a0);
                     a1 = x.fma(FloatVector.fromArray(F, rows, ri + L), a1);
@@ -127,16 +190,33 @@ public final class AttentionKernels {
             }
             for (; e + L <= d; e += L) {
                 FloatVector a0 = FloatVector.fromArray(F, acc, ao + e);
-                for (int j = 0, wi = wo, ri = e; j < n; j++, wi += ws, ri += d)
+                for (int j = 0, wi = wo, ri = ro + e; j < n; j++, wi += ws, ri += d)
                     a0 = FloatVector.broadcast(F, w[wi]).fma(FloatVector.fromArray(F, rows, ri), a0);
                 a0.intoArray(acc, ao + e);
             }
         }
         for (; e < d; e++) {
             float s = acc[ao + e];
-            for (int j = 0, wi = wo, ri = e; j < n; j++, wi += ws, ri += d) s += w[wi] * rows[ri];
+            for (int j = 0, wi = wo, ri = ro + e; j < n; j++, wi += ws, ri += d) s += w[wi] * rows[ri];
             acc[ao + e] = s;
         }
+    }
+
+    /**
+     * acc row i += sum_{j < n[i]} w[i * SK + j] * rows[j * d + ..] for the rows i0 <= i < i1 of a score tile (P V or dS K):
+     * two rows at a time with accRowPair over the keys both see, the longer row's extra keys after that. Each output
+     * is the same FMA chain as accRows alone would give (same order of j), so the results are the same bits.
+     */
+    private static void accTileRows(float[] w, int[] n, int i0, int i1, float[] rows, int d, float[] acc) {
+        int i = i0;
+        boolean pairs = !Simd.SCALAR && d % (4 * L) == 0;
+        for (; pairs && i + 2 <= i1; i += 2) {
+            int common = Math.min(n[i], n[i + 1]);
+            if (common > 0) accRowPair(w, i * SK, SK, 1, common, rows, 0, d, acc, i * d);
+            for (int r = i; r < i + 2; r++)
+                if (n[r] > common) accRows(w, r * SK + common, 1, n[r] - common, rows, common * d, d, acc, r * d);
+        }
+        for (; i < i1; i++) if (n[i] > 0) accRows(w, i * SK, 1, n[i], rows, 0, d, acc, i * d);
     }
 
     /** scores[o + j] = exp(scores[o + j] - shift) in place (masked -inf scores become 0); returns their sum. */
@@ -180,15 +260,34 @@ public final class AttentionKernels {
         return vis;
     }
 
+    /**
+     * With at least two (batch, kv head) pairs per thread, a task owns a kv head and runs every query tile of its
+     * heads, so each key tile is transposed (and each value tile copied) once per task instead of once per query tile;
+     * otherwise tasks are (b, h, query tile) for finer parallelism. Each query row gets the same operations either way.
+     */
     static void attentionForward(Parallel par, Dims dm, MemorySegment q, MemorySegment k, MemorySegment v, float scale,
                                  MemorySegment keyMask, MemorySegment out, MemorySegment lse) {
         int qTiles = (dm.queries + TQ - 1) / TQ, d = dm.headDim;
+        if (dm.batches * dm.kvHeads >= 2 * par.threads()) {
+            par.forEach(dm.batches * dm.kvHeads, (w0, w1) -> {
+                Scratch sc = SCRATCH.get();
+                sc.ensure(d);
+                for (int w = w0; w < w1; w++) {
+                    int b = w / dm.kvHeads, hk = w % dm.kvHeads;
+                    sc.tilesReady = 0;
+                    for (int h = hk * dm.group(); h < (hk + 1) * dm.group(); h++)
+                        for (int t0 = 0; t0 < dm.queries; t0 += TQ)
+                            forwardQueryTile(sc, dm, q, k, v, scale, keyMask, out, lse, b, h, t0, true);
+                }
+            });
+            return;
+        }
         par.forEach(dm.batches * dm.heads * qTiles, (w0, w1) -> {
             Scratch sc = SCRATCH.get();
             sc.ensure(d);
             for (int w = w0; w < w1; w++) {
                 int b = w / (dm.heads * qTiles), h = (w / qTiles) % dm.heads, t0 = (w % qTiles) * TQ;
-                forwardQueryTile(sc, dm, q, k, v, scale, keyMask, out, lse, b, h, t0);
+                forwardQueryTile(sc, dm, q, k, v, scale, keyMask, out, lse, b, h, t0, false);
             }
         });
     }
@@ -196,9 +295,11 @@ public final class AttentionKernels {
     /**
      * The forward of one (b, h, query tile). Kept out of the parallel lambda (and the key-tile step out of this) so
      * that C2 compiles them from many invocations early, instead of waiting to OSR-compile one long-running loop.
+     * cached: key/value tiles come from the scratch's tile cache (valid for this b and kv head), filled on first use.
      */
     private static void forwardQueryTile(Scratch sc, Dims dm, MemorySegment q, MemorySegment k, MemorySegment v, float scale,
-                                         MemorySegment keyMask, MemorySegment out, MemorySegment lse, int b, int h, int t0) {
+                                         MemorySegment keyMask, MemorySegment out, MemorySegment lse, int b, int h, int t0,
+                                         boolean cached) {
         int d = dm.headDim, tq = Math.min(TQ, dm.queries - t0), hk = h / dm.group();
         for (int i = 0; i < tq; i++) Simd.copy(q, dm.qRow(b, t0 + i, h), sc.q, i * d, d);
         Arrays.fill(sc.m, Float.NEGATIVE_INFINITY);
@@ -207,9 +308,17 @@ public final class AttentionKernels {
         int keyEnd = Math.min(dm.keys, dm.queryOffset + t0 + tq);  // keys past the last query's position are never visible
         for (int s0 = 0; s0 < keyEnd; s0 += SK) {
             int sk = Math.min(SK, keyEnd - s0);
-            transposeTile(k, true, dm, b, hk, s0, sk, sc.kt);
-            rowTile(v, false, dm, b, hk, s0, sk, sc.vr);
-            forwardKeyTile(sc, dm, keyMask, scale, b, t0, tq, s0, sk);
+            float[] kt = sc.kt, vr = sc.vr;
+            if (cached) {
+                int tile = s0 / SK;
+                if (tile >= sc.tilesReady) cacheTile(sc, dm, k, v, b, hk, tile);
+                kt = sc.ktTiles[tile];
+                vr = sc.vrTiles[tile];
+            } else {
+                transposeTile(k, true, dm, b, hk, s0, sk, kt);
+                rowTile(v, false, dm, b, hk, s0, sk, vr);
+            }
+            forwardKeyTile(sc, dm, kt, vr, keyMask, scale, b, t0, tq, s0, sk);
         }
         for (int i = 0; i < tq; i++) {
             long o = dm.qRow(b, t0 + i, h);
@@ -225,26 +334,46 @@ public final class AttentionKernels {
         }
     }
 
-    /** One key tile (kt transposed, vr rows) against the query rows of the scratch: the online-softmax update. */
-    private static void forwardKeyTile(Scratch sc, Dims dm, MemorySegment keyMask, float scale, int b, int t0, int tq, int s0, int sk) {
+    /** Fills the forward's tile cache up to key tile `tile` (whole tiles: later query tiles see more of them). */
+    private static void cacheTile(Scratch sc, Dims dm, MemorySegment k, MemorySegment v, int b, int hk, int tile) {
         int d = dm.headDim;
-        for (int i = 0; i < tq; i++) {
-            int pos = dm.queryOffset + t0 + i;
-            if (pos < s0) continue;
-            int so = i * SK;
-            scoreRow(sc.q, i * d, sc.kt, d, sk, scale, sc.scores, so);
+        if (sc.ktTiles.length <= tile) {
+            int n = Math.max(tile + 1, (dm.keys + SK - 1) / SK);
+            sc.ktTiles = Arrays.copyOf(sc.ktTiles, n);
+            sc.vrTiles = Arrays.copyOf(sc.vrTiles, n);
+        }
+        for (int t = sc.tilesReady; t <= tile; t++) {
+            if (sc.ktTiles[t] == null || sc.ktTiles[t].length < d * SK) { sc.ktTiles[t] = new float[d * SK]; sc.vrTiles[t] = new float[SK * d]; }
+            int s0 = t * SK, sk = Math.min(SK, dm.keys - s0);
+            transposeTile(k, true, dm, b, hk, s0, sk, sc.ktTiles[t]);
+            rowTile(v, false, dm, b, hk, s0, sk, sc.vrTiles[t]);
+        }
+        sc.tilesReady = tile + 1;
+    }
+
+    /**
+     * One key tile (kt transposed, vr rows) against the query rows of the scratch: the online-softmax update. Scores
+     * and P V go two rows at a time (scoreRows, accTileRows); the per-row softmax bookkeeping sits in between.
+     */
+    private static void forwardKeyTile(Scratch sc, Dims dm, float[] kt, float[] vr, MemorySegment keyMask, float scale,
+                                       int b, int t0, int tq, int s0, int sk) {
+        int d = dm.headDim, iFirst = Math.max(0, s0 - dm.queryOffset - t0);  // rows before iFirst see no key of the tile
+        if (iFirst >= tq) return;
+        scoreRows(sc.q, kt, d, sk, scale, sc.scores, iFirst, tq, null);
+        for (int i = iFirst; i < tq; i++) {
+            int so = i * SK, pos = dm.queryOffset + t0 + i;
             int vis = maskRow(sc.scores, so, keyMask, dm.keys, b, s0, sk, pos);
-            float tileMax = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < vis; j++) tileMax = Math.max(tileMax, sc.scores[so + j]);
+            float tileMax = Simd.max(sc.scores, so, vis);
+            sc.vis[i] = 0;
             if (tileMax == Float.NEGATIVE_INFINITY) continue;
             float mNew = Math.max(sc.m[i], tileMax);
             float corr = (float) Math.exp(sc.m[i] - mNew);  // 0 on the first visible tile (m = -inf)
-            if (corr != 1f) for (int e = 0; e < d; e++) sc.acc[i * d + e] *= corr;
-            float lsum = sc.l[i] * corr + expRow(sc.scores, so, vis, mNew);
-            accRows(sc.scores, so, 1, vis, sc.vr, d, sc.acc, i * d);
-            sc.l[i] = lsum;
+            if (corr != 1f) Simd.scale(sc.acc, i * d, d, corr);
+            sc.l[i] = sc.l[i] * corr + expRow(sc.scores, so, vis, mNew);
             sc.m[i] = mNew;
+            sc.vis[i] = vis;
         }
+        accTileRows(sc.scores, sc.vis, iFirst, tq, vr, d, sc.acc);
     }
 
     /**
@@ -255,31 +384,34 @@ public final class AttentionKernels {
     private static void recompute(Scratch sc, Dims dm, MemorySegment keyMask, int b, int tFirst, int tq, int s0, int sk,
                                   float scale) {
         int d = dm.headDim;
+        for (int i = 0; i < tq; i++) sc.live[i] = sc.l[i] != Float.NEGATIVE_INFINITY && dm.queryOffset + tFirst + i >= s0;
+        scoreRows(sc.q, sc.kt, d, sk, scale, sc.scores, 0, tq, sc.live);
+        scoreRows(sc.dO, sc.vt, d, sk, 1f, sc.dp, 0, tq, sc.live);
         for (int i = 0; i < tq; i++) {
-            int so = i * SK, pos = dm.queryOffset + tFirst + i;
-            float l = sc.l[i];
-            if (l == Float.NEGATIVE_INFINITY || pos < s0) {
+            int so = i * SK;
+            if (!sc.live[i]) {
                 Arrays.fill(sc.scores, so, so + sk, 0f);
                 Arrays.fill(sc.dp, so, so + sk, 0f);
                 continue;
             }
-            scoreRow(sc.q, i * d, sc.kt, d, sk, scale, sc.scores, so);
-            scoreRow(sc.dO, i * d, sc.vt, d, sk, 1f, sc.dp, so);
-            maskRow(sc.scores, so, keyMask, dm.keys, b, s0, sk, pos);
-            expRow(sc.scores, so, sk, l);
+            maskRow(sc.scores, so, keyMask, dm.keys, b, s0, sk, dm.queryOffset + tFirst + i);
+            expRow(sc.scores, so, sk, sc.l[i]);
             dsRow(sc.scores, sc.dp, so, sk, sc.di[i], scale);
         }
     }
 
-    /** Loads query rows t0..t0+tq of head h into the scratch q and dO tiles with their lse and Di = dOut . out. */
+    /**
+     * Loads query rows t0..t0+tq of head h into the scratch q and dO tiles with their lse and Di = dOut . out (from
+     * sc.diRows when the task precomputed them for its kv head's group).
+     */
     private static void loadQueries(Scratch sc, Dims dm, MemorySegment q, MemorySegment dOut, MemorySegment out,
-                                    MemorySegment lse, int b, int h, int t0, int tq) {
-        int d = dm.headDim;
+                                    MemorySegment lse, int b, int h, int t0, int tq, boolean diPrecomputed) {
+        int d = dm.headDim, diOff = (h % dm.group()) * dm.queries + t0;
         for (int i = 0; i < tq; i++) {
             long qo = dm.qRow(b, t0 + i, h);
             Simd.copy(q, qo, sc.q, i * d, d);
             Simd.copy(dOut, qo, sc.dO, i * d, d);
-            sc.di[i] = Simd.dot(dOut, qo, out, qo, d);
+            sc.di[i] = diPrecomputed ? sc.diRows[diOff + i] : Simd.dot(dOut, qo, out, qo, d);
             sc.l[i] = lse.getAtIndex(FLOAT, dm.lseIndex(b, h, t0 + i));
         }
     }
@@ -313,6 +445,13 @@ public final class AttentionKernels {
             for (int w = w0; w < w1; w++) {
                 int b = w / dm.kvHeads, hk = w % dm.kvHeads;
                 for (int t = 0; t < dm.queries; t++) Simd.zero(dQ, dm.qRow(b, t, hk * dm.group()), dm.group() * d);  // the group's heads are adjacent
+                // Di of every query row of the group once, not once per key tile
+                if (sc.diRows.length < dm.group() * dm.queries) sc.diRows = new float[dm.group() * dm.queries];
+                for (int g = 0; g < dm.group(); g++)
+                    for (int t = 0; t < dm.queries; t++) {
+                        long qo = dm.qRow(b, t, hk * dm.group() + g);
+                        sc.diRows[g * dm.queries + t] = Simd.dot(dOut, qo, out, qo, d);
+                    }
                 for (int s0 = 0; s0 < dm.keys; s0 += SK) {
                     keyTileBackward(sc, dm, dOut, q, k, v, out, lse, scale, keyMask, dQ, b, hk, s0);
                     writeKeyGrads(sc, dm, b, hk, s0, Math.min(SK, dm.keys - s0), dK, dV, dKBatchStride, dVBatchStride);
@@ -323,7 +462,8 @@ public final class AttentionKernels {
 
     /**
      * Every query (of every head of the group) against the key tile at s0: dK, dV of the tile into the scratch and,
-     * unless dQ is null (the two-pass path's first pass), the tile's share of dQ added in place.
+     * unless dQ is null (the two-pass path's first pass), the tile's share of dQ added in place. A non-null dQ means
+     * the fused path, whose task has put the group's Di rows in sc.diRows.
      */
     private static void keyTileBackward(Scratch sc, Dims dm, MemorySegment dOut, MemorySegment q, MemorySegment k, MemorySegment v,
                                      MemorySegment out, MemorySegment lse, float scale, MemorySegment keyMask, MemorySegment dQ,
@@ -338,18 +478,17 @@ public final class AttentionKernels {
         for (int h = hk * dm.group(); h < (hk + 1) * dm.group(); h++)
             for (int t0 = tStart; t0 < dm.queries; t0 += TQ) {
                 int tq = Math.min(TQ, dm.queries - t0);
-                loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
+                loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq, dQ != null);
                 recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
                 accumulateKeyGrads(sc, d, sk, tq);
                 if (dQ == null) continue;
                 for (int i = 0; i < tq; i++) {
-                    int vis = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
-                    if (vis == 0) continue;
-                    long qo = dm.qRow(b, t0 + i, h);
-                    Simd.copy(dQ, qo, sc.acc, i * d, d);
-                    accRows(sc.dp, i * SK, 1, vis, sc.kr, d, sc.acc, i * d);
-                    Simd.copy(sc.acc, i * d, dQ, qo, d);
+                    sc.vis[i] = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
+                    if (sc.vis[i] > 0) Simd.copy(dQ, dm.qRow(b, t0 + i, h), sc.acc, i * d, d);
                 }
+                accTileRows(sc.dp, sc.vis, 0, tq, sc.kr, d, sc.acc);
+                for (int i = 0; i < tq; i++)
+                    if (sc.vis[i] > 0) Simd.copy(sc.acc, i * d, dQ, dm.qRow(b, t0 + i, h), d);
             }
     }
 
@@ -357,10 +496,8 @@ public final class AttentionKernels {
     private static void queryGradTile(Scratch sc, Dims dm, MemorySegment keyMask, float scale, int b, int t0, int tq, int s0, int sk) {
         int d = dm.headDim;
         recompute(sc, dm, keyMask, b, t0, tq, s0, sk, scale);
-        for (int i = 0; i < tq; i++) {
-            int vis = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
-            accRows(sc.dp, i * SK, 1, vis, sc.kr, d, sc.acc, i * d);
-        }
+        for (int i = 0; i < tq; i++) sc.vis[i] = Math.max(0, Math.min(sk, dm.queryOffset + t0 + i - s0 + 1));
+        accTileRows(sc.dp, sc.vis, 0, tq, sc.kr, d, sc.acc);
     }
 
     /** dV_j += sum_i p_ij dOut_i and dK_j += sum_i ds_ij q_i for the keys j < sk of the tile, from the recomputed P and dS. */
@@ -368,32 +505,32 @@ public final class AttentionKernels {
         int j = 0;
         if (!Simd.SCALAR && d % (4 * L) == 0)
             for (; j + 2 <= sk; j += 2) {
-                accRowPair(sc.scores, j, SK, tq, sc.dO, d, sc.dv, j * d);
-                accRowPair(sc.dp, j, SK, tq, sc.q, d, sc.dk, j * d);
+                accRowPair(sc.scores, j, 1, SK, tq, sc.dO, 0, d, sc.dv, j * d);
+                accRowPair(sc.dp, j, 1, SK, tq, sc.q, 0, d, sc.dk, j * d);
             }
         for (; j < sk; j++) {
-            accRows(sc.scores, j, SK, tq, sc.dO, d, sc.dv, j * d);
-            accRows(sc.dp, j, SK, tq, sc.q, d, sc.dk, j * d);
+            accRows(sc.scores, j, SK, tq, sc.dO, 0, d, sc.dv, j * d);
+            accRows(sc.dp, j, SK, tq, sc.q, 0, d, sc.dk, j * d);
         }
     }
 
     /**
-     * accRows for two adjacent output rows at once (weights w[wo + i ws] and w[wo + 1 + i ws], outputs acc[ao..] and
+     * accRows for two adjacent output rows at once (weights w[wo + i ws] and w[wo + wp + i ws], outputs acc[ao..] and
      * acc[ao + d..]), 4L of the head dim at a time: each row of `rows` is loaded once for both outputs, so a step is
      * 4 loads and 2 broadcasts for 8 FMAs instead of 8 loads and 2 broadcasts (8 + 4 + 2 = 14 vector registers). Each
      * output element is the same FMA chain as in accRows, so the results are the same bits. Needs d a multiple of 4L.
      */
-    private static void accRowPair(float[] w, int wo, int ws, int n, float[] rows, int d, float[] acc, int ao) {
+    private static void accRowPair(float[] w, int wo, int wp, int ws, int n, float[] rows, int ro, int d, float[] acc, int ao) {
         for (int e = 0; e < d; e += 4 * L) {
             int a0 = ao + e, a1 = ao + d + e;
             FloatVector x0 = FloatVector.fromArray(F, acc, a0), x1 = FloatVector.fromArray(F, acc, a0 + L);
             FloatVector x2 = FloatVector.fromArray(F, acc, a0 + 2 * L), x3 = FloatVector.fromArray(F, acc, a0 + 3 * L);
             FloatVector y0 = FloatVector.fromArray(F, acc, a1), y1 = FloatVector.fromArray(F, acc, a1 + L);
             FloatVector y2 = FloatVector.fromArray(F, acc, a1 + 2 * L), y3 = FloatVector.fromArray(F, acc, a1 + 3 * L);
-            for (int i = 0, wi = wo, ri = e; i < n; i++, wi += ws, ri += d) {
+            for (int i = 0, wi = wo, ri = ro + e; i < n; i++, wi += ws, ri += d) {
                 FloatVector r0 = FloatVector.fromArray(F, rows, ri), r1 = FloatVector.fromArray(F, rows, ri + L);
                 FloatVector r2 = FloatVector.fromArray(F, rows, ri + 2 * L), r3 = FloatVector.fromArray(F, rows, ri + 3 * L);
-                FloatVector p = FloatVector.broadcast(F, w[wi]), q = FloatVector.broadcast(F, w[wi + 1]);
+                FloatVector p = FloatVector.broadcast(F, w[wi]), q = FloatVector.broadcast(F, w[wi + wp]);
                 x0 = p.fma(r0, x0); x1 = p.fma(r1, x1); x2 = p.fma(r2, x2); x3 = p.fma(r3, x3);
                 y0 = q.fma(r0, y0); y1 = q.fma(r1, y1); y2 = q.fma(r2, y2); y3 = q.fma(r3, y3);
             }
@@ -436,7 +573,7 @@ public final class AttentionKernels {
                 int b = w / (dm.heads * qTiles), h = (w / qTiles) % dm.heads, t0 = (w % qTiles) * TQ;
                 int tq = Math.min(TQ, dm.queries - t0), hk = h / dm.group();
                 Arrays.fill(sc.acc, 0, tq * d, 0f);
-                loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq);
+                loadQueries(sc, dm, q, dOut, out, lse, b, h, t0, tq, false);
                 int keyEnd = Math.min(dm.keys, dm.queryOffset + t0 + tq);
                 for (int s0 = 0; s0 < keyEnd; s0 += SK) {
                     // The whole key tile, as the fused path sees it (keys past keyEnd are masked): P and dS get the same bits.

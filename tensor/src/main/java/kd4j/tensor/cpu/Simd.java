@@ -241,6 +241,26 @@ public final class Simd {
         return m;
     }
 
+    /** max_i a[ai + i] (Math.max semantics, the same value in any order); -inf for n = 0. */
+    static float max(float[] a, int ai, int n) {
+        int i = 0, ub = bound(n);
+        float m = Float.NEGATIVE_INFINITY;
+        if (ub > 0) {
+            FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (; i < ub; i += L) acc = acc.max(FloatVector.fromArray(F, a, ai + i));
+            m = acc.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, a[ai + i]);
+        return m;
+    }
+
+    /** a[ai + i] *= s for i < n. */
+    static void scale(float[] a, int ai, int n, float s) {
+        int i = 0, ub = bound(n);
+        for (; i < ub; i += L) FloatVector.fromArray(F, a, ai + i).mul(s).intoArray(a, ai + i);
+        for (; i < n; i++) a[ai + i] *= s;
+    }
+
     /** sum_i exp(a[i] * mul - shift): the denominator of a softmax at temperature 1/mul, shifted by its max. */
     static float sumExp(MemorySegment a, long ai, int n, float mul, float shift) {
         int i = 0, ub = bound(n);

@@ -35,7 +35,10 @@ class AttentionKernelsTest {
         }, 2e-5, 1e-4, out, lse, dq, dk, dv);
     }
 
-    /** One thread takes the fused one-pass backward wherever B x Hkv >= 2, sixteen threads the two-pass one: same bits. */
+    /**
+     * One thread takes the per-kv-head forward (cached key tiles) and the fused one-pass backward wherever B x Hkv >= 2,
+     * sixteen threads the per-query-tile forward and the two-pass backward: out, lse and the gradients are the same bits.
+     */
     @ParameterizedTest(name = "B={0} T={1} H={2} Hkv={3} D={4} offset={5} mask={6}")
     @CsvSource({"2,7,4,2,8,0,false", "1,65,6,2,64,0,true", "2,70,4,4,16,0,false", "2,5,4,1,8,60,false", "1,31,2,2,17,100,true",
             "2,45,2,1,24,3,true"})
@@ -57,17 +60,18 @@ class AttentionKernelsTest {
                 Tensor dk = be.empty(kd4j.tensor.DType.F32, b, s, hkv, d), dv = be.empty(kd4j.tensor.DType.F32, b, s, hkv, d);
                 be.attentionForward(q, k, v, 0.25f, offset, km, out, lse);
                 be.attentionBackward(dOut, q, k, v, out, lse, 0.25f, offset, km, dq, dk, dv);
-                float[] dqv = dq.toFloatArray(), dkv = dk.toFloatArray(), dvv = dv.toFloatArray();
-                float[] all = new float[dqv.length + dkv.length + dvv.length];
-                System.arraycopy(dqv, 0, all, 0, dqv.length);
-                System.arraycopy(dkv, 0, all, dqv.length, dkv.length);
-                System.arraycopy(dvv, 0, all, dqv.length + dkv.length, dvv.length);
+                float[] all = new float[0];
+                for (Tensor x : new Tensor[] {out, lse, dq, dk, dv}) {
+                    float[] xv = x.toFloatArray();
+                    all = java.util.Arrays.copyOf(all, all.length + xv.length);
+                    System.arraycopy(xv, 0, all, all.length - xv.length, xv.length);
+                }
                 grads[run] = all;
             }
         }
         for (int i = 0; i < grads[0].length; i++)
             org.junit.jupiter.api.Assertions.assertEquals(Float.floatToRawIntBits(grads[0][i]), Float.floatToRawIntBits(grads[1][i]),
-                    "gradient element " + i + ": " + grads[0][i] + " vs " + grads[1][i]);
+                    "element " + i + " of out, lse, dQ, dK, dV: " + grads[0][i] + " vs " + grads[1][i]);
     }
 
     @Test
