@@ -1,7 +1,9 @@
 /*
  * Rotary position embedding, HF "rotate half" layout: x [B, T, H, D], pairs (i, i + D/2) rotated by the angle
- * (positionOffset + t) * invFreq[i]. The angle and its cos/sin are computed in double once per token into a
- * per-thread table and reused by all H heads. Backward rotates by the negative angle. out may alias x.
+ * (positionOffset + t) * invFreq[i]. The angle and its cos/sin are computed in double once per position into a
+ * table shared by every batch row and head, and kept for the next call with the same frequencies and positions
+ * (a training step ropes q and k of every layer, forward and backward, over the same positions). Backward rotates
+ * by the negative angle. out may alias x.
  */
 package kd4j.tensor.cpu;
 
@@ -17,36 +19,60 @@ import static kd4j.tensor.cpu.Simd.store;
 public final class RopeKernels {
     private RopeKernels() {}
 
-    private static final ThreadLocal<float[][]> TABLE = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
+    /** cos and sin of (offset + p) * freq[i] at [p * half + i], p < positions. */
+    private record Table(float[] freq, int offset, int positions, float[] cos, float[] sin) {
+        boolean covers(MemorySegment invFreq, int half, int from, int count) {
+            if (freq.length != half || from < offset || from + count > offset + positions) return false;
+            for (int i = 0; i < half; i++)
+                if (Float.floatToRawIntBits(freq[i]) != Float.floatToRawIntBits(invFreq.getAtIndex(FLOAT, i))) return false;
+            return true;
+        }
+    }
+
+    /** The last table built (read-only once published); rebuilt when frequencies or positions change. */
+    private static volatile Table last;
+
+    private static Table table(MemorySegment invFreq, int half, int offset, int positions) {
+        Table t = last;
+        if (t != null && t.covers(invFreq, half, offset, positions)) return t;
+        float[] freq = new float[half], cos = new float[positions * half], sin = new float[positions * half];
+        for (int i = 0; i < half; i++) freq[i] = invFreq.getAtIndex(FLOAT, i);
+        for (int p = 0; p < positions; p++)
+            for (int i = 0; i < half; i++) {
+                double a = (double) (offset + p) * freq[i];
+                cos[p * half + i] = (float) Math.cos(a);
+                sin[p * half + i] = (float) Math.sin(a);
+            }
+        t = new Table(freq, offset, positions, cos, sin);
+        last = t;
+        return t;
+    }
 
     /** sign = +1 forward, -1 backward (rotation by the negative angle). */
     static void rope(Parallel par, MemorySegment x, MemorySegment invFreq, int positionOffset, MemorySegment out,
                      int batches, int tokens, int heads, int headDim, float sign) {
         int half = headDim / 2;
+        Table tab = table(invFreq, half, positionOffset, tokens);
+        boolean negate = sign < 0;
         par.forRange(batches * tokens, Math.max(1, ElementwiseKernels.GRAIN / Math.max(1, heads * headDim)), (r0, r1) -> {
-            float[][] tab = TABLE.get();
-            if (tab[0].length < half) { tab[0] = new float[half]; tab[1] = new float[half]; }
-            float[] cos = tab[0], sin = tab[1];
+            float[] cos = tab.cos, sin = tab.sin;
             for (int r = r0; r < r1; r++) {
-                double pos = positionOffset + r % tokens;
-                for (int i = 0; i < half; i++) {
-                    double a = pos * invFreq.getAtIndex(FLOAT, i);
-                    cos[i] = (float) Math.cos(a);
-                    sin[i] = (float) (sign * Math.sin(a));
-                }
+                int to = (positionOffset + r % tokens - tab.offset) * half;
                 for (int h = 0; h < heads; h++) {
                     long base = ((long) r * heads + h) * headDim;
                     int i = 0, ub = Simd.bound(half);
                     for (; i < ub; i += L) {
                         FloatVector x1 = load(x, base + i), x2 = load(x, base + half + i);
-                        FloatVector c = FloatVector.fromArray(F, cos, i), s = FloatVector.fromArray(F, sin, i);
+                        FloatVector c = FloatVector.fromArray(F, cos, to + i), s = FloatVector.fromArray(F, sin, to + i);
+                        if (negate) s = s.neg();
                         store(x1.mul(c).sub(x2.mul(s)), out, base + i);
                         store(x2.mul(c).add(x1.mul(s)), out, base + half + i);
                     }
                     for (; i < half; i++) {
                         float x1 = x.getAtIndex(FLOAT, base + i), x2 = x.getAtIndex(FLOAT, base + half + i);
-                        out.setAtIndex(FLOAT, base + i, x1 * cos[i] - x2 * sin[i]);
-                        out.setAtIndex(FLOAT, base + half + i, x2 * cos[i] + x1 * sin[i]);
+                        float c = cos[to + i], sn = negate ? -sin[to + i] : sin[to + i];
+                        out.setAtIndex(FLOAT, base + i, x1 * c - x2 * sn);
+                        out.setAtIndex(FLOAT, base + half + i, x2 * c + x1 * sn);
                     }
                 }
             }
