@@ -1,6 +1,10 @@
 /* Rotary embedding forward/backward vs the reference backend, with a position offset (KV cache). */
 package kd4j.tensor.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import kd4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -18,5 +22,31 @@ class RopeKernelsTest {
             be.ropeForward(tt[x], tt[f], offset, tt[out]);
             be.ropeBackward(tt[x], tt[f], offset, tt[dx]);
         }, 2e-6 + 1e-9 * offset * 2, 1e-5, out, dx);
+    }
+
+    /**
+     * The CPU kernel keeps its last cos/sin table: calls that change the frequencies (same length, one value apart),
+     * the offset or the length in between must each give what a fresh computation gives.
+     */
+    @Test
+    void rope_tableFollowsFrequenciesAndPositions() {
+        int b = 2, h = 2, d = 8;
+        float[] f1 = {1f, 0.1f, 0.01f, 0.001f}, f2 = {1f, 0.1f, 0.01f, 0.002f};
+        Object[][] calls = {{f1, 0, 6}, {f2, 0, 6}, {f1, 3, 2}, {f1, 0, 6}, {f1, 7, 6}, {f2, 7, 6}, {f1, 2, 3}};
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            var ref = new kd4j.tensor.reference.ReferenceBackend();
+            for (Object[] call : calls) {
+                float[] f = (float[]) call[0];
+                int offset = (int) call[1], t = (int) call[2];
+                float[] x = Compare.uniform(t + offset, b * t * h * d, -2, 2);
+                float[] got = new float[0], want = new float[0];
+                for (var be : new kd4j.tensor.Backend[] {cpu, ref}) {
+                    Tensor out = be.zeros(kd4j.tensor.DType.F32, b, t, h, d);
+                    be.ropeForward(be.fromFloats(x, b, t, h, d), be.fromFloats(f, d / 2), offset, out);
+                    if (be == cpu) got = out.toFloatArray(); else want = out.toFloatArray();
+                }
+                assertArrayEquals(want, got, 1e-6f, "freq " + java.util.Arrays.toString(f) + " offset " + offset + " T " + t);
+            }
+        }
     }
 }
