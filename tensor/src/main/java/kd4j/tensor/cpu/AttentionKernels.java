@@ -1,7 +1,9 @@
 /*
- * Causal grouped-query attention, FlashAttention-style: one task per (b, h, tile of TQ queries) walks the visible
- * key tiles of SK keys with an online softmax (running max m, running sum l, rescaled accumulator), so only a
- * TQ x SK score tile exists at any time. The forward saves lse = m + log l per query row. The backward recomputes
+ * Causal grouped-query attention, FlashAttention-style: each tile of TQ queries of a head walks the visible key
+ * tiles of SK keys with an online softmax (running max m, running sum l, rescaled accumulator), so only a TQ x SK
+ * score tile exists at any time. Forward tasks are (b, kv head), caching that head's transposed key tiles for all
+ * its query tiles, when there are at least two such pairs per thread, else (b, h, query tile). The forward saves
+ * lse = m + log l per query row. The backward recomputes
  * p = exp(s - lse) tile by tile: in one pass when there are at least two (batch, kv head) pairs per thread (a task
  * owns a kv head: its dK, dV and its query heads' dQ), else in two finer passes (dK, dV by key tile, then dQ by
  * query tile) that recompute P twice. Every task owns what it writes, so there are no locks.
