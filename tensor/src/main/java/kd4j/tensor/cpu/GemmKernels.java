@@ -303,13 +303,14 @@ public final class GemmKernels {
         int full = rowVector ? nc - nc % NR : 0;
         // Row-major B: read each row's run once, front to back, handing NR values to every micro-panel (walking down
         // one micro-panel at a time would touch a new row, often a new page, on every load).
-        for (int kk = 0; full > 0 && kk < kc; kk++) {
-            long src = off + kk * rs;
-            for (int jr = 0; jr < full; jr += NR) {
-                int dst = bpOff + jr * kc + kk * NR;
-                for (int v = 0; v < NR; v += L) Simd.loadWidened(seg, dt, src + jr + v).intoArray(bp, dst + v);
+        if (full > 0)
+            for (int kk = 0; kk < kc; kk++) {
+                long src = off + kk * rs;
+                for (int jr = 0; jr < full; jr += NR) {
+                    int dst = bpOff + jr * kc + kk * NR;
+                    for (int v = 0; v < NR; v += L) Simd.loadWidened(seg, dt, src + jr + v).intoArray(bp, dst + v);
+                }
             }
-        }
         for (int jr = full; jr < nc; jr += NR) {
             int cols = Math.min(NR, nc - jr), base = bpOff + jr * kc;
             if (rs == 1 && cols == NR) {

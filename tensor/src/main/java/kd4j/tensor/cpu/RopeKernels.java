@@ -1,9 +1,11 @@
 /*
  * Rotary position embedding, HF "rotate half" layout: x [B, T, H, D], pairs (i, i + D/2) rotated by the angle
  * (positionOffset + t) * invFreq[i]. The angle and its cos/sin are computed in double once per position into a
- * table shared by every batch row and head, and kept for the next call with the same frequencies and positions
- * (a training step ropes q and k of every layer, forward and backward, over the same positions). Backward rotates
- * by the negative angle. out may alias x.
+ * table shared by every batch row and head, and kept for later calls with the same frequencies: a training step
+ * ropes q and k of every layer, forward and backward, over the same positions, and decoding with a KV cache asks
+ * for one position more each token, so the table covers positions from 0 and doubles when it must grow (up to
+ * MAX_TABLE_POSITIONS; beyond that a call gets a table of just its own positions). Backward rotates by the
+ * negative angle. out may alias x.
  */
 package kd4j.tensor.cpu;
 
@@ -29,21 +31,34 @@ public final class RopeKernels {
         }
     }
 
-    /** The last table built (read-only once published); rebuilt when frequencies or positions change. */
+    /** Positions a shared table may cover from 0 (with head dim 128: 64 K x 64 x 2 floats = 32 MiB at most). */
+    static final int MAX_TABLE_POSITIONS = 1 << 16;
+
+    /** The last table built (read-only once published); rebuilt when the frequencies change or it must grow. */
     private static volatile Table last;
 
-    private static Table table(MemorySegment invFreq, int half, int offset, int positions) {
+    /** A table holding positions offset..offset+count-1 of these frequencies. */
+    private static Table table(MemorySegment invFreq, int half, int offset, int count) {
         Table t = last;
-        if (t != null && t.covers(invFreq, half, offset, positions)) return t;
+        if (t != null && t.covers(invFreq, half, offset, count)) return t;
+        long end = (long) offset + count;
+        int from, positions;
+        if (end <= MAX_TABLE_POSITIONS) {
+            from = 0;
+            positions = Math.min(MAX_TABLE_POSITIONS, Math.max((int) end, Integer.highestOneBit((int) end - 1) << 1));
+        } else {
+            from = offset;
+            positions = count;
+        }
         float[] freq = new float[half], cos = new float[positions * half], sin = new float[positions * half];
         for (int i = 0; i < half; i++) freq[i] = invFreq.getAtIndex(FLOAT, i);
         for (int p = 0; p < positions; p++)
             for (int i = 0; i < half; i++) {
-                double a = (double) (offset + p) * freq[i];
+                double a = (double) (from + p) * freq[i];
                 cos[p * half + i] = (float) Math.cos(a);
                 sin[p * half + i] = (float) Math.sin(a);
             }
-        t = new Table(freq, offset, positions, cos, sin);
+        t = new Table(freq, from, positions, cos, sin);
         last = t;
         return t;
     }
