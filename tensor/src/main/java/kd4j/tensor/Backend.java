@@ -124,14 +124,14 @@ public interface Backend extends AutoCloseable {
     void geluForward(Tensor x, Tensor out);
     void geluBackward(Tensor dOut, Tensor x, Tensor dX);
 
-    /** out = log(1 + exp(x)), and x itself for x > 20 (as PyTorch's softplus threshold). */
+    /** out = log(1 + exp(x)), and x itself for x > 20 (as PyTorch's softplus threshold). out may not alias x. */
     void softplusForward(Tensor x, Tensor out);
     /** dX = dOut * sigmoid(x) (dOut for x > 20). */
     void softplusBackward(Tensor dOut, Tensor x, Tensor dX);
 
     /** out = silu(gate) * up (SwiGLU). gate, up, out same shape. */
     void swigluForward(Tensor gate, Tensor up, Tensor out);
-    /** dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate). */
+    /** dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate). dGate and dUp are outputs only: they may not alias the inputs. */
     void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp);
 
     // ==== reduce family ====

@@ -16,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
@@ -52,10 +53,10 @@ public final class ConvScanKernels {
                     int c = c0;
                     if (!Simd.SCALAR)
                         for (; c + L <= c1; c += L) {
-                            FloatVector acc = bias == null ? FloatVector.zero(F) : Simd.load(bias, c);
+                            FloatVector acc = bias == null ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, bias, 4L * c, LE);
                             for (int j = Math.max(0, kernel - 1 - t); j < kernel; j++)
-                                acc = acc.add(FloatVector.fromArray(F, wt, j * channels + c).mul(Simd.load(x, row + (long) (j - (kernel - 1)) * channels + c)));
-                            Simd.store(acc, out, row + c);
+                                acc = acc.add(FloatVector.fromArray(F, wt, j * channels + c).mul(FloatVector.fromMemorySegment(F, x, 4L * (row + (long) (j - (kernel - 1)) * channels + c), LE)));
+                            acc.intoMemorySegment(out, 4L * (row + c), LE);
                         }
                     for (; c < c1; c++) {
                         float acc = bias == null ? 0f : bias.getAtIndex(FLOAT, c);
@@ -88,9 +89,9 @@ public final class ConvScanKernels {
                 FloatVector acc = FloatVector.zero(F);
                 for (int j = 0; j < kernel; j++) {
                     int t = s + kernel - 1 - j;
-                    if (t < tokens) acc = acc.add(FloatVector.fromArray(F, wt, j * channels + c).mul(Simd.load(dOut, (base + t) * channels + c)));
+                    if (t < tokens) acc = acc.add(FloatVector.fromArray(F, wt, j * channels + c).mul(FloatVector.fromMemorySegment(F, dOut, 4L * ((base + t) * channels + c), LE)));
                 }
-                Simd.store(acc, dX, (base + s) * channels + c);
+                acc.intoMemorySegment(dX, 4L * ((base + s) * channels + c), LE);
             }
         }
         for (int j = 0; j < kernel; j++) {
@@ -98,7 +99,7 @@ public final class ConvScanKernels {
             for (int b = 0; b < batches; b++) {
                 long base = (long) b * tokens;
                 for (int t = Math.max(0, kernel - 1 - j); t < tokens; t++)
-                    acc = acc.add(Simd.load(dOut, (base + t) * channels + c).mul(Simd.load(x, (base + t - (kernel - 1) + j) * channels + c)));
+                    acc = acc.add(FloatVector.fromMemorySegment(F, dOut, 4L * ((base + t) * channels + c), LE).mul(FloatVector.fromMemorySegment(F, x, 4L * ((base + t - (kernel - 1) + j) * channels + c), LE)));
             }
             // dW is [C, K]: the L lanes go to a column, one element at a time.
             for (int lane = 0; lane < L; lane++) {
@@ -109,8 +110,8 @@ public final class ConvScanKernels {
         if (dBias != null) {
             FloatVector acc = FloatVector.zero(F);
             for (int b = 0; b < batches; b++)
-                for (int t = 0; t < tokens; t++) acc = acc.add(Simd.load(dOut, ((long) b * tokens + t) * channels + c));
-            Simd.store(Simd.load(dBias, c).add(acc), dBias, c);
+                for (int t = 0; t < tokens; t++) acc = acc.add(FloatVector.fromMemorySegment(F, dOut, 4L * (((long) b * tokens + t) * channels + c), LE));
+            FloatVector.fromMemorySegment(F, dBias, 4L * c, LE).add(acc).intoMemorySegment(dBias, 4L * c, LE);
         }
     }
 
@@ -239,10 +240,11 @@ public final class ConvScanKernels {
         int nv = Simd.bound(state);
         laneDecays(aLog, a, i0, state);
         java.util.Arrays.fill(s, 0, state * L, 0f);
-        FloatVector dd = Simd.load(d, i0);
+        FloatVector dd = FloatVector.fromMemorySegment(F, d, 4L * i0, LE);
         for (int t = 0; t < tokens; t++) {
             long x = ((long) b * tokens + t) * inner + i0, bc = ((long) b * tokens + t) * state;
-            FloatVector dt = Simd.load(delta, x), ut = Simd.load(u, x), du = dt.mul(ut), acc = FloatVector.zero(F);
+            FloatVector dt = FloatVector.fromMemorySegment(F, delta, 4L * x, LE);
+            FloatVector ut = FloatVector.fromMemorySegment(F, u, 4L * x, LE), du = dt.mul(ut), acc = FloatVector.zero(F);
             for (int n = 0; n < nv; n++) {
                 FloatVector sn = Simd.exp(FloatVector.fromArray(F, a, n * L).mul(dt)).mul(FloatVector.fromArray(F, s, n * L))
                         .add(du.mul(bMat.getAtIndex(FLOAT, bc + n)));
@@ -257,7 +259,7 @@ public final class ConvScanKernels {
                     s[n * L + lane] = (float) Math.exp(tmp[lane] * a[n * L + lane]) * s[n * L + lane] + tmp[L + lane] * bn;
                 acc = FloatVector.fromArray(F, s, n * L).fma(FloatVector.broadcast(F, cMat.getAtIndex(FLOAT, bc + n)), acc);
             }
-            Simd.store(acc.add(dd.mul(ut)), y, x);
+            acc.add(dd.mul(ut)).intoMemorySegment(y, 4L * x, LE);
         }
     }
 
@@ -276,7 +278,7 @@ public final class ConvScanKernels {
     private static void laneStates(float[] a, float[] prev, int po, float[] next, int no, MemorySegment delta, MemorySegment u,
                                    long x, MemorySegment bMat, long bc, int state, float[] tmp) {
         int nv = Simd.bound(state);
-        FloatVector dt = Simd.load(delta, x), du = dt.mul(Simd.load(u, x));   // loaded here: vectors passed to a call may be boxed
+        FloatVector dt = FloatVector.fromMemorySegment(F, delta, 4L * x, LE), du = dt.mul(FloatVector.fromMemorySegment(F, u, 4L * x, LE));   // loaded here: vectors passed to a call may be boxed
         for (int n = 0; n < nv; n++)
             Simd.exp(FloatVector.fromArray(F, a, n * L).mul(dt)).mul(FloatVector.fromArray(F, prev, po + n * L))
                     .add(du.mul(bMat.getAtIndex(FLOAT, bc + n))).intoArray(next, no + n * L);
@@ -312,7 +314,7 @@ public final class ConvScanKernels {
         FloatVector dDacc = FloatVector.zero(F);
         for (int t = tokens - 1; t >= 0; t--) {
             long x = ((long) b * tokens + t) * inner + i0, bc = ((long) b * tokens + t) * state;
-            dDacc = dDacc.add(Simd.load(dY, x).mul(Simd.load(u, x)));
+            dDacc = dDacc.add(FloatVector.fromMemorySegment(F, dY, 4L * x, LE).mul(FloatVector.fromMemorySegment(F, u, 4L * x, LE)));
             laneBackStep(sc, dY, u, delta, bMat, cMat, d, i0, dU, dDelta, x, bc, t * nl, state);
         }
         for (int n = 0; n < state; n++)
@@ -320,7 +322,7 @@ public final class ConvScanKernels {
                 long ai = (long) (i0 + lane) * state + n;
                 dALog.setAtIndex(FLOAT, ai, dALog.getAtIndex(FLOAT, ai) + dA[n * L + lane] * a[n * L + lane]);
             }
-        Simd.store(Simd.load(dD, i0).add(dDacc), dD, i0);
+        FloatVector.fromMemorySegment(F, dD, 4L * i0, LE).add(dDacc).intoMemorySegment(dD, 4L * i0, LE);
     }
 
     /**
@@ -333,7 +335,7 @@ public final class ConvScanKernels {
                                      long x, long bc, int prev, int state) {
         float[] a = sc.aLanes, h = sc.hLanes, dh = sc.dhLanes, dA = sc.dALanes, dBL = sc.dBLanes, dCL = sc.dCLanes, tmp = sc.laneTmp;
         int nv = Simd.bound(state), cur = prev + state * L, tn = prev;
-        FloatVector g = Simd.load(dY, x), dt = Simd.load(delta, x), ut = Simd.load(u, x);
+        FloatVector g = FloatVector.fromMemorySegment(F, dY, 4L * x, LE), dt = FloatVector.fromMemorySegment(F, delta, 4L * x, LE), ut = FloatVector.fromMemorySegment(F, u, 4L * x, LE);
         FloatVector accU = FloatVector.zero(F), accDelta = FloatVector.zero(F);
         for (int n = 0; n < state; n++) {
             int o = n * L;
@@ -356,8 +358,8 @@ public final class ConvScanKernels {
             FloatVector.fromArray(F, dA, o).add(dhdt.mul(ah)).intoArray(dA, o);
             dhn.mul(at).intoArray(dh, o);
         }
-        Simd.store(g.mul(Simd.load(d, i0)).add(accU), dU, x);
-        Simd.store(accDelta, dDelta, x);
+        g.mul(FloatVector.fromMemorySegment(F, d, 4L * i0, LE)).add(accU).intoMemorySegment(dU, 4L * x, LE);
+        accDelta.intoMemorySegment(dDelta, 4L * x, LE);
     }
 
     /** s = exp(dt a) s + du B; returns s . C. Vector over the state dim N. */
@@ -369,9 +371,9 @@ public final class ConvScanKernels {
             FloatVector vdt = FloatVector.broadcast(F, dt), vdu = FloatVector.broadcast(F, du), acc = FloatVector.zero(F);
             for (; n < ub; n += L) {
                 FloatVector sv = Simd.exp(FloatVector.fromArray(F, a, n).mul(vdt)).mul(FloatVector.fromArray(F, s, n))
-                        .add(Simd.load(bMat, bc + n).mul(vdu));
+                        .add(FloatVector.fromMemorySegment(F, bMat, 4L * (bc + n), LE).mul(vdu));
                 sv.intoArray(s, n);
-                acc = sv.fma(Simd.load(cMat, bc + n), acc);
+                acc = sv.fma(FloatVector.fromMemorySegment(F, cMat, 4L * (bc + n), LE), acc);
             }
             yv = Simd.sumLanes(acc);
         }
@@ -468,7 +470,7 @@ public final class ConvScanKernels {
             FloatVector vdt = FloatVector.broadcast(F, dt), vdu = FloatVector.broadcast(F, du);
             for (; n < ub; n += L)
                 Simd.exp(FloatVector.fromArray(F, a, n).mul(vdt)).mul(FloatVector.fromArray(F, h, prev + n))
-                        .add(Simd.load(bMat, bc + n).mul(vdu)).intoArray(h, cur + n);
+                        .add(FloatVector.fromMemorySegment(F, bMat, 4L * (bc + n), LE).mul(vdu)).intoArray(h, cur + n);
         }
         for (; n < state; n++) h[cur + n] = (float) Math.exp(dt * a[n]) * h[prev + n] + du * bMat.getAtIndex(FLOAT, bc + n);
     }

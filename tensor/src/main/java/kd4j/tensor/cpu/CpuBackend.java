@@ -293,7 +293,11 @@ public final class CpuBackend implements Backend {
     @Override public void siluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("siluBackward", dOut, x, dX, ElementwiseKernels::siluBackward); }
     @Override public void geluForward(Tensor x, Tensor out) { unary("geluForward", x, out, ElementwiseKernels::geluForward); }
     @Override public void geluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("geluBackward", dOut, x, dX, ElementwiseKernels::geluBackward); }
-    @Override public void softplusForward(Tensor x, Tensor out) { unary("softplusForward", x, out, ElementwiseKernels::softplusForward); }
+    @Override
+    public void softplusForward(Tensor x, Tensor out) {
+        if (overlaps(out, x)) throw ShapeException.of("softplusForward", "out may not alias x", "x", x, "out", out);
+        unary("softplusForward", x, out, ElementwiseKernels::softplusForward);
+    }
     @Override public void softplusBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("softplusBackward", dOut, x, dX, ElementwiseKernels::softplusBackward); }
 
     @Override
@@ -311,6 +315,10 @@ public final class CpuBackend implements Backend {
         MemorySegment sd = f32(op, "dOut", dOut), sg = f32(op, "gate", gate), su = f32(op, "up", up);
         MemorySegment sdg = f32(op, "dGate", dGate), sdu = f32(op, "dUp", dUp);
         for (Tensor t : new Tensor[] {dOut, up, dGate, dUp}) sameShape(op, gate, "gate", t, "other");
+        for (Tensor in : new Tensor[] {dOut, gate, up})
+            for (Tensor g : new Tensor[] {dGate, dUp})
+                if (overlaps(g, in)) throw ShapeException.of(op, "dGate and dUp may not alias dOut, gate or up", "dOut", dOut, "gate", gate, "up", up);
+        if (overlaps(dGate, dUp)) throw ShapeException.of(op, "dGate and dUp may not alias each other", "dGate", dGate, "dUp", dUp);
         ElementwiseKernels.swigluBackward(par, sd, sg, su, sdg, sdu, toInt(op, gate.numel(), gate));
     }
 

@@ -13,12 +13,11 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import kd4j.tensor.Backend.Divergence;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.INT;
 import static kd4j.tensor.cpu.Simd.L;
-import static kd4j.tensor.cpu.Simd.load;
-import static kd4j.tensor.cpu.Simd.store;
 
 public final class DistillKernels {
     private DistillKernels() {}
@@ -53,7 +52,7 @@ public final class DistillKernels {
             FloatVector acc = FloatVector.zero(F), vi = FloatVector.broadcast(F, inv);
             FloatVector vlp = FloatVector.broadcast(F, -lseP), vsh = FloatVector.broadcast(F, shift);
             for (; i < ub; i += L) {
-                FloatVector pv = load(p, row + i), qv = load(q, row + i);
+                FloatVector pv = FloatVector.fromMemorySegment(F, p, 4L * (row + i), LE), qv = FloatVector.fromMemorySegment(F, q, 4L * (row + i), LE);
                 FloatVector prob = Simd.exp(pv.fma(vi, vlp));
                 acc = prob.fma(pv.sub(qv).fma(vi, vsh), acc);
             }
@@ -74,7 +73,7 @@ public final class DistillKernels {
             FloatVector acc = FloatVector.zero(F), vi = FloatVector.broadcast(F, inv);
             FloatVector vlp = FloatVector.broadcast(F, -lseP), vlq = FloatVector.broadcast(F, -lseQ);
             for (; i < ub; i += L)
-                acc = Simd.exp(load(p, row + i).fma(vi, vlp)).fma(load(q, row + i).fma(vi, vlq), acc);
+                acc = Simd.exp(FloatVector.fromMemorySegment(F, p, 4L * (row + i), LE).fma(vi, vlp)).fma(FloatVector.fromMemorySegment(F, q, 4L * (row + i), LE).fma(vi, vlq), acc);
             sum = Simd.sumLanes(acc);
         }
         for (; i < n; i++)
@@ -87,7 +86,7 @@ public final class DistillKernels {
         float sum = 0;
         if (ub > 0) {
             FloatVector acc = FloatVector.zero(F);
-            for (; i < ub; i += L) { FloatVector d = load(a, row + i).sub(load(b, row + i)); acc = d.fma(d, acc); }
+            for (; i < ub; i += L) { FloatVector d = FloatVector.fromMemorySegment(F, a, 4L * (row + i), LE).sub(FloatVector.fromMemorySegment(F, b, 4L * (row + i), LE)); acc = d.fma(d, acc); }
             sum = Simd.sumLanes(acc);
         }
         for (; i < n; i++) { float d = a.getAtIndex(FLOAT, row + i) - b.getAtIndex(FLOAT, row + i); sum += d * d; }
@@ -105,7 +104,7 @@ public final class DistillKernels {
                 if (div == Divergence.MSE) {
                     float k = 2f * g / vocab;
                     FloatVector vk = FloatVector.broadcast(F, k);
-                    for (; i < ub; i += L) store(load(student, row + i).sub(load(teacher, row + i)).mul(vk), dStudent, row + i);
+                    for (; i < ub; i += L) FloatVector.fromMemorySegment(F, student, 4L * (row + i), LE).sub(FloatVector.fromMemorySegment(F, teacher, 4L * (row + i), LE)).mul(vk).intoMemorySegment(dStudent, 4L * (row + i), LE);
                     for (; i < vocab; i++)
                         dStudent.setAtIndex(FLOAT, row + i, (student.getAtIndex(FLOAT, row + i) - teacher.getAtIndex(FLOAT, row + i)) * k);
                     continue;
@@ -118,9 +117,9 @@ public final class DistillKernels {
                     float kl = weightedLogRatio(student, lseS, teacher, lseT, row, vocab, inv);
                     FloatVector vsh = FloatVector.broadcast(F, lseT - lseS - kl);
                     for (; i < ub; i += L) {
-                        FloatVector s = load(student, row + i), t = load(teacher, row + i);
+                        FloatVector s = FloatVector.fromMemorySegment(F, student, 4L * (row + i), LE), t = FloatVector.fromMemorySegment(F, teacher, 4L * (row + i), LE);
                         FloatVector ps = Simd.exp(s.fma(vi, vls));
-                        store(ps.mul(s.sub(t).fma(vi, vsh)).mul(vk), dStudent, row + i);
+                        ps.mul(s.sub(t).fma(vi, vsh)).mul(vk).intoMemorySegment(dStudent, 4L * (row + i), LE);
                     }
                     for (; i < vocab; i++) {
                         float s = student.getAtIndex(FLOAT, row + i), t = teacher.getAtIndex(FLOAT, row + i);
@@ -129,9 +128,9 @@ public final class DistillKernels {
                     }
                 } else {
                     for (; i < ub; i += L) {
-                        FloatVector ps = Simd.exp(load(student, row + i).fma(vi, vls));
-                        FloatVector pt = Simd.exp(load(teacher, row + i).fma(vi, vlt));
-                        store(ps.sub(pt).mul(vk), dStudent, row + i);
+                        FloatVector ps = Simd.exp(FloatVector.fromMemorySegment(F, student, 4L * (row + i), LE).fma(vi, vls));
+                        FloatVector pt = Simd.exp(FloatVector.fromMemorySegment(F, teacher, 4L * (row + i), LE).fma(vi, vlt));
+                        ps.sub(pt).mul(vk).intoMemorySegment(dStudent, 4L * (row + i), LE);
                     }
                     for (; i < vocab; i++) {
                         float ps = (float) Math.exp(student.getAtIndex(FLOAT, row + i) * inv - lseS);
@@ -185,7 +184,7 @@ public final class DistillKernels {
                 float l = lse.getAtIndex(FLOAT, r);
                 int i = 0, ub = Simd.bound(vocab);
                 FloatVector vi = FloatVector.broadcast(F, inv), vl = FloatVector.broadcast(F, -l), vk = FloatVector.broadcast(F, k * mass);
-                for (; i < ub; i += L) store(Simd.exp(load(student, row + i).fma(vi, vl)).mul(vk), dStudent, row + i);
+                for (; i < ub; i += L) Simd.exp(FloatVector.fromMemorySegment(F, student, 4L * (row + i), LE).fma(vi, vl)).mul(vk).intoMemorySegment(dStudent, 4L * (row + i), LE);
                 for (; i < vocab; i++)
                     dStudent.setAtIndex(FLOAT, row + i, (float) Math.exp(student.getAtIndex(FLOAT, row + i) * inv - l) * k * mass);
                 for (int j = 0; j < topK; j++) {

@@ -10,11 +10,10 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
-import static kd4j.tensor.cpu.Simd.load;
-import static kd4j.tensor.cpu.Simd.store;
 
 public final class ElementwiseKernels {
     /** Elements per parallel block: large enough that a fork costs well under 1% of the block. */
@@ -38,8 +37,8 @@ public final class ElementwiseKernels {
                 int bi = e % inner, len = Math.min(e1 - e, inner - bi);
                 int i = 0, ub = Simd.bound(len);
                 for (; i < ub; i += L) {
-                    FloatVector x = load(a, e + i), y = load(b, bi + i);
-                    store(mul ? x.mul(y) : x.add(y), out, e + i);
+                    FloatVector x = FloatVector.fromMemorySegment(F, a, 4L * (e + i), LE), y = FloatVector.fromMemorySegment(F, b, 4L * (bi + i), LE);
+                    (mul ? x.mul(y) : x.add(y)).intoMemorySegment(out, 4L * (e + i), LE);
                 }
                 for (; i < len; i++) {
                     float x = a.getAtIndex(FLOAT, e + i), y = b.getAtIndex(FLOAT, bi + i);
@@ -60,7 +59,7 @@ public final class ElementwiseKernels {
         par.forRange(n, GRAIN, (e0, e1) -> {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
             FloatVector va = FloatVector.broadcast(F, alpha);
-            for (; i < ub; i += L) store(load(x, i).mul(va), out, i);
+            for (; i < ub; i += L) FloatVector.fromMemorySegment(F, x, 4L * i, LE).mul(va).intoMemorySegment(out, 4L * i, LE);
             for (; i < e1; i++) out.setAtIndex(FLOAT, i, alpha * x.getAtIndex(FLOAT, i));
         });
     }
@@ -79,8 +78,8 @@ public final class ElementwiseKernels {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
             FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
-                FloatVector v = load(x, i);
-                store(v.div(one.add(Simd.exp(v.neg()))), out, i);
+                FloatVector v = FloatVector.fromMemorySegment(F, x, 4L * i, LE);
+                v.div(one.add(Simd.exp(v.neg()))).intoMemorySegment(out, 4L * i, LE);
             }
             for (; i < e1; i++) {
                 float v = x.getAtIndex(FLOAT, i);
@@ -95,9 +94,9 @@ public final class ElementwiseKernels {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
             FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
-                FloatVector v = load(x, i);
+                FloatVector v = FloatVector.fromMemorySegment(F, x, 4L * i, LE);
                 FloatVector s = one.div(one.add(Simd.exp(v.neg())));
-                store(load(dOut, i).mul(s.mul(one.add(v.mul(one.sub(s))))), dX, i);
+                FloatVector.fromMemorySegment(F, dOut, 4L * i, LE).mul(s.mul(one.add(v.mul(one.sub(s))))).intoMemorySegment(dX, 4L * i, LE);
             }
             for (; i < e1; i++) {
                 float v = x.getAtIndex(FLOAT, i);
@@ -145,16 +144,25 @@ public final class ElementwiseKernels {
 
     // ---- softplus: log(1 + exp(x)), x itself above 20 ----
 
+    /**
+     * Two passes, exp(min(x, 20)) into out and then log1p of it: exp and log inline in one loop took C2 past its node
+     * limit before the store, and the loop's vectors were boxed on the heap.
+     */
     static void softplusForward(Parallel par, MemorySegment x, MemorySegment out, int n) {
+        par.forRange(n, GRAIN, (e0, e1) -> {
+            int i = e0, ub = e0 + Simd.bound(e1 - e0);
+            FloatVector twenty = FloatVector.broadcast(F, 20f);
+            for (; i < ub; i += L) Simd.exp(FloatVector.fromMemorySegment(F, x, 4L * i, LE).min(twenty)).intoMemorySegment(out, 4L * i, LE);
+            for (; i < e1; i++) out.setAtIndex(FLOAT, i, (float) Math.exp(Math.min(x.getAtIndex(FLOAT, i), 20f)));
+        });
         par.forRange(n, GRAIN, (e0, e1) -> {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
             FloatVector one = FloatVector.broadcast(F, 1f), twenty = FloatVector.broadcast(F, 20f);
             for (; i < ub; i += L) {
-                FloatVector v = load(x, i);
+                FloatVector v = FloatVector.fromMemorySegment(F, x, 4L * i, LE), u = FloatVector.fromMemorySegment(F, out, 4L * i, LE), w = one.add(u);
                 // log1p(u) = log(w) u / (w - 1) with w = 1 + u (Goldberg): a few ulp even where w rounds to 1.
-                FloatVector u = Simd.exp(v.min(twenty)), w = one.add(u);
                 FloatVector sp = Simd.log(w).mul(u.div(w.sub(one))).blend(u, w.compare(VectorOperators.EQ, one));
-                store(sp.blend(v, v.compare(VectorOperators.GT, twenty)), out, i);
+                sp.blend(v, v.compare(VectorOperators.GT, twenty)).intoMemorySegment(out, 4L * i, LE);
             }
             for (; i < e1; i++) {
                 float v = x.getAtIndex(FLOAT, i);
@@ -168,10 +176,10 @@ public final class ElementwiseKernels {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
             FloatVector one = FloatVector.broadcast(F, 1f), twenty = FloatVector.broadcast(F, 20f);
             for (; i < ub; i += L) {
-                FloatVector v = load(x, i);
+                FloatVector v = FloatVector.fromMemorySegment(F, x, 4L * i, LE);
                 FloatVector s = one.div(one.add(Simd.exp(v.neg())));
                 s = s.blend(one, v.compare(VectorOperators.GT, twenty));
-                store(load(dOut, i).mul(s), dX, i);
+                FloatVector.fromMemorySegment(F, dOut, 4L * i, LE).mul(s).intoMemorySegment(dX, 4L * i, LE);
             }
             for (; i < e1; i++) {
                 float v = x.getAtIndex(FLOAT, i);
@@ -188,8 +196,8 @@ public final class ElementwiseKernels {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
             FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
-                FloatVector g = load(gate, i);
-                store(g.div(one.add(Simd.exp(g.neg()))).mul(load(up, i)), out, i);
+                FloatVector g = FloatVector.fromMemorySegment(F, gate, 4L * i, LE);
+                g.div(one.add(Simd.exp(g.neg()))).mul(FloatVector.fromMemorySegment(F, up, 4L * i, LE)).intoMemorySegment(out, 4L * i, LE);
             }
             for (; i < e1; i++) {
                 float g = gate.getAtIndex(FLOAT, i);
@@ -198,21 +206,29 @@ public final class ElementwiseKernels {
         });
     }
 
-    /** dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate). */
+    /**
+     * dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate). Two passes: sigmoid(gate) into dGate, then both
+     * gradients from it. In one loop C2 stops inlining at its node limit (the polynomial exp plus a dozen vector ops)
+     * before the two stores, and every vector of the loop is then boxed on the heap: 16 bytes per element.
+     */
     static void swigluBackward(Parallel par, MemorySegment dOut, MemorySegment gate, MemorySegment up,
                                MemorySegment dGate, MemorySegment dUp, int n) {
         par.forRange(n, GRAIN, (e0, e1) -> {
             int i = e0, ub = e0 + Simd.bound(e1 - e0);
             FloatVector one = FloatVector.broadcast(F, 1f);
+            for (; i < ub; i += L) one.div(one.add(Simd.exp(FloatVector.fromMemorySegment(F, gate, 4L * i, LE).neg()))).intoMemorySegment(dGate, 4L * i, LE);
+            for (; i < e1; i++) dGate.setAtIndex(FLOAT, i, (float) (1 / (1 + Math.exp(-gate.getAtIndex(FLOAT, i)))));
+        });
+        par.forRange(n, GRAIN, (e0, e1) -> {
+            int i = e0, ub = e0 + Simd.bound(e1 - e0);
+            FloatVector one = FloatVector.broadcast(F, 1f);
             for (; i < ub; i += L) {
-                FloatVector g = load(gate, i), d = load(dOut, i);
-                FloatVector s = one.div(one.add(Simd.exp(g.neg())));
-                store(d.mul(load(up, i)).mul(s.mul(one.add(g.mul(one.sub(s))))), dGate, i);
-                store(d.mul(g.mul(s)), dUp, i);
+                FloatVector g = FloatVector.fromMemorySegment(F, gate, 4L * i, LE), d = FloatVector.fromMemorySegment(F, dOut, 4L * i, LE), s = FloatVector.fromMemorySegment(F, dGate, 4L * i, LE);
+                d.mul(FloatVector.fromMemorySegment(F, up, 4L * i, LE)).mul(s.mul(one.add(g.mul(one.sub(s))))).intoMemorySegment(dGate, 4L * i, LE);
+                d.mul(g.mul(s)).intoMemorySegment(dUp, 4L * i, LE);
             }
             for (; i < e1; i++) {
-                float g = gate.getAtIndex(FLOAT, i), d = dOut.getAtIndex(FLOAT, i);
-                float s = (float) (1 / (1 + Math.exp(-g)));
+                float g = gate.getAtIndex(FLOAT, i), d = dOut.getAtIndex(FLOAT, i), s = dGate.getAtIndex(FLOAT, i);
                 dGate.setAtIndex(FLOAT, i, d * up.getAtIndex(FLOAT, i) * s * (1 + g * (1 - s)));
                 dUp.setAtIndex(FLOAT, i, d * g * s);
             }

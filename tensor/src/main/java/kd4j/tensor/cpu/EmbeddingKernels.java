@@ -6,8 +6,11 @@
 package kd4j.tensor.cpu;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
 import kd4j.tensor.DType;
 
+import static kd4j.tensor.cpu.Simd.F;
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.INT;
 import static kd4j.tensor.cpu.Simd.L;
@@ -30,7 +33,7 @@ public final class EmbeddingKernels {
                 long src = (long) ids.getAtIndex(INT, t) * cols, dst = (long) t * cols;
                 if (tt == DType.F32) { MemorySegment.copy(table, src * 4, out, dst * 4, cols * 4L); continue; }
                 int i = 0, ub = Simd.vectorizable(tt) ? Simd.bound(cols) : 0;
-                for (; i < ub; i += L) Simd.store(Simd.loadWidened(table, tt, src + i), out, dst + i);
+                for (; i < ub; i += L) (tt == DType.BF16 ? Simd.loadBf16(table, src + i) : FloatVector.fromMemorySegment(F, table, 4L * (src + i), LE)).intoMemorySegment(out, 4L * (dst + i), LE);
                 for (; i < cols; i++) out.setAtIndex(FLOAT, dst + i, Simd.read(table, tt, src + i));
             }
         });

@@ -15,6 +15,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import kd4j.tensor.DType;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
@@ -233,7 +234,7 @@ public final class GemmKernels {
                 for (int ir = 0; ir < full; ir += MR) {
                     int dst = ir * kc + kk * MR;
                     if (Simd.SCALAR) for (int r = 0; r < MR; r++) ap[dst + r] = seg.getAtIndex(FLOAT, src + ir + r);
-                    else for (int r = 0; r < MR; r += 4) FloatVector.fromMemorySegment(F4, seg, (src + ir + r) * Float.BYTES, Simd.LE).intoArray(ap, dst + r);
+                    else for (int r = 0; r < MR; r += 4) FloatVector.fromMemorySegment(F4, seg, 4L * (src + ir + r), LE).intoArray(ap, dst + r);
                 }
             }
         }
@@ -281,8 +282,8 @@ public final class GemmKernels {
     private static int interleave4x8(MemorySegment a, long r0, long rs, int kc, float[] ap, int base) {
         int kk = 0;
         for (; kk + 8 <= kc; kk += 8) {
-            FloatVector x0 = Simd.load(a, r0 + kk), x1 = Simd.load(a, r0 + rs + kk);
-            FloatVector x2 = Simd.load(a, r0 + 2 * rs + kk), x3 = Simd.load(a, r0 + 3 * rs + kk);
+            FloatVector x0 = FloatVector.fromMemorySegment(F, a, 4L * (r0 + kk), LE), x1 = FloatVector.fromMemorySegment(F, a, 4L * (r0 + rs + kk), LE);
+            FloatVector x2 = FloatVector.fromMemorySegment(F, a, 4L * (r0 + 2 * rs + kk), LE), x3 = FloatVector.fromMemorySegment(F, a, 4L * (r0 + 3 * rs + kk), LE);
             FloatVector lo01 = x0.rearrange(PAIR_LO, x1), hi01 = x0.rearrange(PAIR_HI, x1);
             FloatVector lo23 = x2.rearrange(PAIR_LO, x3), hi23 = x2.rearrange(PAIR_HI, x3);
             int dst = base + kk * 4;
@@ -303,12 +304,22 @@ public final class GemmKernels {
         int full = rowVector ? nc - nc % NR : 0;
         // Row-major B: read each row's run once, front to back, handing NR values to every micro-panel (walking down
         // one micro-panel at a time would touch a new row, often a new page, on every load).
-        if (full > 0)
+        // One loop per dtype, so the F32 copy is the JDK's load alone (see Simd on why kernels call it directly).
+        if (full > 0 && dt == DType.F32)
             for (int kk = 0; kk < kc; kk++) {
                 long src = off + kk * rs;
                 for (int jr = 0; jr < full; jr += NR) {
                     int dst = bpOff + jr * kc + kk * NR;
-                    for (int v = 0; v < NR; v += L) Simd.loadWidened(seg, dt, src + jr + v).intoArray(bp, dst + v);
+                    for (int v = 0; v < NR; v += L)
+                        FloatVector.fromMemorySegment(F, seg, 4L * (src + jr + v), LE).intoArray(bp, dst + v);
+                }
+            }
+        else if (full > 0)
+            for (int kk = 0; kk < kc; kk++) {
+                long src = off + kk * rs;
+                for (int jr = 0; jr < full; jr += NR) {
+                    int dst = bpOff + jr * kc + kk * NR;
+                    for (int v = 0; v < NR; v += L) Simd.loadBf16(seg, src + jr + v).intoArray(bp, dst + v);
                 }
             }
         for (int jr = full; jr < nc; jr += NR) {
@@ -418,10 +429,10 @@ public final class GemmKernels {
     private static void mergeFullTile(float[] tile, MemorySegment c, long cOff, long ldc, float alpha, float beta) {
         for (int r = 0; r < MR; r++)
             for (int v = 0; v < NR; v += L) {
-                long idx = cOff + r * ldc + v;
+                long bytes = 4L * (cOff + r * ldc + v);
                 FloatVector x = FloatVector.fromArray(F, tile, r * NR + v).mul(alpha);
-                if (beta != 0f) x = Simd.load(c, idx).fma(FloatVector.broadcast(F, beta), x);
-                Simd.store(x, c, idx);
+                if (beta != 0f) x = FloatVector.fromMemorySegment(F, c, bytes, LE).fma(FloatVector.broadcast(F, beta), x);
+                x.intoMemorySegment(c, bytes, LE);
             }
     }
 

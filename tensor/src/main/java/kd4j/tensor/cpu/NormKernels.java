@@ -10,11 +10,10 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import kd4j.tensor.DType;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
-import static kd4j.tensor.cpu.Simd.load;
-import static kd4j.tensor.cpu.Simd.store;
 
 public final class NormKernels {
     private NormKernels() {}
@@ -35,7 +34,7 @@ public final class NormKernels {
                 invRms.setAtIndex(FLOAT, r, inv);
                 int i = 0, ub = wBound(wt, cols);
                 FloatVector vi = FloatVector.broadcast(F, inv);
-                for (; i < ub; i += L) store(load(x, row + i).mul(vi).mul(Simd.loadWidened(w, wt, i)), out, row + i);
+                for (; i < ub; i += L) FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).mul(vi).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE))).intoMemorySegment(out, 4L * (row + i), LE);
                 for (; i < cols; i++) out.setAtIndex(FLOAT, row + i, x.getAtIndex(FLOAT, row + i) * inv * Simd.read(w, wt, i));
             }
         });
@@ -54,14 +53,14 @@ public final class NormKernels {
                 int i = 0, ub = wBound(wt, cols);
                 if (ub > 0) {
                     FloatVector acc = FloatVector.zero(F);
-                    for (; i < ub; i += L) acc = load(dOut, row + i).mul(Simd.loadWidened(w, wt, i)).fma(load(x, row + i), acc);
+                    for (; i < ub; i += L) acc = FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE))).fma(FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE), acc);
                     gx = Simd.sumLanes(acc);
                 }
                 for (; i < cols; i++) gx += dOut.getAtIndex(FLOAT, row + i) * Simd.read(w, wt, i) * x.getAtIndex(FLOAT, row + i);
                 float k = inv * inv * inv * gx / cols;
                 FloatVector vi = FloatVector.broadcast(F, inv), vk = FloatVector.broadcast(F, -k);
                 for (i = 0; i < ub; i += L)
-                    store(load(dOut, row + i).mul(Simd.loadWidened(w, wt, i)).mul(vi).add(load(x, row + i).mul(vk)), dX, row + i);
+                    FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE))).mul(vi).add(FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).mul(vk)).intoMemorySegment(dX, 4L * (row + i), LE);
                 for (; i < cols; i++)
                     dX.setAtIndex(FLOAT, row + i, dOut.getAtIndex(FLOAT, row + i) * Simd.read(w, wt, i) * inv - x.getAtIndex(FLOAT, row + i) * k);
             }
@@ -73,7 +72,7 @@ public final class NormKernels {
                 float inv = invRms.getAtIndex(FLOAT, r);
                 int i = 0, ub = Simd.bound(n);
                 FloatVector vi = FloatVector.broadcast(F, inv);
-                for (; i < ub; i += L) store(load(dOut, row + i).mul(load(x, row + i)).fma(vi, load(dW, c0 + i)), dW, c0 + i);
+                for (; i < ub; i += L) FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul(FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE)).fma(vi, FloatVector.fromMemorySegment(F, dW, 4L * (c0 + i), LE)).intoMemorySegment(dW, 4L * (c0 + i), LE);
                 for (; i < n; i++)
                     dW.setAtIndex(FLOAT, c0 + i, dW.getAtIndex(FLOAT, c0 + i) + dOut.getAtIndex(FLOAT, row + i) * x.getAtIndex(FLOAT, row + i) * inv);
             }
@@ -97,9 +96,9 @@ public final class NormKernels {
                 int i = 0, ub = vec ? Simd.bound(cols) : 0;
                 FloatVector vm = FloatVector.broadcast(F, mu), vi = FloatVector.broadcast(F, inv);
                 for (; i < ub; i += L) {
-                    FloatVector y = load(x, row + i).sub(vm).mul(vi).mul(Simd.loadWidened(w, wt, i));
-                    if (b != null) y = y.add(Simd.loadWidened(b, bt, i));
-                    store(y, out, row + i);
+                    FloatVector y = FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).sub(vm).mul(vi).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE)));
+                    if (b != null) y = y.add((bt == DType.BF16 ? Simd.loadBf16(b, i) : FloatVector.fromMemorySegment(F, b, 4L * i, LE)));
+                    y.intoMemorySegment(out, 4L * (row + i), LE);
                 }
                 for (; i < cols; i++) {
                     float y = (x.getAtIndex(FLOAT, row + i) - mu) * inv * Simd.read(w, wt, i);
@@ -128,9 +127,9 @@ public final class NormKernels {
                 FloatVector vm = FloatVector.broadcast(F, mu), vi = FloatVector.broadcast(F, inv);
                 FloatVector vmg = FloatVector.broadcast(F, mg), vmgx = FloatVector.broadcast(F, mgx);
                 for (; i < ub; i += L) {
-                    FloatVector xhat = load(x, row + i).sub(vm).mul(vi);
-                    FloatVector g = load(dOut, row + i).mul(Simd.loadWidened(w, wt, i));
-                    store(g.sub(vmg).sub(xhat.mul(vmgx)).mul(vi), dX, row + i);
+                    FloatVector xhat = FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).sub(vm).mul(vi);
+                    FloatVector g = FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE)));
+                    g.sub(vmg).sub(xhat.mul(vmgx)).mul(vi).intoMemorySegment(dX, 4L * (row + i), LE);
                 }
                 for (; i < cols; i++) {
                     float xhat = (x.getAtIndex(FLOAT, row + i) - mu) * inv;

@@ -8,11 +8,10 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
-import static kd4j.tensor.cpu.Simd.load;
-import static kd4j.tensor.cpu.Simd.store;
 
 public final class OptimKernels {
     private OptimKernels() {}
@@ -29,13 +28,13 @@ public final class OptimKernels {
             FloatVector veps = FloatVector.broadcast(F, eps), vwd = FloatVector.broadcast(F, weightDecay);
             FloatVector vlr = FloatVector.broadcast(F, lr);
             for (; i < ub; i += L) {
-                FloatVector gi = load(g, i), pi = load(p, i);
-                FloatVector mi = load(m, i).mul(vb1).add(gi.mul(vb1c));
-                FloatVector vi = load(v, i).mul(vb2).add(gi.mul(gi).mul(vb2c));
+                FloatVector gi = FloatVector.fromMemorySegment(F, g, 4L * i, LE), pi = FloatVector.fromMemorySegment(F, p, 4L * i, LE);
+                FloatVector mi = FloatVector.fromMemorySegment(F, m, 4L * i, LE).mul(vb1).add(gi.mul(vb1c));
+                FloatVector vi = FloatVector.fromMemorySegment(F, v, 4L * i, LE).mul(vb2).add(gi.mul(gi).mul(vb2c));
                 FloatVector update = mi.mul(vc1).div(vi.mul(vc2).lanewise(VectorOperators.SQRT).add(veps)).add(pi.mul(vwd));
-                store(mi, m, i);
-                store(vi, v, i);
-                store(pi.sub(update.mul(vlr)), p, i);
+                mi.intoMemorySegment(m, 4L * i, LE);
+                vi.intoMemorySegment(v, 4L * i, LE);
+                pi.sub(update.mul(vlr)).intoMemorySegment(p, 4L * i, LE);
             }
             for (; i < e1; i++) {
                 float gi = g.getAtIndex(FLOAT, i), pi = p.getAtIndex(FLOAT, i);
@@ -55,9 +54,9 @@ public final class OptimKernels {
             FloatVector vm = FloatVector.broadcast(F, momentum), vwd = FloatVector.broadcast(F, weightDecay);
             FloatVector vlr = FloatVector.broadcast(F, lr);
             for (; i < ub; i += L) {
-                FloatVector b = load(buf, i).mul(vm).add(load(g, i)), pi = load(p, i);
-                store(b, buf, i);
-                store(pi.sub(b.add(pi.mul(vwd)).mul(vlr)), p, i);
+                FloatVector b = FloatVector.fromMemorySegment(F, buf, 4L * i, LE).mul(vm).add(FloatVector.fromMemorySegment(F, g, 4L * i, LE)), pi = FloatVector.fromMemorySegment(F, p, 4L * i, LE);
+                b.intoMemorySegment(buf, 4L * i, LE);
+                pi.sub(b.add(pi.mul(vwd)).mul(vlr)).intoMemorySegment(p, 4L * i, LE);
             }
             for (; i < e1; i++) {
                 float b = momentum * buf.getAtIndex(FLOAT, i) + g.getAtIndex(FLOAT, i), pi = p.getAtIndex(FLOAT, i);

@@ -9,11 +9,10 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
-import static kd4j.tensor.cpu.Simd.load;
-import static kd4j.tensor.cpu.Simd.store;
 
 public final class ReduceKernels {
     /** Elements per partial sum: short enough that fp32 accumulation stays accurate, long enough to vectorise. */
@@ -51,7 +50,7 @@ public final class ReduceKernels {
                 float acc = 0;
                 if (ub > 0) {
                     FloatVector v = FloatVector.zero(F);
-                    for (; i < ub; i += L) v = v.add(load(x, start + i).mul(0f));
+                    for (; i < ub; i += L) v = v.add(FloatVector.fromMemorySegment(F, x, 4L * (start + i), LE).mul(0f));
                     acc = Simd.sumLanes(v);
                 }
                 for (; i < len; i++) acc += x.getAtIndex(FLOAT, start + i) * 0f;
@@ -78,7 +77,7 @@ public final class ReduceKernels {
     static void expShifted(MemorySegment x, long xi, MemorySegment out, long oi, int n, float shift, float mul) {
         int i = 0, ub = Simd.bound(n);
         FloatVector vs = FloatVector.broadcast(F, shift), vm = FloatVector.broadcast(F, mul);
-        for (; i < ub; i += L) store(Simd.exp(load(x, xi + i).sub(vs)).mul(vm), out, oi + i);
+        for (; i < ub; i += L) Simd.exp(FloatVector.fromMemorySegment(F, x, 4L * (xi + i), LE).sub(vs)).mul(vm).intoMemorySegment(out, 4L * (oi + i), LE);
         for (; i < n; i++) out.setAtIndex(FLOAT, oi + i, (float) Math.exp(x.getAtIndex(FLOAT, xi + i) - shift) * mul);
     }
 
@@ -90,7 +89,7 @@ public final class ReduceKernels {
                 float s = Simd.dot(dOut, row, out, row, cols);
                 int i = 0, ub = Simd.bound(cols);
                 FloatVector vs = FloatVector.broadcast(F, s);
-                for (; i < ub; i += L) store(load(out, row + i).mul(load(dOut, row + i).sub(vs)), dX, row + i);
+                for (; i < ub; i += L) FloatVector.fromMemorySegment(F, out, 4L * (row + i), LE).mul(FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).sub(vs)).intoMemorySegment(dX, 4L * (row + i), LE);
                 for (; i < cols; i++)
                     dX.setAtIndex(FLOAT, row + i, out.getAtIndex(FLOAT, row + i) * (dOut.getAtIndex(FLOAT, row + i) - s));
             }
@@ -105,7 +104,7 @@ public final class ReduceKernels {
                 float lse = Simd.logSumExp(x, row, cols, 1f);
                 int i = 0, ub = Simd.bound(cols);
                 FloatVector vl = FloatVector.broadcast(F, lse);
-                for (; i < ub; i += L) store(load(x, row + i).sub(vl), out, row + i);
+                for (; i < ub; i += L) FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).sub(vl).intoMemorySegment(out, 4L * (row + i), LE);
                 for (; i < cols; i++) out.setAtIndex(FLOAT, row + i, x.getAtIndex(FLOAT, row + i) - lse);
             }
         });
@@ -120,7 +119,7 @@ public final class ReduceKernels {
                 int i = 0, ub = Simd.bound(cols);
                 FloatVector vs = FloatVector.broadcast(F, s);
                 for (; i < ub; i += L)
-                    store(load(dOut, row + i).sub(Simd.exp(load(out, row + i)).mul(vs)), dX, row + i);
+                    FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).sub(Simd.exp(FloatVector.fromMemorySegment(F, out, 4L * (row + i), LE)).mul(vs)).intoMemorySegment(dX, 4L * (row + i), LE);
                 for (; i < cols; i++)
                     dX.setAtIndex(FLOAT, row + i, dOut.getAtIndex(FLOAT, row + i) - (float) Math.exp(out.getAtIndex(FLOAT, row + i)) * s);
             }

@@ -12,11 +12,10 @@ package kd4j.tensor.cpu;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
+import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.L;
-import static kd4j.tensor.cpu.Simd.load;
-import static kd4j.tensor.cpu.Simd.store;
 
 public final class RopeKernels {
     private RopeKernels() {}
@@ -77,11 +76,11 @@ public final class RopeKernels {
                     long base = ((long) r * heads + h) * headDim;
                     int i = 0, ub = Simd.bound(half);
                     for (; i < ub; i += L) {
-                        FloatVector x1 = load(x, base + i), x2 = load(x, base + half + i);
+                        FloatVector x1 = FloatVector.fromMemorySegment(F, x, 4L * (base + i), LE), x2 = FloatVector.fromMemorySegment(F, x, 4L * (base + half + i), LE);
                         FloatVector c = FloatVector.fromArray(F, cos, to + i), s = FloatVector.fromArray(F, sin, to + i);
                         if (negate) s = s.neg();
-                        store(x1.mul(c).sub(x2.mul(s)), out, base + i);
-                        store(x2.mul(c).add(x1.mul(s)), out, base + half + i);
+                        x1.mul(c).sub(x2.mul(s)).intoMemorySegment(out, 4L * (base + i), LE);
+                        x2.mul(c).add(x1.mul(s)).intoMemorySegment(out, 4L * (base + half + i), LE);
                     }
                     for (; i < half; i++) {
                         float x1 = x.getAtIndex(FLOAT, base + i), x2 = x.getAtIndex(FLOAT, base + half + i);

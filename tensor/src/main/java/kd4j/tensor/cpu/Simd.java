@@ -4,6 +4,14 @@
  * -Dkd4j.vectorBits=128|256|512|0 to force one (0 = scalar: every loop runs its scalar tail only), so tests can
  * exercise every width on one machine, as Lucene's tests.vectorsize and llama3.java's VectorBitSize do.
  * Each loop is vector body (4 accumulators where it reduces: FMA latency 4-5 cycles, 2 per cycle) + scalar tail.
+ *
+ * Kernels load and store vectors with the JDK's own calls (FloatVector.fromMemorySegment(F, seg, 4L * index, LE) and
+ * intoMemorySegment), never through a helper of ours. Vectors stay in registers only where C2 inlines every call that
+ * takes or returns one, and it always inlines the JDK's (@ForceInline) but may refuse ours: at a call site that was
+ * cold when it profiled (a helper already compiled on its own is "a medium method" there), and anywhere past its node
+ * limit in a large kernel. A refused helper boxes each vector it returns: llama-bench training made 400 MB of heap
+ * garbage a step that way. For the same reason exp and log take their constants from static final vectors, and a
+ * kernel needing both exp and log runs them in two passes.
  */
 package kd4j.tensor.cpu;
 
@@ -58,14 +66,6 @@ public final class Simd {
     /** End of the vector body for n elements: a multiple of L, and 0 in scalar mode. */
     static int bound(int n) { return SCALAR ? 0 : n - n % L; }
 
-    static FloatVector load(MemorySegment s, long index) {
-        return FloatVector.fromMemorySegment(F, s, index * Float.BYTES, LE);
-    }
-
-    static void store(FloatVector v, MemorySegment s, long index) {
-        v.intoMemorySegment(s, index * Float.BYTES, LE);
-    }
-
     /**
      * L bf16 values at element index, widened to fp32. Layout: a bf16 is the top 16 bits of the fp32 with the same
      * sign, exponent and 7-bit mantissa, so widening is "sign-extend to int, shift left 16" (the sign-extension bits
@@ -75,11 +75,6 @@ public final class Simd {
         ShortVector h = ShortVector.fromMemorySegment(S, s, index * 2, LE);
         IntVector w = (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
         return w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** L values of a weight in F32 or BF16 (F16 weights take the scalar path: see vectorizable). */
-    static FloatVector loadWidened(MemorySegment s, DType dtype, long index) {
-        return dtype == DType.BF16 ? loadBf16(s, index) : load(s, index);
     }
 
     /** Whether a weight of this dtype has a vector load; F16 is widened one element at a time. */
@@ -125,14 +120,29 @@ public final class Simd {
         return v.lane(0);
     }
 
-    private static FloatVector c(float v) { return FloatVector.broadcast(F, v); }
-
     private static final float LOG2E = 1.44269504088896341f;
     /** ln 2 split in a part with 8 significant bits (n * LN2_HI is exact for |n| < 2^16) and the rest. */
     private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
     /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer held in the low mantissa bits. */
     private static final float ROUND_MAGIC = 12582912f;
     private static final int ROUND_MAGIC_BITS = Float.floatToRawIntBits(ROUND_MAGIC);
+
+    // exp's and log's constants as vectors built once. Each inline broadcast is a chain of a dozen calls when C2 parses a
+    // kernel, and a kernel with exp and log inline (softplus) ran past C2's node limit: C2 then stopped inlining, and
+    // every vector of the loop went to the heap (96 bytes of garbage per element). A static final vector is one node.
+    private static FloatVector v(float x) { return FloatVector.broadcast(F, x); }
+    private static IntVector vi(int x) { return IntVector.broadcast(I, x); }
+    private static final FloatVector ONE = v(1f), ZERO = v(0f), EXP_MIN = v(-104f), EXP_MAX = v(89f);
+    private static final FloatVector V_LOG2E = v(LOG2E), V_ROUND_MAGIC = v(ROUND_MAGIC);
+    private static final FloatVector MINUS_LN2_HI = v(-LN2_HI), MINUS_LN2_LO = v(-LN2_LO), V_LN2_HI = v(LN2_HI), V_LN2_LO = v(LN2_LO);
+    private static final FloatVector EXP_P0 = v(1.9875691500e-4f), EXP_P1 = v(1.3981999507e-3f), EXP_P2 = v(8.3334519073e-3f),
+            EXP_P3 = v(4.1665795894e-2f), EXP_P4 = v(1.6666665459e-1f), EXP_P5 = v(5.0000001201e-1f);
+    private static final IntVector V_ROUND_MAGIC_BITS = vi(ROUND_MAGIC_BITS), BIAS = vi(127), LOG_BIAS = vi(126);
+    private static final IntVector MANTISSA = vi(0x007FFFFF), HALF_EXPONENT = vi(0x3F000000);
+    private static final FloatVector SQRT_HALF = v(0.70710678118654752f), MINUS_HALF = v(-0.5f);
+    private static final FloatVector LOG_P0 = v(7.0376836292e-2f), LOG_P1 = v(-1.1514610310e-1f), LOG_P2 = v(1.1676998740e-1f),
+            LOG_P3 = v(-1.2420140846e-1f), LOG_P4 = v(1.4249322787e-1f), LOG_P5 = v(-1.6668057665e-1f),
+            LOG_P6 = v(2.0000714765e-1f), LOG_P7 = v(-2.4999993993e-1f), LOG_P8 = v(3.3333331174e-1f);
 
     /**
      * exp(x) lane by lane (Cephes expf: relative error about 2 ulp), from lanewise add/mul/fma/min/max and integer
@@ -143,19 +153,17 @@ public final class Simd {
      */
     static FloatVector exp(FloatVector x) {
         // Beyond these the float result is 0 (2^-150 rounds to 0) or +inf; clamping keeps n within [-150, 129].
-        x = x.max(-104f).min(89f);
-        FloatVector t = x.fma(LOG2E, ROUND_MAGIC);
-        FloatVector n = t.sub(ROUND_MAGIC);
-        FloatVector r = n.fma(c(-LN2_HI), x);
-        r = n.fma(c(-LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(r.species(), 1.9875691500e-4f)
-                .fma(r, c(1.3981999507e-3f)).fma(r, c(8.3334519073e-3f)).fma(r, c(4.1665795894e-2f))
-                .fma(r, c(1.6666665459e-1f)).fma(r, c(5.0000001201e-1f));
-        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
-        IntVector ni = (IntVector) t.reinterpretAsInts().sub(ROUND_MAGIC_BITS);
+        x = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector t = x.fma(V_LOG2E, V_ROUND_MAGIC);
+        FloatVector n = t.sub(V_ROUND_MAGIC);
+        FloatVector r = n.fma(MINUS_LN2_HI, x);
+        r = n.fma(MINUS_LN2_LO, r);
+        FloatVector p = EXP_P0.fma(r, EXP_P1).fma(r, EXP_P2).fma(r, EXP_P3).fma(r, EXP_P4).fma(r, EXP_P5);
+        FloatVector y = p.mul(r.mul(r)).add(r).add(ONE);
+        IntVector ni = t.reinterpretAsInts().sub(V_ROUND_MAGIC_BITS);
         IntVector half = ni.lanewise(VectorOperators.ASHR, 1), rest = ni.sub(half);
-        FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = rest.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s1 = half.add(BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = rest.add(BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return y.mul(s1).mul(s2);
     }
 
@@ -166,20 +174,18 @@ public final class Simd {
     static FloatVector log(FloatVector x) {
         IntVector bits = x.reinterpretAsInts();
         // x = m 2^e with m in [0.5, 1), then m in [sqrt(1/2), sqrt(2)) by moving one factor of 2 when m is small.
-        IntVector e = bits.lanewise(VectorOperators.LSHR, 23).sub(126);
-        FloatVector m = bits.and(0x007FFFFF).or(0x3F000000).reinterpretAsFloats();
-        VectorMask<Float> small = m.compare(VectorOperators.LT, 0.70710678118654752f);
-        FloatVector fe = ((FloatVector) e.convert(VectorOperators.I2F, 0)).sub(FloatVector.zero(m.species()).blend(1f, small));
-        m = m.sub(1f).add(FloatVector.zero(m.species()).blend(m, small));
+        IntVector e = bits.lanewise(VectorOperators.LSHR, 23).sub(LOG_BIAS);
+        FloatVector m = bits.and(MANTISSA).or(HALF_EXPONENT).reinterpretAsFloats();
+        VectorMask<Float> small = m.compare(VectorOperators.LT, SQRT_HALF);
+        FloatVector fe = ((FloatVector) e.convert(VectorOperators.I2F, 0)).sub(ZERO.blend(ONE, small));
+        m = m.sub(ONE).add(ZERO.blend(m, small));
         FloatVector z = m.mul(m);
-        FloatVector y = FloatVector.broadcast(m.species(), 7.0376836292e-2f)
-                .fma(m, c(-1.1514610310e-1f)).fma(m, c(1.1676998740e-1f)).fma(m, c(-1.2420140846e-1f))
-                .fma(m, c(1.4249322787e-1f)).fma(m, c(-1.6668057665e-1f)).fma(m, c(2.0000714765e-1f))
-                .fma(m, c(-2.4999993993e-1f)).fma(m, c(3.3333331174e-1f));
+        FloatVector y = LOG_P0.fma(m, LOG_P1).fma(m, LOG_P2).fma(m, LOG_P3).fma(m, LOG_P4).fma(m, LOG_P5)
+                .fma(m, LOG_P6).fma(m, LOG_P7).fma(m, LOG_P8);
         y = y.mul(m).mul(z);
-        y = fe.fma(c(LN2_LO), y);
-        y = z.fma(c(-0.5f), y);
-        return fe.fma(c(LN2_HI), m.add(y));
+        y = fe.fma(V_LN2_LO, y);
+        y = z.fma(MINUS_HALF, y);
+        return fe.fma(V_LN2_HI, m.add(y));
     }
 
     // ---- shared loops over segments (index arguments are element indices of fp32 arrays) ----
@@ -190,10 +196,10 @@ public final class Simd {
         if (ub > 0) {
             FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
             for (; i + 2 * L <= ub; i += 2 * L) {
-                acc0 = load(a, ai + i).fma(load(b, bi + i), acc0);
-                acc1 = load(a, ai + i + L).fma(load(b, bi + i + L), acc1);
+                acc0 = FloatVector.fromMemorySegment(F, a, 4L * (ai + i), LE).fma(FloatVector.fromMemorySegment(F, b, 4L * (bi + i), LE), acc0);
+                acc1 = FloatVector.fromMemorySegment(F, a, 4L * (ai + i + L), LE).fma(FloatVector.fromMemorySegment(F, b, 4L * (bi + i + L), LE), acc1);
             }
-            for (; i < ub; i += L) acc0 = load(a, ai + i).fma(load(b, bi + i), acc0);
+            for (; i < ub; i += L) acc0 = FloatVector.fromMemorySegment(F, a, 4L * (ai + i), LE).fma(FloatVector.fromMemorySegment(F, b, 4L * (bi + i), LE), acc0);
             sum = sumLanes(acc0.add(acc1));
         }
         for (; i < n; i++) sum += a.getAtIndex(FLOAT, ai + i) * b.getAtIndex(FLOAT, bi + i);
@@ -205,7 +211,7 @@ public final class Simd {
         float sum = 0;
         if (ub > 0) {
             FloatVector acc = FloatVector.zero(F);
-            for (; i < ub; i += L) acc = acc.add(load(a, ai + i));
+            for (; i < ub; i += L) acc = acc.add(FloatVector.fromMemorySegment(F, a, 4L * (ai + i), LE));
             sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += a.getAtIndex(FLOAT, ai + i);
@@ -218,11 +224,11 @@ public final class Simd {
         if (ub > 0) {
             FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
             for (; i + 2 * L <= ub; i += 2 * L) {
-                FloatVector x0 = load(a, ai + i), x1 = load(a, ai + i + L);
+                FloatVector x0 = FloatVector.fromMemorySegment(F, a, 4L * (ai + i), LE), x1 = FloatVector.fromMemorySegment(F, a, 4L * (ai + i + L), LE);
                 acc0 = x0.fma(x0, acc0);
                 acc1 = x1.fma(x1, acc1);
             }
-            for (; i < ub; i += L) { FloatVector x = load(a, ai + i); acc0 = x.fma(x, acc0); }
+            for (; i < ub; i += L) { FloatVector x = FloatVector.fromMemorySegment(F, a, 4L * (ai + i), LE); acc0 = x.fma(x, acc0); }
             sum = sumLanes(acc0.add(acc1));
         }
         for (; i < n; i++) { float x = a.getAtIndex(FLOAT, ai + i); sum += x * x; }
@@ -234,7 +240,7 @@ public final class Simd {
         float m = Float.NEGATIVE_INFINITY;
         if (ub > 0) {
             FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (; i < ub; i += L) acc = acc.max(load(a, ai + i));
+            for (; i < ub; i += L) acc = acc.max(FloatVector.fromMemorySegment(F, a, 4L * (ai + i), LE));
             m = acc.reduceLanes(VectorOperators.MAX);
         }
         for (; i < n; i++) m = Math.max(m, a.getAtIndex(FLOAT, ai + i));
@@ -267,7 +273,7 @@ public final class Simd {
         float sum = 0;
         if (ub > 0) {
             FloatVector acc = FloatVector.zero(F), vm = FloatVector.broadcast(F, mul), vs = FloatVector.broadcast(F, -shift);
-            for (; i < ub; i += L) acc = acc.add(Simd.exp(load(a, ai + i).fma(vm, vs)));
+            for (; i < ub; i += L) acc = acc.add(Simd.exp(FloatVector.fromMemorySegment(F, a, 4L * (ai + i), LE).fma(vm, vs)));
             sum = sumLanes(acc);
         }
         for (; i < n; i++) sum += (float) Math.exp(a.getAtIndex(FLOAT, ai + i) * mul - shift);
@@ -288,7 +294,7 @@ public final class Simd {
         int i = 0, ub = bound(n);
         if (ub > 0) {
             FloatVector va = FloatVector.broadcast(F, alpha);
-            for (; i < ub; i += L) store(load(src, si + i).fma(va, load(dst, di + i)), dst, di + i);
+            for (; i < ub; i += L) FloatVector.fromMemorySegment(F, src, 4L * (si + i), LE).fma(va, FloatVector.fromMemorySegment(F, dst, 4L * (di + i), LE)).intoMemorySegment(dst, 4L * (di + i), LE);
         }
         for (; i < n; i++) dst.setAtIndex(FLOAT, di + i, dst.getAtIndex(FLOAT, di + i) + alpha * src.getAtIndex(FLOAT, si + i));
     }
@@ -310,7 +316,7 @@ public final class Simd {
         if (ub > 0) {
             FloatVector va = FloatVector.broadcast(F, alpha);
             for (; i < ub; i += L)
-                load(src, si + i).fma(va, FloatVector.fromArray(F, dst, di + i)).intoArray(dst, di + i);
+                FloatVector.fromMemorySegment(F, src, 4L * (si + i), LE).fma(va, FloatVector.fromArray(F, dst, di + i)).intoArray(dst, di + i);
         }
         for (; i < n; i++) dst[di + i] += alpha * src.getAtIndex(FLOAT, si + i);
     }
@@ -343,7 +349,7 @@ public final class Simd {
     /** Sets n floats of a segment to +0 (no slice object, unlike asSlice(...).fill). */
     static void zero(MemorySegment s, long index, int n) {
         int i = 0;
-        if (!SCALAR) for (FloatVector z = FloatVector.zero(F); i + L <= n; i += L) store(z, s, index + i);
+        if (!SCALAR) for (FloatVector z = FloatVector.zero(F); i + L <= n; i += L) z.intoMemorySegment(s, 4L * (index + i), LE);
         for (; i < n; i++) s.setAtIndex(FLOAT, index + i, 0f);
     }
 

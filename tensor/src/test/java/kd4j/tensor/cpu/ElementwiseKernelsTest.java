@@ -3,8 +3,18 @@
 package kd4j.tensor.cpu;
 
 import java.util.stream.IntStream;
+import kd4j.tensor.Backend;
+import kd4j.tensor.Backends;
+import kd4j.tensor.DType;
+import kd4j.tensor.ShapeException;
+import kd4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ElementwiseKernelsTest {
     static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(70_001)); }
@@ -51,5 +61,21 @@ class ElementwiseKernelsTest {
             be.softplusForward(t[x], t[sp]); be.softplusBackward(t[d], t[x], t[dSp]);
             be.swigluForward(t[x], t[up], t[sw]); be.swigluBackward(t[d], t[x], t[up], t[dGate], t[dUp]);
         }, 2e-6, 2e-6, silu, dSilu, gelu, dGelu, sp, dSp, sw, dGate, dUp);
+    }
+
+    /** softplus and the SwiGLU backward run in two passes through their outputs, so an output aliasing an input is refused. */
+    @Test
+    void twoPassKernels_refuseOutputsThatAliasInputs() {
+        try (Backend be = Backends.open("cpu:1")) {
+            Tensor x = be.zeros(DType.F32, 4, 16), y = be.zeros(DType.F32, 4, 16), z = be.zeros(DType.F32, 4, 16), w = be.zeros(DType.F32, 4, 16);
+            ShapeException e = assertThrows(ShapeException.class, () -> be.softplusForward(x, x));
+            assertTrue(e.getMessage().startsWith("softplusForward: out may not alias x"), e.getMessage());
+            e = assertThrows(ShapeException.class, () -> be.swigluBackward(x, y, z, x, w));
+            assertTrue(e.getMessage().startsWith("swigluBackward: dGate and dUp may not alias dOut, gate or up"), e.getMessage());
+            assertThrows(ShapeException.class, () -> be.swigluBackward(x, y, z, w, y.reshape(64).reshape(4, 16)));
+            assertThrows(ShapeException.class, () -> be.swigluBackward(x, y, z, w, w));
+            be.softplusForward(x, y);   // distinct tensors are fine
+            assertEquals((float) Math.log(2), y.toFloatArray()[5], 1e-7f);
+        }
     }
 }
