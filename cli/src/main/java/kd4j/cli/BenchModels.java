@@ -91,6 +91,23 @@ final class BenchModels {
         return s[s.length / 2];
     }
 
+    /** Bytes the JVM's threads have allocated on the heap so far (-1 where the JVM cannot tell). */
+    static long heapAllocated() {
+        return ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemoryEnabled()
+                ? t.getTotalThreadAllocatedBytes() : -1;
+    }
+
+    /**
+     * The heap garbage of the timed steps. A training step keeps its tensors off-heap and reuses its buffers, so once C2
+     * has compiled the kernels a step allocates next to nothing; megabytes here mean a kernel still runs interpreted
+     * or a vector is boxed (see Simd).
+     */
+    static void heap(PrintWriter out, long[] perStep) {
+        if (Arrays.stream(perStep).anyMatch(b -> b < 0)) return;
+        out.printf("JVM heap allocated per timed step: min %.2f MiB, last %.2f MiB%n",
+                Arrays.stream(perStep).min().orElse(0) / 1048576.0, perStep[perStep.length - 1] / 1048576.0);
+    }
+
     static void memory(PrintWriter out, long backendTensorBytes) {
         long heapPeak = 0;
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans())

@@ -45,12 +45,15 @@ public final class BenchScoreCommand implements Callable<Integer> {
                 out.flush();
             }
             double[] seconds = new double[options.steps];
+            long[] heap = new long[options.steps];
             for (int i = 0; i < options.steps; i++) {
-                long t0 = System.nanoTime();
+                long h0 = BenchModels.heapAllocated(), t0 = System.nanoTime();
                 score(model, ids, targets, arena);
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
+                heap[i] = BenchModels.heapAllocated() - h0;
             }
             double median = BenchModels.median(out, seconds, tokens);
+            BenchModels.heap(out, heap);
             long paramBytes = 0;
             for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();
             BenchModels.memory(out, paramBytes + arena.bytesAllocated());

@@ -49,13 +49,16 @@ public final class BenchTrainCommand implements Callable<Integer> {
                 out.flush();
             }
             double[] seconds = new double[options.steps];
+            long[] heap = new long[options.steps];
             double loss = Double.NaN;
             for (int i = 0; i < options.steps; i++) {
-                long t0 = System.nanoTime();
+                long h0 = BenchModels.heapAllocated(), t0 = System.nanoTime();
                 loss = step(model, ids, targets, optimizer, arena);
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
+                heap[i] = BenchModels.heapAllocated() - h0;
             }
             double median = BenchModels.median(out, seconds, tokens);
+            BenchModels.heap(out, heap);
             out.printf("last loss %.4f (same batch every step, so it falls)%n", loss);
             long paramBytes = 0;
             for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();

@@ -1,0 +1,76 @@
+/*
+ * `kd4j bench train` and `kd4j bench score` on a tiny random Llama and Mamba: the report's lines (per-step times, the
+ * heap garbage of the timed steps, peak memory, the final "tokens/s: N" that scripts read) and the training loss
+ * falling on the fixed batch; and bad options answered with a message instead of a run.
+ */
+package kd4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+class BenchModelCommandsTest {
+    @TempDir Path dir;
+
+    private static final String LLAMA = """
+            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 96,
+             "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": false}
+            """;
+    private static final String MAMBA = """
+            {"architectures": ["MambaForCausalLM"], "model_type": "mamba", "hidden_size": 32, "intermediate_size": 64,
+             "expand": 2, "state_size": 8, "conv_kernel": 4, "num_hidden_layers": 2, "vocab_size": 96, "layer_norm_epsilon": 1e-5,
+             "tie_word_embeddings": true, "use_bias": false, "use_conv_bias": true, "time_step_rank": 2}
+            """;
+
+    private Path config(String json) throws Exception {
+        Path p = dir.resolve("config.json");
+        Files.writeString(p, json);
+        return p;
+    }
+
+    private static double number(String out, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(out);
+        assertTrue(m.find(), "no match for " + regex + " in:\n" + out);
+        return Double.parseDouble(m.group(1));
+    }
+
+    @ParameterizedTest(name = "{0}") @ValueSource(strings = {"llama", "mamba"})
+    void trainAndScore_reportTimesHeapMemoryAndTokensPerSecond(String family) throws Exception {
+        Path cfg = config(family.equals("llama") ? LLAMA : MAMBA);
+        CliRunner.Run train = CliRunner.run("bench", "train", "--config", cfg.toString(), "--batch", "2", "--seq", "16",
+                "--threads", "2", "--steps", "3", "--warmup", "1");
+        assertEquals(0, train.exit(), train.err());
+        double firstLoss = number(train.out(), "warm-up 1: loss ([0-9.]+)"), lastLoss = number(train.out(), "last loss ([0-9.]+)");
+        assertTrue(lastLoss < firstLoss, "AdamW on one fixed batch must lower its loss: " + firstLoss + " -> " + lastLoss);
+        // loss of a random init over 96 tokens starts near ln 96
+        assertEquals(Math.log(96), firstLoss, 0.5);
+        for (String out : new String[] {train.out(), CliRunner.run("bench", "score", "--config", cfg.toString(), "--batch", "2",
+                "--seq", "16", "--steps", "2", "--warmup", "1").out()}) {
+            assertTrue(out.contains("step 1: ") && out.contains("step 2: "), out);
+            assertTrue(number(out, "JVM heap allocated per timed step: min ([0-9.]+) MiB") >= 0, out);
+            assertTrue(number(out, "peak memory: backend tensors ([0-9.]+) MiB") > 0, out);
+            String[] lines = out.strip().split("\n");
+            assertTrue(lines[lines.length - 1].matches("tokens/s: [0-9]+\\.[0-9]"), "last line: " + lines[lines.length - 1]);
+            assertTrue(number(out, "tokens/s: ([0-9.]+)\\s*$") > 0, out);
+        }
+    }
+
+    @Test
+    void badOptions_getAMessageNotARun() throws Exception {
+        CliRunner.Run r = CliRunner.run("bench", "train", "--config", dir.resolve("missing.json").toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("missing.json: no such file"), r.err());
+        r = CliRunner.run("bench", "score", "--config", config(LLAMA).toString(), "--seq", "1");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("need --batch >= 1, --seq >= 2"), r.err());
+    }
+}
