@@ -131,7 +131,7 @@ public interface Backend extends AutoCloseable {
 
     /** out = silu(gate) * up (SwiGLU). gate, up, out same shape. */
     void swigluForward(Tensor gate, Tensor up, Tensor out);
-    /** dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate). dGate and dUp are outputs only: they may not alias the inputs. */
+    /** dGate = dOut * up * silu'(gate), dUp = dOut * silu(gate). */
     void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp);
 
     // ==== reduce family ====

@@ -63,17 +63,14 @@ class ElementwiseKernelsTest {
         }, 2e-6, 2e-6, silu, dSilu, gelu, dGelu, sp, dSp, sw, dGate, dUp);
     }
 
-    /** softplus and the SwiGLU backward run in two passes through their outputs, so an output aliasing an input is refused. */
+    /** softplus runs in two passes through its output (see ElementwiseKernels.softplusForward), so out may not alias x. */
     @Test
-    void twoPassKernels_refuseOutputsThatAliasInputs() {
+    void softplus_refusesAnOutputThatAliasesItsInput() {
         try (Backend be = Backends.open("cpu:1")) {
-            Tensor x = be.zeros(DType.F32, 4, 16), y = be.zeros(DType.F32, 4, 16), z = be.zeros(DType.F32, 4, 16), w = be.zeros(DType.F32, 4, 16);
+            Tensor x = be.zeros(DType.F32, 4, 16), y = be.zeros(DType.F32, 4, 16);
             ShapeException e = assertThrows(ShapeException.class, () -> be.softplusForward(x, x));
             assertTrue(e.getMessage().startsWith("softplusForward: out may not alias x"), e.getMessage());
-            e = assertThrows(ShapeException.class, () -> be.swigluBackward(x, y, z, x, w));
-            assertTrue(e.getMessage().startsWith("swigluBackward: dGate and dUp may not alias dOut, gate or up"), e.getMessage());
-            assertThrows(ShapeException.class, () -> be.swigluBackward(x, y, z, w, y.reshape(64).reshape(4, 16)));
-            assertThrows(ShapeException.class, () -> be.swigluBackward(x, y, z, w, w));
+            assertThrows(ShapeException.class, () -> be.softplusForward(x, x.reshape(64).reshape(4, 16)));
             be.softplusForward(x, y);   // distinct tensors are fine
             assertEquals((float) Math.log(2), y.toFloatArray()[5], 1e-7f);
         }
