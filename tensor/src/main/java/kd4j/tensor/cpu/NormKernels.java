@@ -34,7 +34,7 @@ public final class NormKernels {
                 invRms.setAtIndex(FLOAT, r, inv);
                 int i = 0, ub = wBound(wt, cols);
                 FloatVector vi = FloatVector.broadcast(F, inv);
-                for (; i < ub; i += L) FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).mul(vi).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE))).intoMemorySegment(out, 4L * (row + i), LE);
+                for (; i < ub; i += L) FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).mul(vi).mul(wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE)).intoMemorySegment(out, 4L * (row + i), LE);
                 for (; i < cols; i++) out.setAtIndex(FLOAT, row + i, x.getAtIndex(FLOAT, row + i) * inv * Simd.read(w, wt, i));
             }
         });
@@ -53,14 +53,14 @@ public final class NormKernels {
                 int i = 0, ub = wBound(wt, cols);
                 if (ub > 0) {
                     FloatVector acc = FloatVector.zero(F);
-                    for (; i < ub; i += L) acc = FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE))).fma(FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE), acc);
+                    for (; i < ub; i += L) acc = FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul(wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE)).fma(FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE), acc);
                     gx = Simd.sumLanes(acc);
                 }
                 for (; i < cols; i++) gx += dOut.getAtIndex(FLOAT, row + i) * Simd.read(w, wt, i) * x.getAtIndex(FLOAT, row + i);
                 float k = inv * inv * inv * gx / cols;
                 FloatVector vi = FloatVector.broadcast(F, inv), vk = FloatVector.broadcast(F, -k);
                 for (i = 0; i < ub; i += L)
-                    FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE))).mul(vi).add(FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).mul(vk)).intoMemorySegment(dX, 4L * (row + i), LE);
+                    FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul(wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE)).mul(vi).add(FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).mul(vk)).intoMemorySegment(dX, 4L * (row + i), LE);
                 for (; i < cols; i++)
                     dX.setAtIndex(FLOAT, row + i, dOut.getAtIndex(FLOAT, row + i) * Simd.read(w, wt, i) * inv - x.getAtIndex(FLOAT, row + i) * k);
             }
@@ -96,8 +96,8 @@ public final class NormKernels {
                 int i = 0, ub = vec ? Simd.bound(cols) : 0;
                 FloatVector vm = FloatVector.broadcast(F, mu), vi = FloatVector.broadcast(F, inv);
                 for (; i < ub; i += L) {
-                    FloatVector y = FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).sub(vm).mul(vi).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE)));
-                    if (b != null) y = y.add((bt == DType.BF16 ? Simd.loadBf16(b, i) : FloatVector.fromMemorySegment(F, b, 4L * i, LE)));
+                    FloatVector y = FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).sub(vm).mul(vi).mul(wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE));
+                    if (b != null) y = y.add(bt == DType.BF16 ? Simd.loadBf16(b, i) : FloatVector.fromMemorySegment(F, b, 4L * i, LE));
                     y.intoMemorySegment(out, 4L * (row + i), LE);
                 }
                 for (; i < cols; i++) {
@@ -128,7 +128,7 @@ public final class NormKernels {
                 FloatVector vmg = FloatVector.broadcast(F, mg), vmgx = FloatVector.broadcast(F, mgx);
                 for (; i < ub; i += L) {
                     FloatVector xhat = FloatVector.fromMemorySegment(F, x, 4L * (row + i), LE).sub(vm).mul(vi);
-                    FloatVector g = FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul((wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE)));
+                    FloatVector g = FloatVector.fromMemorySegment(F, dOut, 4L * (row + i), LE).mul(wt == DType.BF16 ? Simd.loadBf16(w, i) : FloatVector.fromMemorySegment(F, w, 4L * i, LE));
                     g.sub(vmg).sub(xhat.mul(vmgx)).mul(vi).intoMemorySegment(dX, 4L * (row + i), LE);
                 }
                 for (; i < cols; i++) {
