@@ -3,6 +3,7 @@
  * batch stride is larger than its [S, Hkv, D] block. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static kd4j.tensor.cpu.Compare.REF;
 
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class AttentionKernelsTest {
     @ParameterizedTest(name = "B={0} T={1} H={2} Hkv={3} D={4} offset={5} mask={6}")
     @CsvSource({

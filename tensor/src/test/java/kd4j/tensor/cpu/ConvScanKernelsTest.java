@@ -1,9 +1,11 @@
 /* Mamba causal conv1d and selective scan (forward, backward, decoding steps) vs the reference backend. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class ConvScanKernelsTest {
     @ParameterizedTest(name = "B={0} T={1} C={2} K={3}")
     @CsvSource({"1,1,1,1", "2,7,3,4", "1,13,17,4", "2,33,64,3", "3,5,9,6"})

@@ -2,6 +2,7 @@
  * Backends.open: exact values, not tolerances. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,6 +17,7 @@ import kd4j.tensor.HostStorage;
 import kd4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+@ExtendWith(VectorWidthCondition.class)
 class CpuBackendTest {
     @Test
     void allocate_isZeroFilledAnd64ByteAligned() {

@@ -1,6 +1,7 @@
 /* Fused cross-entropy forward/backward vs the reference backend, odd vocabularies and ignored targets. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class CrossEntropyKernelsTest {
     @ParameterizedTest(name = "V={0}") @ValueSource(ints = {1, 3, 7, 8, 13, 31, 100, 257, 1000, 4099, 50_257})
     void crossEntropy_forwardAndBackward(int vocab) {

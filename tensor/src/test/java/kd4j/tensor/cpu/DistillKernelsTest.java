@@ -1,10 +1,12 @@
 /* Dense (forward/reverse KL, soft CE, MSE) and sparse top-k distillation losses vs the reference backend. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import kd4j.tensor.Backend.Divergence;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class DistillKernelsTest {
     @ParameterizedTest(name = "V={0}") @ValueSource(ints = {1, 3, 8, 13, 100, 257, 4099})
     void dense_allDivergences_twoTemperatures(int vocab) {

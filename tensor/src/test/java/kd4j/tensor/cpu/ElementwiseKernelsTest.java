@@ -2,6 +2,7 @@
  * vector width plus one size large enough to take the parallel split. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.stream.IntStream;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@ExtendWith(VectorWidthCondition.class)
 class ElementwiseKernelsTest {
     static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(70_001)); }
 

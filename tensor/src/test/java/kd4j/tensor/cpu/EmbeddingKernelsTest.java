@@ -1,6 +1,7 @@
 /* Embedding lookup (fp32 / bf16 / fp16 tables) and scatter-add backward with repeated ids vs the reference. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class EmbeddingKernelsTest {
     @ParameterizedTest(name = "cols={0}") @ValueSource(ints = {1, 3, 8, 13, 64, 100, 257})
     void embedding_forwardAndBackward(int cols) {

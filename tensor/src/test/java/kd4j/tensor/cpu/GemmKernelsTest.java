@@ -2,6 +2,7 @@
  * MR/NR/MC/KC tile edges, batching, strided views, bf16/fp16 weights, beta, aliasing and shape errors. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class GemmKernelsTest {
     /** m, n, k triples crossing the micro-tile (4 or 12 x 2L), the MC = 72 row block and the K blocks (kcFor: at most 384). */
     static final int[][] DIMS = {

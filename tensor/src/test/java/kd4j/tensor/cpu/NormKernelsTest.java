@@ -1,11 +1,13 @@
 /* RMSNorm and LayerNorm forward/backward vs the reference backend, fp32 and bf16 weights, odd widths. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.stream.IntStream;
 import kd4j.tensor.DType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class NormKernelsTest {
     static IntStream sizes() { return IntStream.of(Compare.SIZES); }
 

@@ -1,10 +1,12 @@
 /* AdamW and SGD steps vs the reference backend over several steps. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.stream.IntStream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class OptimKernelsTest {
     static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(70_001)); }
 

@@ -1,6 +1,7 @@
 /* Whole-tensor reductions and row softmax / log-softmax vs the reference backend. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static kd4j.tensor.cpu.Compare.REF;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class ReduceKernelsTest {
     static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(100_003)); }
 

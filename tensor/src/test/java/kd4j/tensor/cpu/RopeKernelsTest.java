@@ -1,6 +1,7 @@
 /* Rotary embedding forward/backward vs the reference backend, with a position offset (KV cache). */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import kd4j.tensor.Tensor;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+@ExtendWith(VectorWidthCondition.class)
 class RopeKernelsTest {
     @ParameterizedTest(name = "B={0} T={1} H={2} D={3} offset={4}")
     @CsvSource({"1,1,1,2,0", "2,7,3,6,0", "1,13,2,14,5", "2,31,4,64,100", "1,5,2,34,4000", "2,17,3,128,9"})

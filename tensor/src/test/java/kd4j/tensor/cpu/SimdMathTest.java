@@ -1,6 +1,7 @@
 /* Simd's tier-independent exp, log and lane sum against Math in double: ulp bounds over the whole float range. */
 package kd4j.tensor.cpu;
 
+import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Simd.F;
 import static kd4j.tensor.cpu.Simd.L;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +12,7 @@ import java.util.function.UnaryOperator;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
+@ExtendWith(VectorWidthCondition.class)
 class SimdMathTest {
     private static float[] apply(UnaryOperator<FloatVector> f, float[] x) {
         float[] out = new float[x.length];
