@@ -1,11 +1,15 @@
 /*
  * Per-step scratch memory: a pool of storages keyed by (backend, dtype, element count). Ops draw activations and
- * scratch from the active arena; the trainer calls reset() after optimizer.step(), which hands every buffer back
- * for the next step, so after the first step of a fixed shape a training step allocates nothing (llm.c's one
- * malloc). Not a global cache: an arena belongs to its trainer and is made active for the step by scope:
+ * scratch from the active arena; the trainer calls reset() after each micro-batch's backward (the parameter
+ * gradients it accumulated live outside the arena), which hands every buffer back for the next micro-batch, so after
+ * the first step of a fixed shape a training step allocates nothing (llm.c's one malloc).
+ * Not a global cache: an arena belongs to its trainer and is made active for each micro-batch by scope:
  *
- *   try (var scope = arena.activate()) { loss = forward(); Tape.backward(loss); double l = loss.data().item(); }
- *   optimizer.step(); arena.reset();
+ *   for (each micro-batch) {
+ *       try (var scope = arena.activate()) { loss = forward(); double l = loss.data().item(); Tape.backward(loss); }
+ *       arena.reset();
+ *   }
+ *   optimizer.step();
  *
  * Tensors taken from an arena must not be used after reset() (read the loss before). With no arena active,
  * ops allocate from their backend as usual (teacher scoring, tests, generation).

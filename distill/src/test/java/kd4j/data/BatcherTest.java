@@ -38,10 +38,14 @@ class BatcherTest {
     void batchesHoldPaddedRowsInAPerEpochPermutation() {
         List<Batcher.Batch> batches;
         try (Batcher b = new Batcher(data, 3, 4, 999, 42, Batcher.Position.START, 2)) {
+            long t0 = System.nanoTime();
             batches = take(b, 7);
+            long elapsed = System.nanoTime() - t0;
             assertEquals(new Batcher.Position(2, 1), b.position());
             assertEquals(7, b.batches());
-            assertTrue(b.waitNanos() >= 0);
+            // the time next() blocked is part of the time the seven calls took, never more
+            assertTrue(b.waitNanos() >= 0 && b.waitNanos() <= elapsed, b.waitNanos() + " ns waited in " + elapsed + " ns");
+            assertEquals((double) b.waitNanos() / elapsed, b.waitShare(elapsed), 1e-12);
         }
         long[] seen = batches.stream().flatMapToLong(x -> Arrays.stream(x.instances())).toArray();
         int[] epoch0 = Batcher.order(10, 42, 0), epoch1 = Batcher.order(10, 42, 1);
