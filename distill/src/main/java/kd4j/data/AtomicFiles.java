@@ -5,10 +5,14 @@
 package kd4j.data;
 
 import java.io.IOException;
+import java.io.BufferedOutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -22,7 +26,32 @@ public final class AtomicFiles {
 
     /** Writes bytes to path via path.tmp + fsync + atomic rename. */
     public static void write(Path path, byte[] bytes) throws IOException {
-        writeTmp(path, ByteBuffer.wrap(bytes));
+        write(path, ByteBuffer.wrap(bytes));
+    }
+
+    /** Writes the buffers' remaining bytes, one after the other, to path via path.tmp + fsync + atomic rename. */
+    public static void write(Path path, ByteBuffer... buffers) throws IOException {
+        try (FileChannel ch = openTmp(path)) {
+            for (ByteBuffer b : buffers) while (b.hasRemaining()) ch.write(b);
+            ch.force(true);
+        }
+        commit(path);
+    }
+
+    /** Something that writes a whole file to a stream (an image encoder, a JSON writer). */
+    @FunctionalInterface
+    public interface StreamWriter {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /** Writes what writer produces to path via path.tmp + fsync + atomic rename. */
+    public static void write(Path path, StreamWriter writer) throws IOException {
+        try (FileChannel ch = openTmp(path)) {
+            OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+            writer.writeTo(out);
+            out.flush();
+            ch.force(true);
+        }
         commit(path);
     }
 
@@ -50,14 +79,21 @@ public final class AtomicFiles {
         }
     }
 
-    /** Renames {@link #tmpOf}(path), written and forced, over path atomically. */
+    /**
+     * Renames {@link #tmpOf}(path), written (and forced, where the caller needs durability), over path: atomically
+     * where the file system can, else as a plain replacing rename.
+     */
     public static void commit(Path path) throws IOException {
-        Files.move(tmpOf(path), path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.move(tmpOf(path), path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmpOf(path), path, StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     /** Lower-case hex SHA-256 of a file's bytes. */
     public static String sha256(Path path) throws IOException {
-        MessageDigest md = sha256();
+        MessageDigest md = newSha256();
         byte[] buf = new byte[1 << 16];
         try (InputStream in = Files.newInputStream(path)) {
             int n;
@@ -67,10 +103,11 @@ public final class AtomicFiles {
     }
 
     public static String sha256(byte[] bytes) {
-        return HexFormat.of().formatHex(sha256().digest(bytes));
+        return HexFormat.of().formatHex(newSha256().digest(bytes));
     }
 
-    static MessageDigest sha256() {
+    /** A fresh SHA-256 digest (every JDK has one). */
+    public static MessageDigest newSha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -77,7 +77,7 @@ public final class Prepare {
 
     /** A fingerprint of the tokenizer's behaviour-defining tables: every token string, the vocabulary size, EOS, BOS. */
     public static String fingerprint(Tokenizer t) {
-        var md = AtomicFiles.sha256();
+        var md = AtomicFiles.newSha256();
         md.update((t.vocabSize() + "|" + t.eosId() + "|" + t.bosId() + "|").getBytes(StandardCharsets.UTF_8));
         for (int i = 0; i < t.vocabSize(); i++) {
             String s = t.idToToken(i);
@@ -261,7 +261,7 @@ public final class Prepare {
             TokenDataset.Counts[] counts = new TokenDataset.Counts[2];
             try (InstanceWriter trainOut = instanceWriter(o, TokenDataset.Split.TRAIN, tokenizer.vocabSize());
                  InstanceWriter validOut = instanceWriter(o, TokenDataset.Split.VALID, tokenizer.vocabSize());
-                 BufferedWriter docs = Files.newBufferedWriter(out.resolve("documents.jsonl.tmp"), StandardCharsets.UTF_8)) {
+                 BufferedWriter docs = Files.newBufferedWriter(AtomicFiles.tmpOf(out.resolve("documents.jsonl")), StandardCharsets.UTF_8)) {
                 InstanceBuilder train = new InstanceBuilder(ends, length, tokenizer.bosId(), trainOut);
                 InstanceBuilder validation = new InstanceBuilder(ends, length, tokenizer.bosId(), validOut);
                 int[] tokens = new int[1 << 12];
@@ -289,8 +289,7 @@ public final class Prepare {
                 counts[0] = new TokenDataset.Counts(docCount[0], docTokens[0], train.instances(), train.tokensWritten());
                 counts[1] = new TokenDataset.Counts(docCount[1], docTokens[1], validation.instances(), validation.tokensWritten());
             }
-            Files.move(out.resolve("documents.jsonl.tmp"), out.resolve("documents.jsonl"),
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.commit(out.resolve("documents.jsonl"));
             var trainCounts = counts[0];
             var validCounts = counts[1];
 

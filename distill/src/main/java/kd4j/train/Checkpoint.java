@@ -14,11 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -29,17 +25,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
-import kd4j.tensor.DType;
+import kd4j.data.AtomicFiles;
+import kd4j.models.io.SafeTensors;
 import kd4j.tensor.Tensor;
 
 public final class Checkpoint {
@@ -176,109 +170,54 @@ public final class Checkpoint {
     public static State load(Path dir, Map<String, Tensor> into) throws IOException {
         State state = readState(dir);
         Path file = dir.resolve(TENSORS);
-        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-            Map<String, Entry> entries = readHeader(file, all);
-            List<String> problems = new ArrayList<>();
-            for (var e : into.entrySet()) {
-                Entry en = entries.get(e.getKey());
-                Tensor t = e.getValue();
-                if (en == null) problems.add("tensor '" + e.getKey() + "' is missing");
-                else if (en.dtype != t.dtype() || !Arrays.equals(en.shape, t.shape()))
-                    problems.add("tensor '" + e.getKey() + "' is " + en.dtype + Arrays.toString(en.shape)
-                            + ", expected " + t.dtype() + Arrays.toString(t.shape()));
-            }
-            for (String k : entries.keySet())
-                if (!into.containsKey(k)) problems.add("tensor '" + k + "' is not part of this model/optimizer");
-            if (!problems.isEmpty())
-                throw new CheckpointFormatException(file, problems.size() + " mismatch"
-                        + (problems.size() == 1 ? "" : "es") + " with the run being resumed: "
-                        + String.join("; ", problems.subList(0, Math.min(5, problems.size())))
-                        + (problems.size() > 5 ? "; " + (problems.size() - 5) + " more" : ""));
-            for (var e : into.entrySet()) {
-                Entry en = entries.get(e.getKey());
-                e.getValue().backend().copyIn(e.getValue(), all.asSlice(en.begin, en.end - en.begin));
-            }
+        SafeTensors st;
+        try {
+            st = SafeTensors.open(file);
+        } catch (kd4j.models.io.CheckpointFormatException e) {
+            throw new CheckpointFormatException(e);
         }
+        List<String> problems = new ArrayList<>();
+        for (var e : into.entrySet()) {
+            Tensor t = e.getValue();
+            if (!st.contains(e.getKey())) {
+                problems.add("tensor '" + e.getKey() + "' is missing");
+                continue;
+            }
+            SafeTensors.Entry en = st.entry(e.getKey());
+            if (en.dtype() != t.dtype() || !Arrays.equals(en.shape(), t.shape()))
+                problems.add("tensor '" + e.getKey() + "' is " + en.dtypeName() + Arrays.toString(en.shape())
+                        + ", expected " + t.dtype() + Arrays.toString(t.shape()));
+        }
+        for (String k : st.names())
+            if (!into.containsKey(k)) problems.add("tensor '" + k + "' is not part of this model/optimizer");
+        if (!problems.isEmpty())
+            throw new CheckpointFormatException(file, problems.size() + " mismatch"
+                    + (problems.size() == 1 ? "" : "es") + " with the run being resumed: "
+                    + String.join("; ", problems.subList(0, Math.min(5, problems.size())))
+                    + (problems.size() > 5 ? "; " + (problems.size() - 5) + " more" : ""));
+        for (var e : into.entrySet())
+            if (e.getValue().numel() > 0) e.getValue().backend().copyIn(e.getValue(), st.bytes(e.getKey()));
         return state;
     }
 
     // ==== safetensors I/O ====
 
-    private record Entry(DType dtype, int[] shape, long begin, long end) {}
-
+    /** Writes the tensors as one safetensors file through opener, forced to disk; returns the file's SHA-256. */
     private static String writeTensors(Path file, Map<String, Tensor> tensors, Opener opener) throws IOException {
-        ObjectNode header = JSON.createObjectNode();
-        long offset = 0;
-        for (var e : tensors.entrySet()) {
-            Tensor t = e.getValue();
-            long bytes = t.numel() * t.dtype().byteSize();
-            ObjectNode n = header.putObject(e.getKey());
-            n.put("dtype", t.dtype().safetensorsName());
-            var shape = n.putArray("shape");
-            for (int d : t.shape()) shape.add(d);
-            n.putArray("data_offsets").add(offset).add(offset + bytes);
-            offset += bytes;
-        }
-        header.putObject("__metadata__").put("format", "kd4j");
-        byte[] headerBytes = JSON.writeValueAsBytes(header);
-        int padded = (headerBytes.length + 7) / 8 * 8;     // 8-byte aligned data start, as safetensors writers do
-        MessageDigest sha = sha256();
+        MessageDigest sha = AtomicFiles.newSha256();
         try (WritableByteChannel ch = opener.open(file)) {
-            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-            head.putLong(padded).put(headerBytes);
-            while (head.hasRemaining()) head.put((byte) ' ');
-            writeFully(ch, head.flip(), sha);
-            for (Tensor t : tensors.values()) {
-                Tensor src = t.contiguous();
-                long bytes = src.numel() * src.dtype().byteSize();
-                try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment host = arena.allocate(Math.max(1, bytes), 64);
-                    src.backend().copyOut(src, host.asSlice(0, bytes));
-                    writeFully(ch, host.asSlice(0, bytes).asByteBuffer(), sha);
-                }
-            }
+            SafeTensors.write(ch, tensors, Map.of("format", "kd4j"), sha);
             if (ch instanceof FileChannel fc) fc.force(true);
         }
         return HexFormat.of().formatHex(sha.digest());
     }
 
-    private static Map<String, Entry> readHeader(Path file, MemorySegment all) throws IOException {
-        if (all.byteSize() < 8) throw new CheckpointFormatException(file, 0, "an 8-byte header length", all.byteSize() + " bytes");
-        long n = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
-        if (n < 2 || 8 + n > all.byteSize())
-            throw new CheckpointFormatException(file, 0, "a header length within the file (" + all.byteSize() + " bytes)", String.valueOf(n));
-        byte[] headerBytes = all.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
-        JsonNode header = JSON.readTree(headerBytes);
-        Map<String, Entry> out = new LinkedHashMap<>();
-        long dataStart = 8 + n;
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-            var e = it.next();
-            if (e.getKey().equals("__metadata__")) continue;
-            JsonNode v = e.getValue();
-            DType dtype = DType.fromSafetensorsName(v.path("dtype").asText());
-            if (dtype == null) throw new CheckpointFormatException(file, 8, "a supported dtype for '" + e.getKey() + "'", v.path("dtype").toString());
-            int[] shape = new int[v.path("shape").size()];
-            for (int i = 0; i < shape.length; i++) shape[i] = v.path("shape").get(i).asInt();
-            long begin = dataStart + v.path("data_offsets").path(0).asLong(), end = dataStart + v.path("data_offsets").path(1).asLong();
-            if (end - begin != Tensor.numel(shape) * dtype.byteSize() || end > all.byteSize())
-                throw new CheckpointFormatException(file, begin, "'" + e.getKey() + "' to hold "
-                        + Tensor.numel(shape) * dtype.byteSize() + " bytes within the file", (end - begin) + " bytes ending at " + end);
-            out.put(e.getKey(), new Entry(dtype, shape, begin, end));
-        }
-        return out;
-    }
-
     // ==== file-system helpers ====
-
-    private static void writeFully(WritableByteChannel ch, ByteBuffer buf, MessageDigest sha) throws IOException {
-        if (sha != null) sha.update(buf.duplicate());
-        while (buf.hasRemaining()) ch.write(buf);
-    }
 
     private static void writeSmall(Path file, byte[] bytes, Opener opener) throws IOException {
         try (WritableByteChannel ch = opener.open(file)) {
-            writeFully(ch, ByteBuffer.wrap(bytes), null);
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) ch.write(buf);
             if (ch instanceof FileChannel fc) fc.force(true);
         }
     }
@@ -321,22 +260,11 @@ public final class Checkpoint {
         }
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
-        }
-    }
-
     static String sha256(Path file) throws IOException {
-        MessageDigest md = sha256();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-            while (ch.read(buf) > 0) { buf.flip(); md.update(buf); buf.clear(); }
+        try {
+            return AtomicFiles.sha256(file);
         } catch (NoSuchFileException e) {
             throw new CheckpointFormatException(file, "missing");
         }
-        return HexFormat.of().formatHex(md.digest());
     }
 }

@@ -13,6 +13,11 @@ public final class CheckpointFormatException extends IOException {
         super(file + ": " + problem);
     }
 
+    /** The safetensors reader's complaint about a checkpoint's tensor file, as this layer's checked exception. */
+    public CheckpointFormatException(kd4j.models.io.CheckpointFormatException cause) {
+        super(cause.getMessage(), cause);
+    }
+
     public CheckpointFormatException(Path file, long offset, String expected, String found) {
         super(file + " at byte " + offset + ": expected " + expected + ", found " + found);
     }

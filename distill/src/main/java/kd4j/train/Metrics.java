@@ -15,9 +15,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import kd4j.data.AtomicFiles;
 import java.util.List;
 
 public final class Metrics implements Closeable {
@@ -50,9 +50,9 @@ public final class Metrics implements Closeable {
             }
             if (n.path("step").asLong(Long.MAX_VALUE) <= step) kept.add(line);
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, kept, StandardCharsets.UTF_8);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        StringBuilder text = new StringBuilder();
+        for (String line : kept) text.append(line).append('\n');
+        AtomicFiles.write(file, text.toString());
         return new Metrics(file, Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND));
     }
 

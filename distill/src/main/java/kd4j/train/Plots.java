@@ -7,12 +7,11 @@ package kd4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import kd4j.data.AtomicFiles;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.VectorGraphicsEncoder;
 import org.knowm.xchart.XYChart;
@@ -46,19 +45,9 @@ public final class Plots {
         if (!evalSteps.isEmpty()) chart.addSeries("validation", evalSteps, evalLosses).setMarker(SeriesMarkers.CIRCLE);
         Files.createDirectories(dir);
         Path png = dir.resolve("loss.png"), svg = dir.resolve("loss.svg");
-        writeAtomically(png, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
-        writeAtomically(svg, out -> VectorGraphicsEncoder.saveVectorGraphic(chart, out,
+        AtomicFiles.write(png, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
+        AtomicFiles.write(svg, out -> VectorGraphicsEncoder.saveVectorGraphic(chart, out,
                 VectorGraphicsEncoder.VectorGraphicsFormat.SVG));
         return List.of(png, svg);
-    }
-
-    private interface Writer { void write(OutputStream out) throws IOException; }
-
-    private static void writeAtomically(Path file, Writer w) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            w.write(out);
-        }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }

@@ -235,8 +235,8 @@ public final class Pipeline {
         var d = cfg.data();
         long trainDocs = 0, heldDocs = 0, trainChars = 0;
         try (CorpusReader reader = new CorpusReader(inputs, d.field(), w -> log.println("  warning: " + w));
-             BufferedWriter train = Files.newBufferedWriter(dir.resolve("train.jsonl.tmp"), StandardCharsets.UTF_8);
-             BufferedWriter held = Files.newBufferedWriter(dir.resolve("heldout.jsonl.tmp"), StandardCharsets.UTF_8)) {
+             BufferedWriter train = Files.newBufferedWriter(AtomicFiles.tmpOf(dir.resolve("train.jsonl")), StandardCharsets.UTF_8);
+             BufferedWriter held = Files.newBufferedWriter(AtomicFiles.tmpOf(dir.resolve("heldout.jsonl")), StandardCharsets.UTF_8)) {
             long index = 0;
             for (Document doc = reader.read(); doc != null; doc = reader.read(), index++) {
                 boolean heldOut = index % d.holdOutEvery() == 0;
@@ -249,8 +249,8 @@ public final class Pipeline {
                 else { trainDocs++; trainChars += text.length(); }
             }
         }
-        Files.move(dir.resolve("train.jsonl.tmp"), dir.resolve("train.jsonl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.move(dir.resolve("heldout.jsonl.tmp"), dir.resolve("heldout.jsonl"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.commit(dir.resolve("train.jsonl"));
+        AtomicFiles.commit(dir.resolve("heldout.jsonl"));
         log.printf(Locale.ROOT, "  %,d training documents (%,d characters), %,d held out (every %d-th)%n",
                 trainDocs, trainChars, heldDocs, d.holdOutEvery());
         if (trainDocs == 0) throw new IllegalArgumentException("data.inputs: no training documents left after holding out every "

@@ -11,21 +11,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import kd4j.data.AtomicFiles;
 
 public final class ModelId {
     private ModelId() {}
 
     /** "qwen-200m sha256:0123abcd4567" (the first 12 hex digits of the digest). */
     public static String of(Path modelDir) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
-        }
+        MessageDigest md = AtomicFiles.newSha256();
         List<Path> files;
         try (var s = Files.list(modelDir)) {
             files = s.filter(p -> {

@@ -18,17 +18,16 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.zip.CRC32;
+import kd4j.data.AtomicFiles;
 
 public final class ScoreFile {
     static final byte[] MAGIC = "KD4JSCR1".getBytes(StandardCharsets.US_ASCII);
@@ -81,7 +80,7 @@ public final class ScoreFile {
         ByteBuffer head = ByteBuffer.allocate(headerEnd + padding).order(ByteOrder.LITTLE_ENDIAN);
         head.put(MAGIC).putInt(header.length).put(header);
         head.position(head.limit()).flip();
-        writeAtomically(path, head, ByteBuffer.wrap(columns));
+        AtomicFiles.write(path, head, ByteBuffer.wrap(columns));
     }
 
     static byte[] columnBytes(double[] sum, double[] mean, int[] count) {
@@ -97,23 +96,6 @@ public final class ScoreFile {
         CRC32 crc = new CRC32();
         crc.update(bytes);
         return String.format("%08x", crc.getValue());
-    }
-
-    /** Writes the buffers to a sibling temp file, forces it to disk and renames it over path. */
-    static void writeAtomically(Path path, ByteBuffer... buffers) throws IOException {
-        Path dir = path.toAbsolutePath().getParent();
-        if (dir != null) Files.createDirectories(dir);
-        Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (ByteBuffer b : buffers) while (b.hasRemaining()) ch.write(b);
-            ch.force(true);
-        }
-        try {
-            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING);
-        }
     }
 
     // ---- reading ----

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.TreeMap;
+import kd4j.data.AtomicFiles;
 
 public final class ScoreRun {
     /** Progress after each chunk; throwing from it abandons the run (finished chunks stay). */
@@ -108,7 +109,7 @@ public final class ScoreRun {
                         + String.join("; ", manifest.differences(previous)) + "). Resume it with its own "
                         + "arguments, or delete " + parts + " to start over.");
         } else {
-            ScoreFile.writeAtomically(runManifest, ByteBuffer.wrap(ScoreFile.JSON.writeValueAsBytes(manifest)));
+            AtomicFiles.write(runManifest, ByteBuffer.wrap(ScoreFile.JSON.writeValueAsBytes(manifest)));
         }
 
         int n = Math.toIntExact(manifest.instances());
@@ -141,7 +142,7 @@ public final class ScoreRun {
         head.put(CHUNK_MAGIC).putLong(at).putInt(len).flip();
         ByteBuffer tail = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         tail.putLong(Long.parseLong(ScoreFile.crc32(columns), 16)).flip();
-        ScoreFile.writeAtomically(parts.resolve(chunkName(at)), head, ByteBuffer.wrap(columns), tail);
+        AtomicFiles.write(parts.resolve(chunkName(at)), head, ByteBuffer.wrap(columns), tail);
     }
 
     private static String chunkName(int at) { return String.format("chunk-%012d.bin", at); }

@@ -21,11 +21,13 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -240,10 +242,32 @@ public final class SafeTensors {
     // ==== writing ====
 
     /**
-     * Writes tensors (in map order) and metadata to file atomically (a temporary file renamed into place).
-     * Each tensor is written in its own dtype; views are made contiguous first.
+     * Writes tensors (in map order) and metadata to file atomically (a temporary file, forced to disk, renamed
+     * into place). Each tensor is written in its own dtype; views are made contiguous first.
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                write(ch, tensors, metadata, null);
+                ch.force(true);
+            }
+            // models sits below the data module's AtomicFiles, so the one rename of this layer is written here
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Streams a safetensors file (header, then each tensor's bytes in map order) into ch, feeding every byte
+     * written to digest as well when it is not null. The caller owns ch: opening, forcing and renaming. The
+     * header's data starts 8-byte aligned, padded with spaces, as the reference writer does.
+     */
+    public static void write(WritableByteChannel ch, Map<String, Tensor> tensors, Map<String, String> metadata,
+                             MessageDigest digest) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
@@ -261,34 +285,24 @@ public final class SafeTensors {
             offset += bytes;
         }
         byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;   // data starts 8-byte aligned, as the Python writer does
-        byte[] headerBytes = Arrays.copyOf(json, padded);
-        Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, padded);
-                writeFully(ch, len);
-                writeFully(ch, ByteBuffer.wrap(headerBytes));
-                for (Tensor t : tensors.values()) {
-                    if (t.numel() == 0) continue;
-                    Tensor c = t.contiguous();
-                    try (Arena arena = Arena.ofConfined()) {
-                        MemorySegment buf = arena.allocate(c.numel() * c.dtype().byteSize(), 8);
-                        c.backend().copyOut(c, buf);
-                        writeFully(ch, buf.asByteBuffer());
-                    }
-                }
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded).put(json);
+        while (head.hasRemaining()) head.put((byte) ' ');
+        writeFully(ch, head.flip(), digest);
+        for (Tensor t : tensors.values()) {
+            if (t.numel() == 0) continue;
+            Tensor c = t.contiguous();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(c.numel() * c.dtype().byteSize(), 64);
+                c.backend().copyOut(c, buf);
+                writeFully(ch, buf.asByteBuffer(), digest);
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot write: " + e.getMessage(), e);
         }
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+    private static void writeFully(WritableByteChannel ch, ByteBuffer buf, MessageDigest digest) throws IOException {
+        if (digest != null) digest.update(buf.duplicate());
         while (buf.hasRemaining()) ch.write(buf);
     }
 }

@@ -2,7 +2,7 @@
  * Causal self-attention of the Llama/Qwen family: q/k/v projections (optional bias: Qwen2, Llama
  * attention_bias), optional per-head RMSNorm of q and k (Qwen3), rotary embedding, grouped-query attention
  * (query head h reads kv head h / (H / Hkv)) and the output projection. One class for every family: a family
- * differs only in the flags of AttentionSpec. Training and scoring pass no cache; decoding passes the KvCache.
+ * differs only in the flags of Attention.Spec. Training and scoring pass no cache; decoding passes the KvCache.
  */
 package kd4j.models.nn;
 
