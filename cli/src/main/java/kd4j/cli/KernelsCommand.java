@@ -1,6 +1,6 @@
 /*
- * `kd4j kernels`: every OpenCL kernel kd4j ships, with its .cl file and the file's SHA-256, so a run's metrics can
- * record exactly which kernel code it used. Needs no OpenCL runtime: it reads the sources from the jar.
+ * `kd4j kernels`: every OpenCL kernel kd4j ships, with its .cl file and the SHA-256 of the source built from it
+ * (the shared header common.cl, then the file), so a run's metrics can record exactly which kernel code it used. Needs no OpenCL runtime: it reads the sources from the jar.
  */
 package kd4j.cli;
 
@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "kernels", mixinStandardHelpOptions = true,
-        description = "List every OpenCL kernel with its source file and the file's SHA-256.")
+        description = "List every OpenCL kernel with its source file and the SHA-256 of the source built (common.cl + the file).")
 public final class KernelsCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

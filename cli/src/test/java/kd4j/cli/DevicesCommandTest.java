@@ -18,9 +18,12 @@ class DevicesCommandTest {
     void kernelsListsEveryKernelWithItsFileHash() throws Exception {
         var run = CliRunner.run("kernels");
         assertEquals(0, run.exit(), run.err());
-        byte[] gemm;
-        try (InputStream in = ClDevice.class.getResourceAsStream("/kd4j/opencl/gemm.cl")) { gemm = in.readAllBytes(); }
-        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(gemm));
+        // the hash is of the source built: the shared header common.cl, a newline, then gemm.cl
+        var built = new java.io.ByteArrayOutputStream();
+        try (InputStream in = ClDevice.class.getResourceAsStream("/kd4j/opencl/common.cl")) { in.transferTo(built); }
+        built.write('\n');
+        try (InputStream in = ClDevice.class.getResourceAsStream("/kd4j/opencl/gemm.cl")) { in.transferTo(built); }
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(built.toByteArray()));
         assertTrue(run.out().lines().anyMatch(l -> l.matches("gemm\\s+gemm\\.cl\\s+" + sha)), run.out());
         for (String k : new String[] {"rms_norm_forward", "rms_norm_backward_dx", "attention_backward_dkdv",
                 "cross_entropy_forward", "adamw_step", "selective_scan_backward", "copy_float"})

@@ -7,39 +7,6 @@
  * zero gradients; a target outside [0, V) gives a NaN loss rather than reading out of bounds.
  */
 
-/* Merges (m2, s2) into (m, s): sums of exp(x - m) under a common max; -inf maxima carry no mass. */
-void merge_lse(float* m, float* s, float m2, float s2) {
-    float mNew = fmax(*m, m2);
-    if (mNew == -INFINITY) return;
-    *s = *s * exp(*m - mNew) + s2 * exp(m2 - mNew);
-    *m = mNew;
-}
-
-/* Log-sum-exp of scale * row[0..V) by the whole group; every item gets the result. */
-float group_lse(global const float* row, int V, float scale, local float* ms, local float* ss) {
-    int l = get_local_id(0);
-    float m = -INFINITY, s = 0.0f;
-    for (int j = l; j < V; j += WG) {
-        float x = row[j] * scale;
-        if (x > m) { s = s * exp(m - x) + 1.0f; m = x; } else s += exp(x - m);
-    }
-    ms[l] = m;
-    ss[l] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (l < w) {
-            float a = ms[l], b = ss[l];
-            merge_lse(&a, &b, ms[l + w], ss[l + w]);
-            ms[l] = a;
-            ss[l] = b;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = ms[0] + log(ss[0]);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 kernel void cross_entropy_forward(global const float* logits, long xo, global const int* targets, long to,
                                   int ignoreIndex, int V, global float* losses, long lso, global float* lse, long leo) {
     local float ms[WG], ss[WG];

@@ -9,50 +9,6 @@
  * The sparse variant reads the teacher as K (id, prob) pairs per row (ids < 0 are padding) and saves lse[n].
  */
 
-void merge_lse(float* m, float* s, float m2, float s2) {
-    float mNew = fmax(*m, m2);
-    if (mNew == -INFINITY) return;
-    *s = *s * exp(*m - mNew) + s2 * exp(m2 - mNew);
-    *m = mNew;
-}
-
-float group_lse(global const float* row, int V, float scale, local float* ms, local float* ss) {
-    int l = get_local_id(0);
-    float m = -INFINITY, s = 0.0f;
-    for (int j = l; j < V; j += WG) {
-        float x = row[j] * scale;
-        if (x > m) { s = s * exp(m - x) + 1.0f; m = x; } else s += exp(x - m);
-    }
-    ms[l] = m;
-    ss[l] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (l < w) {
-            float a = ms[l], b = ss[l];
-            merge_lse(&a, &b, ms[l + w], ss[l + w]);
-            ms[l] = a;
-            ss[l] = b;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = ms[0] + log(ss[0]);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
-float group_sum(float v, local float* scratch) {
-    int l = get_local_id(0);
-    scratch[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (l < w) scratch[l] += scratch[l + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 /* The row's divergence; every item of the group gets it. */
 float row_divergence(int divergence, global const float* s, global const float* t, int V, float tau,
                      float lseS, float lseT, local float* scratch) {

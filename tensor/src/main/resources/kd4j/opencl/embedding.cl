@@ -6,12 +6,6 @@
  * in the forward and are skipped in the backward (the host validates ids where it has them).
  */
 
-float load_w(global const void* p, long i, int type) {
-    if (type == 0) return ((global const float*) p)[i];
-    if (type == 2) return as_float(((uint) ((global const ushort*) p)[i]) << 16);
-    return vload_half(i, (global const half*) p);
-}
-
 kernel void embedding_forward(global const int* ids, long io, global const void* table, long to, int tableType,
                               int V, int C, global float* out, long oo, long n) {
     long gid = get_global_id(0);

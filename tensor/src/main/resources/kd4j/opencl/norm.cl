@@ -8,25 +8,6 @@
  *   layer: xh = (x - mean) * inv; y = xh * w + b;         dx = inv * (g*w - mean(g*w) - xh * mean(g*w*xh))
  */
 
-float load_w(global const void* p, long i, int type) {
-    if (type == 0) return ((global const float*) p)[i];
-    if (type == 2) return as_float(((uint) ((global const ushort*) p)[i]) << 16);   // bf16: upper half of fp32
-    return vload_half(i, (global const half*) p);
-}
-
-float group_sum(float v, local float* scratch) {
-    int l = get_local_id(0);
-    scratch[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = WG / 2; s > 0; s >>= 1) {
-        if (l < s) scratch[l] += scratch[l + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 kernel void rms_norm_forward(global const float* x, long xo, global const void* w, long wo, int wType, float eps,
                              global float* out, long oo, global float* invRms, long io, int C) {
     local float scratch[WG];

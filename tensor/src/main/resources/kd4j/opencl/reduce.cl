@@ -31,32 +31,6 @@ kernel void reduce_partials(global const float* x, long xo, long n, int mode, gl
     if (l == 0) partials[get_group_id(0)] = (float) scratch[0];
 }
 
-float group_max(float v, local float* scratch) {
-    int l = get_local_id(0);
-    scratch[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = WG / 2; s > 0; s >>= 1) {
-        if (l < s) scratch[l] = fmax(scratch[l], scratch[l + s]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
-float group_sum(float v, local float* scratch) {
-    int l = get_local_id(0);
-    scratch[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = WG / 2; s > 0; s >>= 1) {
-        if (l < s) scratch[l] += scratch[l + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 kernel void softmax_forward(global const float* x, long xo, global float* out, long oo, int C) {
     local float scratch[WG];
     long row = get_group_id(0);

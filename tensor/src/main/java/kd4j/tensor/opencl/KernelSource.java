@@ -1,6 +1,8 @@
 /*
- * The OpenCL C sources under resources kd4j/opencl/: one file per op family, loaded once, with the SHA-256 of each
- * file and the kernels it defines. This is what `kd4j kernels` prints, so a run can name the exact kernel code it used.
+ * The OpenCL C sources under resources kd4j/opencl/: one file per op family, loaded once, with the kernels it defines
+ * and the SHA-256 of the source that is built from it: the shared header common.cl (helpers such as group_sum and
+ * group_lse, written once) followed by the family's file. This is what `kd4j kernels` prints, so a run can name the
+ * exact kernel code it used. Build errors report lines of that combined source.
  */
 package kd4j.tensor.opencl;
 
@@ -26,7 +28,13 @@ public final class KernelSource {
     private static final Pattern KERNEL = Pattern.compile("\\bkernel\\s+void\\s+(\\w+)\\s*\\(");
     private static final Map<String, Entry> CACHE = new ConcurrentHashMap<>();
 
-    /** One .cl file: family "norm", file "norm.cl", its text, SHA-256 (hex) and kernel names in file order. */
+    /** The shared header every family's source starts with. */
+    public static final String HEADER = "common.cl";
+
+    /**
+     * One family: "norm", its file "norm.cl", the source built (HEADER then the file), that source's SHA-256 (hex)
+     * and the kernel names in file order.
+     */
     public record Entry(String family, String file, String source, String sha256, List<String> kernels) {}
 
     private KernelSource() {}
@@ -42,14 +50,27 @@ public final class KernelSource {
     }
 
     private static Entry read(String family) {
-        String path = "/kd4j/opencl/" + family + ".cl";
+        String text = resource(family + ".cl");
+        List<String> names = new ArrayList<>();
+        Matcher m = KERNEL.matcher(text);
+        while (m.find()) names.add(m.group(1));
+        String source = header() + "\n" + text;
+        return new Entry(family, family + ".cl", source, sha256(source), List.copyOf(names));
+    }
+
+    private static volatile String header;
+
+    /** The text of common.cl. */
+    public static String header() {
+        if (header == null) header = resource(HEADER);
+        return header;
+    }
+
+    private static String resource(String file) {
+        String path = "/kd4j/opencl/" + file;
         try (InputStream in = KernelSource.class.getResourceAsStream(path)) {
             if (in == null) throw new IllegalStateException("opencl: kernel source " + path + " is missing from the jar");
-            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            List<String> names = new ArrayList<>();
-            Matcher m = KERNEL.matcher(text);
-            while (m.find()) names.add(m.group(1));
-            return new Entry(family, family + ".cl", text, sha256(text), List.copyOf(names));
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("opencl: cannot read " + path, e);
         }
