@@ -29,9 +29,19 @@ public final class GemmKernels {
      * against it on such a machine.) Each C element is the same FMA chain over k either
      * way, so the tile shape does not change results.
      */
-    static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 4;
+    static final int MR = !Simd.SCALAR && L >= 16 ? tileRows512() : 4;
+
+    /** The 512-bit tile's rows: 12 (default) or 8 (-Dkd4j.gemmTileRows=8, 16 + 2 + 8 = 26 registers, no spill), for A/B runs. */
+    private static int tileRows512() {
+        String v = System.getProperty("kd4j.gemmTileRows", "12");
+        return switch (v) {
+            case "12" -> 12;
+            case "8" -> 8;
+            default -> throw new IllegalArgumentException("-Dkd4j.gemmTileRows=" + v + ": expected 8 or 12");
+        };
+    }
     static final int NR = Simd.SCALAR ? 8 : 2 * L;
-    /** Four floats: MR (4 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
+    /** Four floats: MR (4, 8 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /**
      * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
@@ -197,6 +207,7 @@ public final class GemmKernels {
                 long cTile = cOff + ir * ldc + jr;
                 if (Simd.SCALAR) scalarKernel(kc, ap, ir * kc, bp, jr * kc, tile);
                 else if (MR == 12) vectorKernel12(kc, ap, ir * kc, bp, jr * kc, tile);
+                else if (MR == 8) vectorKernel8(kc, ap, ir * kc, bp, jr * kc, tile);
                 else vectorKernel(kc, ap, ir * kc, bp, jr * kc, tile);
                 if (rows == MR && cols == NR && !Simd.SCALAR) mergeFullTile(tile, c, cTile, ldc, alpha, beta);
                 else mergeTile(tile, rows, cols, c, cTile, ldc, alpha, beta);
@@ -423,6 +434,43 @@ public final class GemmKernels {
         c090.intoArray(tile, 18 * L); c091.intoArray(tile, 19 * L);
         c100.intoArray(tile, 20 * L); c101.intoArray(tile, 21 * L);
         c110.intoArray(tile, 22 * L); c111.intoArray(tile, 23 * L);
+    }
+
+    /** The 512-bit 8 x 2L micro-kernel: 16 accumulators + 2 B vectors + 8 broadcasts = 26 of 32 registers (no spill). */
+    private static void vectorKernel8(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F), c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        for (int kk = 0; kk < kc; kk++) {
+            int ai = ao + kk * 8, bi = bo + kk * 2 * L;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi), b1 = FloatVector.fromArray(F, bp, bi + L);
+            FloatVector a;
+            a = FloatVector.broadcast(F, ap[ai]);
+            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(F, ap[ai + 6]);
+            c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(F, ap[ai + 7]);
+            c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, L);
+        c10.intoArray(tile, 2 * L); c11.intoArray(tile, 3 * L);
+        c20.intoArray(tile, 4 * L); c21.intoArray(tile, 5 * L);
+        c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
+        c40.intoArray(tile, 8 * L); c41.intoArray(tile, 9 * L);
+        c50.intoArray(tile, 10 * L); c51.intoArray(tile, 11 * L);
+        c60.intoArray(tile, 12 * L); c61.intoArray(tile, 13 * L);
+        c70.intoArray(tile, 14 * L); c71.intoArray(tile, 15 * L);
     }
 
     /** C = alpha * tile + beta * C for a full MR x NR tile, a vector at a time (beta == 0 ignores old C). */
