@@ -1,7 +1,7 @@
 /*
  * fp32 GEMM, C = alpha * op(A) op(B) + beta * C, batched, in the BLIS/GotoBLAS structure: B is packed into
  * KC x NC panels, A into MC x KC panels, and a register-blocked micro-kernel of MR rows x NR = 2 vectors keeps
- * MR * 2 accumulators (4 x 2 = 8 of the 16 AVX2 ymm registers; 12 x 2 = 24 of the 32 zmm registers with 512-bit
+ * MR * 2 accumulators (4 x 2 = 8 of the 16 AVX2 ymm registers; 8 x 2 = 16 of the 32 zmm registers with 512-bit
  * vectors) fed by broadcasts of A and two vector loads of B per k. Transposes and strides are absorbed by packing:
  * op(A)[i, k] lives at i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every
  * transpose combination and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
@@ -23,17 +23,19 @@ import static kd4j.tensor.cpu.Simd.L;
 public final class GemmKernels {
     /**
      * Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). 4 x 2 vectors = 8
-     * accumulators suit AVX2's 16 registers (see vectorKernel for why not 6 x 2); with 512-bit vectors (32 registers)
-     * 12 x 2 = 24 accumulators halve the B loads per FMA. (By vectorKernel's register count, 24 + 2 + 12 exceeds 32
-     * too; on AVX-512 a spill costs less, since 24 FMAs already take 12 cycles a k, but 8 x 2 is the shape to try
-     * against it on such a machine.) Each C element is the same FMA chain over k either
-     * way, so the tile shape does not change results.
+     * accumulators suit AVX2's 16 registers (see vectorKernel for why not 6 x 2). With 512-bit vectors (32 registers)
+     * the tile is 8 x 2: 16 accumulators + 2 B vectors + 8 broadcasts = 26 registers, where 12 x 2 needed 24 + 2 + 12 =
+     * 38 and spilled. Measured on a Zen 4 EPYC (AVX-512, 2 cores, loaded by other jobs, alternating JVMs, best of
+     * N): 8 x 2 beat 12 x 2 at 1024^3 (1 thread 84-89 vs 78-79 GFLOP/s, 2 threads 143-158 vs 83-93) and 2048^3 on 2
+     * threads (167-178 vs 140-157), equal within noise at 2048^3 on 1 thread (docs/performance.md).
+     * -Dkd4j.gemmTileRows=12 keeps the old tile for A/B runs. Each C element is the same FMA chain over k either
+     * way, so the tile shape does not change results (checked: bit-identical C for both tiles).
      */
     static final int MR = !Simd.SCALAR && L >= 16 ? tileRows512() : 4;
 
-    /** The 512-bit tile's rows: 12 (default) or 8 (-Dkd4j.gemmTileRows=8, 16 + 2 + 8 = 26 registers, no spill), for A/B runs. */
+    /** The 512-bit tile's rows: 8 (default, no spill) or 12 (-Dkd4j.gemmTileRows=12, the earlier tile, for A/B runs). */
     private static int tileRows512() {
-        String v = System.getProperty("kd4j.gemmTileRows", "12");
+        String v = System.getProperty("kd4j.gemmTileRows", "8");
         return switch (v) {
             case "12" -> 12;
             case "8" -> 8;
@@ -385,7 +387,7 @@ public final class GemmKernels {
         c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
     }
 
-    /** The 512-bit micro-kernel: 12 x 2L, 24 accumulators (of 32 registers), otherwise as vectorKernel. */
+    /** The earlier 512-bit micro-kernel (-Dkd4j.gemmTileRows=12): 12 x 2L, 24 accumulators, spills (see MR). */
     private static void vectorKernel12(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
         FloatVector c000 = FloatVector.zero(F), c001 = FloatVector.zero(F), c010 = FloatVector.zero(F), c011 = FloatVector.zero(F);
         FloatVector c020 = FloatVector.zero(F), c021 = FloatVector.zero(F), c030 = FloatVector.zero(F), c031 = FloatVector.zero(F);
