@@ -1,7 +1,7 @@
 /*
  * fp32 GEMM, C = alpha * op(A) op(B) + beta * C, batched, in the BLIS/GotoBLAS structure: B is packed into
  * KC x NC panels, A into MC x KC panels, and a register-blocked micro-kernel of MR rows x NR = 2 vectors keeps
- * MR * 2 accumulators (4 x 2 = 8 of the 16 AVX2 ymm registers; 12 x 2 = 24 of the 32 zmm registers with 512-bit
+ * MR * 2 accumulators (4 x 2 = 8 of the 16 AVX2 ymm registers; 8 x 2 = 16 of the 32 zmm registers with 512-bit
  * vectors) fed by broadcasts of A and two vector loads of B per k. Transposes and strides are absorbed by packing:
  * op(A)[i, k] lives at i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every
  * transpose combination and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
@@ -23,15 +23,27 @@ import static kd4j.tensor.cpu.Simd.L;
 public final class GemmKernels {
     /**
      * Micro-tile rows (broadcasts of A) and columns (2 vectors of B; 8 in scalar mode). 4 x 2 vectors = 8
-     * accumulators suit AVX2's 16 registers (see vectorKernel for why not 6 x 2); with 512-bit vectors (32 registers)
-     * 12 x 2 = 24 accumulators halve the B loads per FMA. (By vectorKernel's register count, 24 + 2 + 12 exceeds 32
-     * too; on AVX-512 a spill costs less, since 24 FMAs already take 12 cycles a k, but 8 x 2 is the shape to try
-     * against it on such a machine.) Each C element is the same FMA chain over k either
-     * way, so the tile shape does not change results.
+     * accumulators suit AVX2's 16 registers (see vectorKernel for why not 6 x 2). With 512-bit vectors (32 registers)
+     * the tile is 8 x 2: 16 accumulators + 2 B vectors + 8 broadcasts = 26 registers, where 12 x 2 needed 24 + 2 + 12 =
+     * 38 and spilled. Measured on a Zen 4 EPYC (AVX-512, 2 cores, loaded by other jobs, alternating JVMs, best of
+     * N): 8 x 2 beat 12 x 2 at 1024^3 (1 thread 84-89 vs 78-79 GFLOP/s, 2 threads 143-158 vs 83-93) and 2048^3 on 2
+     * threads (167-178 vs 140-157), equal within noise at 2048^3 on 1 thread (docs/performance.md).
+     * -Dkd4j.gemmTileRows=12 keeps the old tile for A/B runs. Each C element is the same FMA chain over k either
+     * way, so the tile shape does not change results (checked: bit-identical C for both tiles).
      */
-    static final int MR = !Simd.SCALAR && L >= 16 ? 12 : 4;
+    static final int MR = !Simd.SCALAR && L >= 16 ? tileRows512() : 4;
+
+    /** The 512-bit tile's rows: 8 (default, no spill) or 12 (-Dkd4j.gemmTileRows=12, the earlier tile, for A/B runs). */
+    private static int tileRows512() {
+        String v = System.getProperty("kd4j.gemmTileRows", "8");
+        return switch (v) {
+            case "12" -> 12;
+            case "8" -> 8;
+            default -> throw new IllegalArgumentException("-Dkd4j.gemmTileRows=" + v + ": expected 8 or 12");
+        };
+    }
     static final int NR = Simd.SCALAR ? 8 : 2 * L;
-    /** Four floats: MR (4 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
+    /** Four floats: MR (4, 8 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /**
      * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
@@ -197,6 +209,7 @@ public final class GemmKernels {
                 long cTile = cOff + ir * ldc + jr;
                 if (Simd.SCALAR) scalarKernel(kc, ap, ir * kc, bp, jr * kc, tile);
                 else if (MR == 12) vectorKernel12(kc, ap, ir * kc, bp, jr * kc, tile);
+                else if (MR == 8) vectorKernel8(kc, ap, ir * kc, bp, jr * kc, tile);
                 else vectorKernel(kc, ap, ir * kc, bp, jr * kc, tile);
                 if (rows == MR && cols == NR && !Simd.SCALAR) mergeFullTile(tile, c, cTile, ldc, alpha, beta);
                 else mergeTile(tile, rows, cols, c, cTile, ldc, alpha, beta);
@@ -374,7 +387,7 @@ public final class GemmKernels {
         c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
     }
 
-    /** The 512-bit micro-kernel: 12 x 2L, 24 accumulators (of 32 registers), otherwise as vectorKernel. */
+    /** The earlier 512-bit micro-kernel (-Dkd4j.gemmTileRows=12): 12 x 2L, 24 accumulators, spills (see MR). */
     private static void vectorKernel12(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
         FloatVector c000 = FloatVector.zero(F), c001 = FloatVector.zero(F), c010 = FloatVector.zero(F), c011 = FloatVector.zero(F);
         FloatVector c020 = FloatVector.zero(F), c021 = FloatVector.zero(F), c030 = FloatVector.zero(F), c031 = FloatVector.zero(F);
@@ -423,6 +436,43 @@ public final class GemmKernels {
         c090.intoArray(tile, 18 * L); c091.intoArray(tile, 19 * L);
         c100.intoArray(tile, 20 * L); c101.intoArray(tile, 21 * L);
         c110.intoArray(tile, 22 * L); c111.intoArray(tile, 23 * L);
+    }
+
+    /** The 512-bit 8 x 2L micro-kernel: 16 accumulators + 2 B vectors + 8 broadcasts = 26 of 32 registers (no spill). */
+    private static void vectorKernel8(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F), c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F), c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        for (int kk = 0; kk < kc; kk++) {
+            int ai = ao + kk * 8, bi = bo + kk * 2 * L;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi), b1 = FloatVector.fromArray(F, bp, bi + L);
+            FloatVector a;
+            a = FloatVector.broadcast(F, ap[ai]);
+            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(F, ap[ai + 6]);
+            c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(F, ap[ai + 7]);
+            c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, L);
+        c10.intoArray(tile, 2 * L); c11.intoArray(tile, 3 * L);
+        c20.intoArray(tile, 4 * L); c21.intoArray(tile, 5 * L);
+        c30.intoArray(tile, 6 * L); c31.intoArray(tile, 7 * L);
+        c40.intoArray(tile, 8 * L); c41.intoArray(tile, 9 * L);
+        c50.intoArray(tile, 10 * L); c51.intoArray(tile, 11 * L);
+        c60.intoArray(tile, 12 * L); c61.intoArray(tile, 13 * L);
+        c70.intoArray(tile, 14 * L); c71.intoArray(tile, 15 * L);
     }
 
     /** C = alpha * tile + beta * C for a full MR x NR tile, a vector at a time (beta == 0 ignores old C). */
