@@ -79,6 +79,23 @@ public final class StepArena {
         inUse.clear();
     }
 
+    /** The current position in the list of buffers taken: releaseSince(mark, ...) hands back what came after it. */
+    public int mark() { return inUse.size(); }
+
+    /**
+     * Hands back every buffer taken since mark except keep's storage (null: keep none). For a scope whose
+     * intermediates nobody reads afterwards (an activation-checkpointed segment), so the next one reuses them.
+     */
+    public void releaseSince(int mark, Tensor keep) {
+        int kept = mark;
+        for (int i = mark; i < inUse.size(); i++) {
+            Taken t = inUse.get(i);
+            if (keep != null && t.storage == keep.storage()) inUse.set(kept++, t);
+            else free.computeIfAbsent(t.key, k -> new ArrayDeque<>()).push(t.storage);
+        }
+        inUse.subList(kept, inUse.size()).clear();
+    }
+
     /** Bytes this arena has allocated from backends so far (constant once the step shape is steady). */
     public long bytesAllocated() { return bytesAllocated; }
 

@@ -52,6 +52,29 @@ public final class Tape {
         return result;
     }
 
+    /**
+     * Records a segment whose forward ran without a tape (ActivationCheckpoint): recorded whenever grad mode is on,
+     * since the parameters inside the segment may want gradients even when its input does not.
+     */
+    static Var recordSegment(String op, Tensor out, Backward backward, Var input) {
+        if (!GradMode.isEnabled()) return new Var(out, false);
+        Var result = new Var(out, false);
+        Tape tape = current();
+        tape.entries.add(new Entry(op, result, new Var[] {input}, backward));
+        tape.recorded.add(result);
+        return result;
+    }
+
+    /** Makes a fresh, empty tape current on this thread (a nested forward and backward); returns the one it replaced. */
+    static Tape push() {
+        Tape previous = CURRENT.get();
+        CURRENT.set(new Tape());
+        return previous;
+    }
+
+    /** Makes previous (from push) current again. */
+    static void restore(Tape previous) { CURRENT.set(previous); }
+
     /** Backward from a scalar loss (seed 1). Clears the tape afterwards. */
     public static void backward(Var loss) {
         if (loss.data().numel() != 1)

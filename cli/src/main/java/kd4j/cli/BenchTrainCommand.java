@@ -1,13 +1,15 @@
 /*
  * `kd4j bench train`: training steps of a randomly initialised model (any family, from an HF-style config.json):
  * forward, mean cross-entropy on next-token targets, backward, AdamW, in fp32, as the Trainer runs them (a
- * StepArena reuses the activation buffers from step to step). Warm-up steps first, then --steps timed steps
+ * StepArena reuses the activation buffers from step to step; --activation-checkpointing recomputes each layer's
+ * forward in backward, as run.activationCheckpointing does). Warm-up steps first, then --steps timed steps
  * (each ends with a backend sync, so GPU time is counted); last line "tokens/s: <median>".
  */
 package kd4j.cli;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
@@ -31,6 +33,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Mixin
     BenchModels.Options options;
 
+    @CommandLine.Option(names = "--activation-checkpointing",
+            description = "recompute each decoder/Mamba layer's forward in backward (run.activationCheckpointing)")
+    boolean activationCheckpointing;
+
     @Override
     public Integer call() {
         options.validate(spec.commandLine());
@@ -44,7 +50,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             StepArena arena = new StepArena();
             long tokens = (long) options.batch * options.seq;
             for (int i = 0; i < options.warmup; i++) {
-                double loss = step(model, ids, targets, optimizer, arena);
+                double loss = step(model, ids, targets, optimizer, arena, activationCheckpointing);
                 out.printf("warm-up %d: loss %.4f%n", i + 1, loss);
                 out.flush();
             }
@@ -53,7 +59,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             double loss = Double.NaN;
             for (int i = 0; i < options.steps; i++) {
                 long h0 = BenchModels.heapAllocated(), t0 = System.nanoTime();
-                loss = step(model, ids, targets, optimizer, arena);
+                loss = step(model, ids, targets, optimizer, arena, activationCheckpointing);
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
                 heap[i] = BenchModels.heapAllocated() - h0;
             }
@@ -63,6 +69,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
             long paramBytes = 0;
             for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();
             // weights + gradients + two AdamW moments, plus the arena's activations and scratch
+            out.printf("activation checkpointing %s: step arena (activations, gradients of activations, scratch) "
+                    + "%.1f MiB%n", activationCheckpointing ? "on" : "off", arena.bytesAllocated() / 1048576.0);
             BenchModels.memory(out, 4 * paramBytes + arena.bytesAllocated());
             out.printf("median step: %.1f ms%n", median * 1e3);
             out.printf("tokens/s: %.1f%n", tokens / median);
@@ -72,10 +80,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
 
     /** One optimizer step; returns the loss. Ends with a sync so the time includes all device work. */
-    static double step(CausalLM model, Tensor ids, Tensor targets, AdamW optimizer, StepArena arena) {
+    static double step(CausalLM model, Tensor ids, Tensor targets, AdamW optimizer, StepArena arena,
+                       boolean activationCheckpointing) {
         model.parameters().zeroGrad();
         double loss;
-        try (var scope = arena.activate()) {
+        try (var scope = arena.activate(); var c = ActivationCheckpoint.enable(activationCheckpointing)) {
             Var l = LossOps.crossEntropy(model.forward(ids, null), targets, Models.IGNORE_INDEX);
             Tape.backward(l);
             loss = l.data().item(new long[l.data().rank()]);

@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
                 "Config sections: model {init | config}, data {train, validation, seqLength, batchSize, gradAccum}, "
                 + "optimizer {lr, weightDecay, beta1, beta2, eps, clip}, schedule {kind: cosine|wsd|constant, warmupSteps, "
                 + "minLrRatio, decayFraction}, run {out, maxSteps, maxTokens, evalInterval, evalBatches, "
-                + "checkpointInterval, keepCheckpoints, logInterval, seed, threads, device}."})
+                + "checkpointInterval, keepCheckpoints, logInterval, seed, threads, device, activationCheckpointing}."})
 public final class PretrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -105,6 +105,11 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Option(names = "--device", paramLabel = "DEVICE", description = "cpu, cpu:N, opencl, opencl:N, reference (run.device)")
     String device;
+
+    @Option(names = "--activation-checkpointing", negatable = true,
+            description = "recompute each layer's forward in backward: same gradients, far less activation memory, "
+                    + "one more forward per step (run.activationCheckpointing)")
+    Boolean activationCheckpointing;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any config key, e.g. --set optimizer.clip=0.5")
     List<String> set = new ArrayList<>();
@@ -204,6 +209,7 @@ public final class PretrainCommand implements Callable<Integer> {
         put(o, "run.seed", seed);
         put(o, "run.threads", threads);
         put(o, "run.device", device);
+        put(o, "run.activationCheckpointing", activationCheckpointing);
         kd.addOverrides(o);
         for (String kv : set) {
             int eq = kv.indexOf('=');

@@ -66,6 +66,24 @@ class BenchModelCommandsTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}") @ValueSource(strings = {"llama", "mamba"})
+    void train_withActivationCheckpointing_sameLossesInASmallerStepArena(String family) throws Exception {
+        Path cfg = config(family.equals("llama") ? LLAMA : MAMBA);
+        String[] args = {"bench", "train", "--config", cfg.toString(), "--batch", "2", "--seq", "16", "--threads", "2",
+                "--steps", "2", "--warmup", "1"};
+        CliRunner.Run plain = CliRunner.run(args);
+        String[] withFlag = java.util.Arrays.copyOf(args, args.length + 1);
+        withFlag[args.length] = "--activation-checkpointing";
+        CliRunner.Run checkpointed = CliRunner.run(withFlag);
+        assertEquals(0, checkpointed.exit(), checkpointed.err());
+        for (String regex : new String[] {"(warm-up 1: loss [0-9.]+)", "(last loss [0-9.]+)"})
+            assertEquals(Pattern.compile(regex).matcher(plain.out()).results().map(m -> m.group(1)).toList(),
+                    Pattern.compile(regex).matcher(checkpointed.out()).results().map(m -> m.group(1)).toList());
+        double plainArena = number(plain.out(), "activation checkpointing off: step arena .* ([0-9.]+) MiB"),
+                checkpointedArena = number(checkpointed.out(), "activation checkpointing on: step arena .* ([0-9.]+) MiB");
+        assertTrue(checkpointedArena < plainArena, plain.out() + "\n" + checkpointed.out());
+    }
+
     @Test
     void badOptions_getAMessageNotARun() throws Exception {
         CliRunner.Run r = CliRunner.run("bench", "train", "--config", dir.resolve("missing.json").toString());

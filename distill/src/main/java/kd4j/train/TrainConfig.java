@@ -89,11 +89,13 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
 
     /**
      * The run: its folder, its budget (maxSteps, or maxTokens when maxSteps is 0), how often to evaluate, write
-     * a checkpoint and log, and seed/threads/device. threads 0 = all cores.
+     * a checkpoint and log, and seed/threads/device. threads 0 = all cores. activationCheckpointing: backward
+     * recomputes each decoder/Mamba layer's forward instead of keeping its activations (same gradients, bit for
+     * bit; far less activation memory; one more forward per step).
      */
     public record Run(String out, Long maxSteps, Long maxTokens, Integer evalInterval, Integer evalBatches,
                       Integer checkpointInterval, Integer keepCheckpoints, Integer logInterval, Long seed,
-                      Integer threads, String device) {
+                      Integer threads, String device, Boolean activationCheckpointing) {
         public Run {
             out = out == null ? "runs/pretrain" : out;
             maxSteps = maxSteps == null ? 0L : maxSteps;
@@ -106,6 +108,7 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
             seed = seed == null ? 1234L : seed;
             threads = threads == null ? 0 : threads;
             device = device == null ? "cpu" : device;
+            activationCheckpointing = activationCheckpointing != null && activationCheckpointing;
         }
     }
 
@@ -114,7 +117,7 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
         data = data == null ? new Data(null, null, null, null, null) : data;
         optimizer = optimizer == null ? new Optimizer(null, null, null, null, null, null) : optimizer;
         schedule = schedule == null ? new Schedule(null, null, null, null) : schedule;
-        run = run == null ? new Run(null, null, null, null, null, null, null, null, null, null, null) : run;
+        run = run == null ? new Run(null, null, null, null, null, null, null, null, null, null, null, null) : run;
     }
 
     /** Every default, nothing set. */

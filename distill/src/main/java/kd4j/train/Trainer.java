@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
@@ -186,7 +187,8 @@ public final class Trainer {
                     Batch batch = data.next();
                     waited += System.nanoTime() - w0;
                     stepTokens += (long) batch.batchSize() * batch.seqLength();
-                    try (var scope = arena.activate()) {
+                    try (var scope = arena.activate();
+                         var recompute = ActivationCheckpoint.enable(config.run().activationCheckpointing())) {
                         Var loss = lossFunction.loss(model, batch, step + 1);
                         // Each micro-batch contributes 1/accum of the mean: the seed of backward carries the factor.
                         Tensor seed = be.empty(loss.data().dtype(), loss.shape());

@@ -129,6 +129,18 @@ class TrainerTest {
     }
 
     @Test
+    void activationCheckpointing_trainsBitIdenticallyToThePlainRun() throws IOException {
+        TrainConfig on = config(6, Map.of("run.activationCheckpointing", "true"));
+        assertTrue(on.run().activationCheckpointing());
+        assertFalse(config(6, Map.of()).run().activationCheckpointing(), "off by default");
+        Run plain = run(dir.resolve("plain"), config(6, Map.of()), 7, false, -1);
+        Run checkpointed = run(dir.resolve("checkpointed"), on, 7, false, -1);
+        assertEquals(losses(plain.steps()), losses(checkpointed.steps()));
+        for (String name : plain.params().keySet())
+            assertArrayEquals(plain.params().get(name), checkpointed.params().get(name), name);
+    }
+
+    @Test
     void resumeWithADifferentBatchSize_isRefused() throws IOException {
         Path runDir = dir.resolve("run");
         run(runDir, config(8, Map.of()), 7, false, 5);

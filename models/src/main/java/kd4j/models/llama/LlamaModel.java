@@ -7,6 +7,7 @@
 package kd4j.models.llama;
 
 import java.util.List;
+import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.GradMode;
 import kd4j.autograd.ParameterRegistry;
 import kd4j.autograd.Var;
@@ -66,7 +67,8 @@ public class LlamaModel implements WithHiddenStates {
         Var x = embedTokens.forward(ids);                                  // [B*T, C]
         if (hidden != null) hidden.add(x);
         for (DecoderLayer layer : layers) {
-            x = layer.forward(x, batch, time, keyMask, null);             // [B*T, C], residual included
+            // [B*T, C], residual included; recomputed in backward under run.activationCheckpointing
+            x = ActivationCheckpoint.apply("decoderLayer", x, in -> layer.forward(in, batch, time, keyMask, null));
             if (hidden != null) hidden.add(x);
         }
         x = norm.forward(x);

@@ -8,6 +8,7 @@
 package kd4j.models.mamba;
 
 import java.util.List;
+import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.GradMode;
 import kd4j.autograd.ParameterRegistry;
 import kd4j.autograd.Var;
@@ -69,7 +70,11 @@ public final class MambaModel implements WithHiddenStates {
         Var x = embeddings.forward(ids);                                          // [B*T, C]
         if (hidden != null) hidden.add(x);
         for (int i = 0; i < mixers.length; i++) {
-            x = ElementwiseOps.add(x, mixers[i].forward(norms[i].forward(x), batch, time));
+            RmsNorm norm = norms[i];
+            MambaMixer mixer = mixers[i];
+            // recomputed in backward under run.activationCheckpointing
+            x = ActivationCheckpoint.apply("mambaLayer", x,
+                    in -> ElementwiseOps.add(in, mixer.forward(norm.forward(in), batch, time)));
             if (hidden != null) hidden.add(x);
         }
         x = normF.forward(x);
