@@ -32,7 +32,9 @@ public final class KdLoss implements LossFunction {
         public Settings {
             if (divergence == null || tail == null || alpha == null)
                 throw new IllegalArgumentException("KD settings need a divergence, a tail mode and an alpha schedule");
-            if (!(tau > 0)) throw new IllegalArgumentException("--tau must be positive, got " + tau);
+            if (!(tau > 0 && tau < Float.POSITIVE_INFINITY))
+                throw new IllegalArgumentException("--tau must be a finite number > 0, got " + tau);
+            if (!(skew >= 0 && skew < 1)) throw new IllegalArgumentException("--skew must be in [0, 1), got " + skew);
         }
 
         public String describe() {

@@ -155,14 +155,21 @@ public final class SafeTensors {
         return new Entry(name, dt.asText(), dtype, shape, begin, end);
     }
 
+    /**
+     * No two tensors share a byte, and no empty tensor sits strictly inside another's range. Sorted by begin, each
+     * range is compared with the furthest-reaching range before it, not only its neighbour: an empty tensor between
+     * two overlapping ones must not hide their overlap.
+     */
     private static void checkNoOverlap(Path file, Map<String, Entry> entries) {
         List<Entry> sorted = new ArrayList<>(entries.values());
-        sorted.sort(Comparator.comparingLong(Entry::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            Entry a = sorted.get(i - 1), b = sorted.get(i);
-            if (b.begin() < a.end() && b.end() > b.begin())
+        sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        Entry reach = null;                    // the range with the largest end so far
+        for (Entry b : sorted) {
+            if (reach != null && b.begin() < reach.end() && (b.end() > b.begin() || b.begin() > reach.begin()))
                 throw new CheckpointFormatException(file, "tensor '" + b.name() + "'", "data_offsets [" + b.begin()
-                        + ", " + b.end() + "] overlap those of '" + a.name() + "' [" + a.begin() + ", " + a.end() + "]");
+                        + ", " + b.end() + "] overlap those of '" + reach.name() + "' [" + reach.begin() + ", "
+                        + reach.end() + "]");
+            if (reach == null || b.end() > reach.end()) reach = b;
         }
     }
 
