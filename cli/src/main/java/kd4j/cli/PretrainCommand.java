@@ -109,6 +109,10 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any config key, e.g. --set optimizer.clip=0.5")
     List<String> set = new ArrayList<>();
 
+    @Option(names = "--detect-anomaly", description = "check every op's output and gradient for NaN/Inf and name the "
+            + "first op and layer that produced one (slower; also -Dkd4j.checkFinite=true)")
+    boolean detectAnomaly;
+
     @Option(names = "--no-progress", description = "no progress bar (logs one line per evaluation instead)")
     boolean noProgress;
 
@@ -146,7 +150,8 @@ public final class PretrainCommand implements Callable<Integer> {
             try (BatcherData data = new BatcherData(trainInstances, cfg.data().batchSize(), seq, pad, cfg.run().seed())) {
                 PrintStream progress = noProgress ? null : System.err;
                 Trainer trainer = Trainer.builder(model, cfg, data).validation(valid).runDir(runDir).resume(resume).loss(kdPlan.loss())
-                        .progress(progress)
+                        .progress(progress).detectAnomaly(detectAnomaly)
+                        .warnings(w -> { spec.commandLine().getErr().println("kd4j: warning: " + w); spec.commandLine().getErr().flush(); })
                         .listener(r -> {
                             if (noProgress && r.hasEval())
                                 stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  eval %.4f (ppl %.2f)  %,.0f tok/s  data wait %.1f%%%n",
