@@ -22,12 +22,21 @@ public final class Tape {
     private record Entry(String op, Var out, Var[] inputs, Backward backward) {}
 
     private static final ThreadLocal<Tape> CURRENT = ThreadLocal.withInitial(Tape::new);
-    private static final boolean CHECK_FINITE = Boolean.getBoolean("kd4j.checkFinite");
+    private static volatile boolean checkFinite = Boolean.getBoolean("kd4j.checkFinite");
 
     private final List<Entry> entries = new ArrayList<>();
     private final Set<Var> recorded = Collections.newSetFromMap(new IdentityHashMap<>());
 
     public static Tape current() { return CURRENT.get(); }
+
+    /**
+     * The anomaly check (`kd4j pretrain --detect-anomaly`, or -Dkd4j.checkFinite=true): every op's output and, in
+     * backward, every gradient it hands on is checked for NaN/Inf, and the first one found throws a
+     * NonFiniteException naming the op and the nearest parameter (its layer). Costs one pass over each tensor.
+     */
+    public static void checkFinite(boolean on) { checkFinite = on; }
+
+    public static boolean checksFinite() { return checkFinite; }
 
     /** True when v is a parameter that wants a gradient or the output of a recorded op. */
     static boolean needsGrad(Var v) {
@@ -39,8 +48,8 @@ public final class Tape {
      * output takes part in backward; otherwise the output is a constant.
      */
     public static Var record(String op, Tensor out, Backward backward, Var... inputs) {
-        if (CHECK_FINITE && out.dtype().isFloating() && !out.backend().allFinite(out))
-            throw new ArithmeticException("kd4j.checkFinite: op '" + op + "' produced NaN or Inf in " + out);
+        if (checkFinite && out.dtype().isFloating() && !out.backend().allFinite(out))
+            throw new NonFiniteException(op, false, site(inputs, current().entries.size()), out.toString());
         Var result = new Var(out, false);
         if (!GradMode.isEnabled()) return result;
         boolean any = false;
@@ -102,17 +111,29 @@ public final class Tape {
                 grads.begin(e.out != output || ownsSeed ? dOut : null);
                 e.backward.apply(dOut, grads);
                 grads.flush();
-                if (CHECK_FINITE) {
+                if (checkFinite) {
                     for (Var in : e.inputs)
                         if (in != null && in.grad() != null && !in.backend().allFinite(in.grad()))
-                            throw new ArithmeticException("kd4j.checkFinite: backward of op '" + e.op
-                                    + "' produced NaN or Inf in a gradient");
+                            throw new NonFiniteException(e.op, true, site(e.inputs, i), "the gradient of "
+                                    + (in instanceof Parameter p ? p.name() : in.data().toString()));
                 }
                 e.out.clearGrad();                    // activation gradients are not needed after their use
             }
         } finally {
             tape.clear();
         }
+    }
+
+    /**
+     * Where an op sits in the model: the parameter among its inputs, else the parameter of the nearest recorded
+     * op before entry index `before` (the layer the value came out of); null when none is known.
+     */
+    private static String site(Var[] inputs, int before) {
+        for (Var in : inputs) if (in instanceof Parameter p) return p.name();
+        List<Entry> entries = current().entries;
+        for (int i = Math.min(before, entries.size()) - 1; i >= 0; i--)
+            for (Var in : entries.get(i).inputs) if (in instanceof Parameter p) return "after " + p.name();
+        return null;
     }
 
     /** Forgets every recorded op (after backward, or to abandon a forward pass). */

@@ -38,6 +38,8 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
     static int exitCode(Throwable t) {
         String n = t.getClass().getSimpleName();
         if (n.equals("DeviceUnavailableException")) return ExitCodes.DEVICE_UNAVAILABLE;
+        // A bad value given on the command line (no config file behind it) is bad usage, not a bad file.
+        if (t instanceof kd4j.train.ConfigFormatException c && c.file() == null) return ExitCodes.USAGE;
         if (t instanceof IOException || n.endsWith("FormatException")) return ExitCodes.BAD_INPUT;
         if (t instanceof IllegalArgumentException) return ExitCodes.USAGE;
         return ExitCodes.FAILED;

@@ -76,28 +76,63 @@ public final class KdOptions {
         if (preset != null && KdPreset.parse(preset).wsdLearningRate()) overrides.putIfAbsent("schedule.kind", "wsd");
     }
 
-    Plan plan(CausalLM student, Backend be, TrainConfig cfg, Path trainData, boolean resume, PrintWriter out) throws IOException {
+    /**
+     * Checks every KD value given (ranges, names) before anything is loaded, and refuses KD values given without
+     * KD: a typo'd or forgotten --kd must not train a plain LM while the user believes it distils. Bad usage.
+     */
+    void check(long totalSteps) {
         if (!enabled()) {
-            if (teacher != null || logits != null)
-                throw new IllegalArgumentException("--teacher / --logits given without --kd online|offline");
-            return new Plan(cfg, LossFunction.languageModel(), null);
+            java.util.List<String> given = new java.util.ArrayList<>();
+            if (teacher != null) given.add("--teacher");
+            if (logits != null) given.add("--logits");
+            if (alpha != null) given.add("--alpha");
+            if (tau != null) given.add("--tau");
+            if (tau2) given.add("--tau2");
+            if (divergence != null) given.add("--divergence");
+            if (skew != null) given.add("--skew");
+            if (tail != null) given.add("--kd-tail");
+            settings(totalSteps);          // a bad value is named first, with its allowed range
+            if (!given.isEmpty())
+                throw new IllegalArgumentException(String.join(", ", given) + " given without --kd online|offline "
+                        + "(or --kd-preset vanilla|peng-best): the run would train without distillation");
+            return;
         }
+        offline();
+        settings(totalSteps);
+    }
+
+    private boolean offline() {
         KdPreset p = preset == null ? null : KdPreset.parse(preset);
-        boolean offline = mode != null ? switch (mode.toLowerCase(Locale.ROOT)) {
+        return mode != null ? switch (mode.toLowerCase(Locale.ROOT)) {
             case "online" -> false;
             case "offline" -> true;
             default -> throw new IllegalArgumentException("--kd: '" + mode + "' is not one of none, online, offline");
         } : p.offline();
-        long totalSteps = cfg.totalSteps();
+    }
+
+    /** The KD settings: the preset's (or the defaults) with each given flag on top; throws on a bad value. */
+    private KdLoss.Settings settings(long totalSteps) {
+        KdPreset p = preset == null ? null : KdPreset.parse(preset);
         KdLoss.Settings preSettings = p != null ? p.settings(totalSteps)
                 : new KdLoss.Settings(KdObjective.Divergence.FORWARD_KL, 1f, false, KdObjective.DEFAULT_SKEW,
                         KdObjective.TailMode.RENORMALIZE, new AlphaSchedule.Constant(0.5));
-        KdLoss.Settings settings = new KdLoss.Settings(
+        return new KdLoss.Settings(
                 divergence != null ? KdObjective.Divergence.parse(divergence) : preSettings.divergence(),
                 tau != null ? tau : preSettings.tau(), tau2 || preSettings.tau2Scaling(),
                 skew != null ? skew : preSettings.skew(),
                 tail != null ? KdObjective.TailMode.parse(tail) : preSettings.tail(),
                 alpha != null ? AlphaSchedule.parse(alpha, totalSteps) : preSettings.alpha());
+    }
+
+    Plan plan(CausalLM student, Backend be, TrainConfig cfg, Path trainData, boolean resume, PrintWriter out) throws IOException {
+        if (!enabled()) {
+            check(cfg.totalSteps());
+            return new Plan(cfg, LossFunction.languageModel(), null);
+        }
+        KdPreset p = preset == null ? null : KdPreset.parse(preset);
+        boolean offline = offline();
+        long totalSteps = cfg.totalSteps();
+        KdLoss.Settings settings = settings(totalSteps);
         KdLoss loss;
         TrainConfig run = cfg;
         if (!offline) {

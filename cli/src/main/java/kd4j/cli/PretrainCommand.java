@@ -114,6 +114,10 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any config key, e.g. --set optimizer.clip=0.5")
     List<String> set = new ArrayList<>();
 
+    @Option(names = "--detect-anomaly", description = "check every op's output and gradient for NaN/Inf and name the "
+            + "first op and layer that produced one (slower; also -Dkd4j.checkFinite=true)")
+    boolean detectAnomaly;
+
     @Option(names = "--no-progress", description = "no progress bar (logs one line per evaluation instead)")
     boolean noProgress;
 
@@ -127,6 +131,7 @@ public final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut();
         TrainConfig cfg = loadConfig();
+        kd.check(cfg.totalSteps());
         Path runDir = Path.of(cfg.run().out());
         String deviceSpec = cfg.run().device();
         if (deviceSpec.equals("cpu") && cfg.run().threads() > 0) deviceSpec = "cpu:" + cfg.run().threads();
@@ -150,7 +155,8 @@ public final class PretrainCommand implements Callable<Integer> {
             try (BatcherData data = new BatcherData(trainInstances, cfg.data().batchSize(), seq, pad, cfg.run().seed())) {
                 PrintStream progress = noProgress ? null : System.err;
                 Trainer trainer = Trainer.builder(model, cfg, data).validation(valid).runDir(runDir).resume(resume).loss(kdPlan.loss())
-                        .progress(progress)
+                        .progress(progress).detectAnomaly(detectAnomaly)
+                        .warnings(w -> { spec.commandLine().getErr().println("kd4j: warning: " + w); spec.commandLine().getErr().flush(); })
                         .listener(r -> {
                             if (noProgress && r.hasEval())
                                 stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  eval %.4f (ppl %.2f)  %,.0f tok/s  data wait %.1f%%%n",
@@ -190,32 +196,35 @@ public final class PretrainCommand implements Callable<Integer> {
 
     private TrainConfig loadConfig() throws IOException {
         Map<String, String> o = new LinkedHashMap<>();
-        put(o, "run.out", out);
-        put(o, "data.train", train);
-        put(o, "data.validation", validation);
-        put(o, "model.config", modelConfig);
-        put(o, "model.init", init);
-        put(o, "model.tokenizer", tokenizer);
-        put(o, "data.seqLength", seqLength);
-        put(o, "data.batchSize", batchSize);
-        put(o, "data.gradAccum", gradAccum);
-        put(o, "optimizer.lr", lr);
-        put(o, "schedule.kind", schedule);
-        put(o, "schedule.warmupSteps", warmup);
-        put(o, "run.maxSteps", maxSteps);
-        put(o, "run.maxTokens", maxTokens);
-        put(o, "run.evalInterval", evalInterval);
-        put(o, "run.checkpointInterval", checkpointInterval);
-        put(o, "run.seed", seed);
-        put(o, "run.threads", threads);
-        put(o, "run.device", device);
-        put(o, "run.activationCheckpointing", activationCheckpointing);
+        Map<String, String> flagOf = new LinkedHashMap<>();      // config key -> the flag that set it
+        put(o, flagOf, "--out", "run.out", out);
+        put(o, flagOf, "--train", "data.train", train);
+        put(o, flagOf, "--validation", "data.validation", validation);
+        put(o, flagOf, "--model-config", "model.config", modelConfig);
+        put(o, flagOf, "--init", "model.init", init);
+        put(o, flagOf, "--tokenizer", "model.tokenizer", tokenizer);
+        put(o, flagOf, "--seq-length", "data.seqLength", seqLength);
+        put(o, flagOf, "--batch-size", "data.batchSize", batchSize);
+        put(o, flagOf, "--grad-accum", "data.gradAccum", gradAccum);
+        put(o, flagOf, "--lr", "optimizer.lr", lr);
+        put(o, flagOf, "--schedule", "schedule.kind", schedule);
+        put(o, flagOf, "--warmup", "schedule.warmupSteps", warmup);
+        put(o, flagOf, "--max-steps", "run.maxSteps", maxSteps);
+        put(o, flagOf, "--max-tokens", "run.maxTokens", maxTokens);
+        put(o, flagOf, "--eval-interval", "run.evalInterval", evalInterval);
+        put(o, flagOf, "--checkpoint-interval", "run.checkpointInterval", checkpointInterval);
+        put(o, flagOf, "--seed", "run.seed", seed);
+        put(o, flagOf, "--threads", "run.threads", threads);
+        put(o, flagOf, "--device", "run.device", device);
+        put(o, flagOf, "--activation-checkpointing", "run.activationCheckpointing", activationCheckpointing);
         kd.addOverrides(o);
         for (String kv : set) {
             int eq = kv.indexOf('=');
             if (eq <= 0)
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--set expects KEY=VALUE, got '" + kv + "'");
-            o.put(kv.substring(0, eq).strip(), kv.substring(eq + 1).strip());
+            String key = kv.substring(0, eq).strip();
+            o.put(key, kv.substring(eq + 1).strip());
+            flagOf.put(key, "--set " + kv);
         }
         Path file = config;
         if (file == null && resume) {
@@ -225,15 +234,26 @@ public final class PretrainCommand implements Callable<Integer> {
         if (file == null && o.isEmpty())
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "give --config FILE (or --resume --out DIR of an earlier run)");
-        TrainConfig cfg = TrainConfig.load(file, o);
+        TrainConfig cfg;
+        try {
+            cfg = TrainConfig.load(file, o);
+        } catch (kd4j.train.ConfigFormatException e) {
+            // A value from a flag is bad usage (exit 2), named as typed; one from the file stays bad input (exit 3).
+            String flag = e.file() == null ? flagOf.get(e.key()) : null;
+            if (flag == null) throw e;
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    flag + ": " + e.problem() + " [" + e.key() + "]");
+        }
         if (cfg.data().train() == null)
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "no training data: set data.train in the config or pass --train DIR (a folder written by kd4j prepare)");
         return cfg;
     }
 
-    private static void put(Map<String, String> o, String key, Object value) {
-        if (value != null) o.put(key, value.toString());
+    private static void put(Map<String, String> o, Map<String, String> flagOf, String flag, String key, Object value) {
+        if (value == null) return;
+        o.put(key, value.toString());
+        flagOf.put(key, flag);
     }
 
     /** The prepared data's tokenizer must fit the model: every id below the model's vocabulary size. */

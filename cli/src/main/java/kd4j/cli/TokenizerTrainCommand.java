@@ -53,11 +53,19 @@ public final class TokenizerTrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         BpeTrainer trainer = new BpeTrainer(vocabSize, minFrequency, specialTokens);
         long docs = 0;
-        for (Path file : inputs)
-            for (String doc : TextFiles.readDocuments(file, field, w -> err.println("kd4j: warning: " + w))) {
+        for (Path file : inputs) {
+            List<String> fileDocs = TextFiles.readDocuments(file, field, w -> err.println("kd4j: warning: " + w));
+            if (fileDocs.isEmpty()) err.println("kd4j: warning: " + file + ": no text (empty, or only blank lines)");
+            for (String doc : fileDocs) {
                 trainer.add(doc);
                 docs++;
             }
+        }
+        // Without text the trainer would write a tokenizer of the 256 bytes only: refuse instead.
+        if (docs == 0)
+            throw new kd4j.tokenizers.TextFormatException(inputs.get(0), 0, "no text to train on"
+                    + (inputs.size() > 1 ? " in any of the " + inputs.size() + " inputs" : "")
+                    + " (expected non-blank lines" + (TextFiles.isJsonLines(inputs.get(0)) ? " with a \"" + field + "\" field" : "") + ")");
         long t1 = System.nanoTime();
         BpeTrainer.Result result = trainer.train();
         long t2 = System.nanoTime();

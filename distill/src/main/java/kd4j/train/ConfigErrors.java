@@ -18,8 +18,13 @@ import java.util.Deque;
 public final class ConfigErrors {
     private ConfigErrors() {}
 
-    /** Range checks of a parsed config; a failure throws with the key's line in text (when the text has the key). */
-    public record Checker(Path file, String text) {
+    /**
+     * Range checks of a parsed config; a failure throws with the key's line in text (when the text has the key),
+     * or as a command-line error (no file) when the key's value came from an override.
+     */
+    public record Checker(Path file, String text, java.util.Set<String> overridden) {
+        public Checker(Path file, String text) { this(file, text, java.util.Set.of()); }
+
         public void atLeast(String key, long value, long min) {
             if (value < min) fail(key, "must be >= " + min + ", got " + value);
         }
@@ -29,6 +34,7 @@ public final class ConfigErrors {
         }
 
         public void fail(String key, String problem) {
+            if (overridden.contains(key)) throw new ConfigFormatException(null, -1, -1, key, problem);
             int[] lc = text == null ? new int[] {-1, -1} : locate(text, key);
             throw new ConfigFormatException(file, lc[0], lc[1], key, problem);
         }

@@ -11,12 +11,14 @@ public final class ConfigFormatException extends IllegalArgumentException {
     private final Path file;
     private final int line;
     private final String key;
+    private final String problem;
 
     public ConfigFormatException(Path file, int line, int column, String key, String problem) {
         super(format(file, line, column, key, problem));
         this.file = file;
         this.line = line;
         this.key = key;
+        this.problem = problem;
     }
 
     /** The config file, or null when the value came from a command-line flag. */
@@ -27,6 +29,9 @@ public final class ConfigFormatException extends IllegalArgumentException {
 
     /** Dotted key path such as "optimizer.lr". */
     public String key() { return key; }
+
+    /** What is wrong with the value, without file and key ("must be >= 1, got -2"). */
+    public String problem() { return problem; }
 
     private static String format(Path file, int line, int column, String key, String problem) {
         StringBuilder sb = new StringBuilder();

@@ -68,7 +68,7 @@ public final class Evaluator {
                 owner.add(d);
             }
         }
-        double[][] nll = scorer.score(windows);
+        double[][] nll = scorer.score(windows, w -> "document '" + documents.get(owner.get(w)).id() + "'");
         long[] count = new long[documents.size()];
         double[] sum = new double[documents.size()];
         for (int w = 0; w < windows.size(); w++) {
@@ -89,7 +89,7 @@ public final class Evaluator {
 
     /** Mean NLL per predicted token over fixed instances (each scored whole, as in training). */
     public double meanLoss(List<int[]> instances) {
-        double[][] nll = scorer.score(instances);
+        double[][] nll = scorer.score(instances, i -> "validation instance " + i);
         double sum = 0;
         long n = 0;
         for (double[] a : nll) { for (double v : a) sum += v; n += a.length; }

@@ -31,7 +31,10 @@ final class SequenceScorer {
      * For each sequence s (length L >= 2): nll[t] = -log p(s[t+1] | s[0..t]) for t in 0..L-2, in double.
      * Every id must be in [0, vocabSize).
      */
-    double[][] score(List<int[]> sequences) {
+    double[][] score(List<int[]> sequences) { return score(sequences, i -> "sequence " + i); }
+
+    /** As score(sequences); a non-finite log-probability stops it, naming the sequence by name.apply(index). */
+    double[][] score(List<int[]> sequences, java.util.function.IntFunction<String> name) {
         int vocab = model.config().vocabSize();
         double[][] out = new double[sequences.size()][];
         for (int i = 0; i < sequences.size(); i++) {
@@ -59,7 +62,11 @@ final class SequenceScorer {
             for (int i = 0; i < b; i++) {
                 int n = sequences.get(start + i).length - 1;
                 double[] nll = new double[n];
-                for (int k = 0; k < n; k++) nll[k] = losses[i * t + k];
+                for (int k = 0; k < n; k++) {
+                    nll[k] = losses[i * t + k];
+                    if (!Double.isFinite(nll[k]))
+                        throw NonFiniteResultException.logProbability(name.apply(start + i), k, -nll[k]);
+                }
                 out[start + i] = nll;
             }
         }

@@ -168,14 +168,14 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
             // Only an override can fail here: the file alone already parsed.
             throw translate(null, null, e);
         }
-        config.validate(file, file == null ? null : Files.readString(file));
+        config.validate(new Checker(file, file == null ? null : Files.readString(file), overrides.keySet()));
         return config;
     }
 
     /** Parses config text (no overrides) and validates it; file names the source in messages. */
     public static TrainConfig parse(Path file, String text) {
         TrainConfig c = read(file, text);
-        c.validate(file, text);
+        c.validate(new Checker(file, text));
         return c;
     }
 
@@ -300,20 +300,23 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
 
     // ==== validation ====
 
-    private void validate(Path file, String text) {
-        Checker c = new Checker(file, text);
+    private void validate(Checker c) {
         if ((model.init() == null) == (model.config() == null))
             c.fail("model", "give exactly one of \"init\" (an HF model directory to start from) or \"config\" "
                     + "(a config.json for a random initialisation)");
         c.atLeast("data.seqLength", data.seqLength(), 2);
         c.atLeast("data.batchSize", data.batchSize(), 1);
         c.atLeast("data.gradAccum", data.gradAccum(), 1);
-        if (!(optimizer.lr() > 0)) c.fail("optimizer.lr", "must be > 0, got " + optimizer.lr());
-        if (!(optimizer.weightDecay() >= 0)) c.fail("optimizer.weightDecay", "must be >= 0, got " + optimizer.weightDecay());
+        if (!(optimizer.lr() > 0 && optimizer.lr() < Double.POSITIVE_INFINITY))
+            c.fail("optimizer.lr", "must be a finite number > 0, got " + optimizer.lr());
+        if (!(optimizer.weightDecay() >= 0 && optimizer.weightDecay() < Double.POSITIVE_INFINITY))
+            c.fail("optimizer.weightDecay", "must be a finite number >= 0, got " + optimizer.weightDecay());
         c.unitInterval("optimizer.beta1", optimizer.beta1());
         c.unitInterval("optimizer.beta2", optimizer.beta2());
-        if (!(optimizer.eps() > 0)) c.fail("optimizer.eps", "must be > 0, got " + optimizer.eps());
-        if (!(optimizer.clip() >= 0)) c.fail("optimizer.clip", "must be >= 0 (0 = no clipping), got " + optimizer.clip());
+        if (!(optimizer.eps() > 0 && optimizer.eps() < Double.POSITIVE_INFINITY))
+            c.fail("optimizer.eps", "must be a finite number > 0, got " + optimizer.eps());
+        if (!(optimizer.clip() >= 0 && optimizer.clip() < Double.POSITIVE_INFINITY))
+            c.fail("optimizer.clip", "must be a finite number >= 0 (0 = no clipping), got " + optimizer.clip());
         c.atLeast("schedule.warmupSteps", schedule.warmupSteps(), 0);
         if (!(schedule.minLrRatio() >= 0 && schedule.minLrRatio() <= 1))
             c.fail("schedule.minLrRatio", "must be in [0, 1], got " + schedule.minLrRatio());

@@ -59,6 +59,8 @@ public final class Trainer {
     private final PrintStream progressOut;
     private final List<Consumer<StepResult>> listeners;
     private final boolean exportModel;
+    private final boolean detectAnomaly;
+    private final Consumer<String> warnings;
     private final List<Parameter> trainable = new ArrayList<>();
     private final AdamW optimizer;
     private final LrSchedule schedule;
@@ -76,6 +78,8 @@ public final class Trainer {
         this.progressOut = b.progressOut;
         this.listeners = List.copyOf(b.listeners);
         this.exportModel = b.exportModel;
+        this.detectAnomaly = b.detectAnomaly;
+        this.warnings = b.warnings;
         for (Parameter p : model.parameters().all()) if (p.requiresGrad()) trainable.add(p);
         TrainConfig.Optimizer o = config.optimizer();
         this.optimizer = new AdamW(trainable, o.lr(), o.beta1(), o.beta2(), o.eps(), o.weightDecay());
@@ -98,6 +102,8 @@ public final class Trainer {
         private PrintStream progressOut;
         private final List<Consumer<StepResult>> listeners = new ArrayList<>();
         private boolean exportModel = true;
+        private boolean detectAnomaly;
+        private Consumer<String> warnings = w -> System.err.println("kd4j: warning: " + w);
 
         private Builder(CausalLM model, TrainConfig config, TrainData data) {
             this.model = model;
@@ -124,6 +130,12 @@ public final class Trainer {
 
         /** Whether the finished run writes model/ in HF format (default true). */
         public Builder exportModel(boolean export) { this.exportModel = export; return this; }
+
+        /** Check every op's output and gradient for NaN/Inf during the run and name the first op (slower). */
+        public Builder detectAnomaly(boolean on) { this.detectAnomaly = on; return this; }
+
+        /** Where warnings go (an exploding loss); default: standard error. */
+        public Builder warnings(Consumer<String> sink) { this.warnings = sink; return this; }
 
         public Trainer build() { return new Trainer(this); }
     }
@@ -155,6 +167,16 @@ public final class Trainer {
 
     /** Runs to the budget (or a stop request) and returns how it ended. */
     public Result run() throws IOException {
+        boolean checkedBefore = Tape.checksFinite();
+        if (detectAnomaly) Tape.checkFinite(true);
+        try {
+            return runChecked();
+        } finally {
+            Tape.checkFinite(checkedBefore);
+        }
+    }
+
+    private Result runChecked() throws IOException {
         Files.createDirectories(runDir);
         Path checkpoints = runDir.resolve(CHECKPOINTS);
         long totalSteps = config.totalSteps();
@@ -172,6 +194,7 @@ public final class Trainer {
         }
         Path metricsFile = runDir.resolve(METRICS_FILE);
         double lastLoss = Double.NaN, lastEval = Double.NaN;
+        double firstLoss = Double.NaN, warnedFactor = 10;     // an exploding loss is warned about at 10x, 100x, ...
         StepArena arena = new StepArena();
         Backend be = model.backend();
         int accum = config.data().gradAccum();
@@ -195,21 +218,33 @@ public final class Trainer {
                         be.fill(seed, 1.0 / accum);
                         lossSum += loss.data().item(new long[loss.data().rank()]);
                         Tape.backward(loss, seed);
+                    } catch (kd4j.autograd.NonFiniteException e) {
+                        arena.reset();
+                        throw new DivergenceException(step + 1, e.getMessage() + " (lr " + schedule.lr(step) + ")");
                     }
                     arena.reset();
                 }
+                double lr = schedule.lr(step);
+                double stepLoss = lossSum / accum;
+                // Checked before the optimizer step: the weights (and every checkpoint) stay those of the last good step.
+                if (!Double.isFinite(stepLoss)) throw diverged(step + 1, "loss is " + stepLoss, lr);
                 double gradNorm = config.optimizer().clip() > 0
                         ? GradClip.clipGlobalNorm(trainable, config.optimizer().clip()) : globalNorm();
-                double lr = schedule.lr(step);
+                if (!Double.isFinite(gradNorm))
+                    throw diverged(step + 1, "gradient norm is " + gradNorm + " (loss " + stepLoss + ")", lr);
                 optimizer.setLr(lr);
                 optimizer.step();
                 random.nextLong();          // one draw per step keeps the RNG stream aligned across resumes
                 step++;
                 tokens += stepTokens;
-                lastLoss = lossSum / accum;
-                if (!Double.isFinite(lastLoss))
-                    throw new IllegalStateException("training diverged: loss is " + lastLoss + " at step " + step
-                            + " (lr " + lr + "); lower optimizer.lr or raise schedule.warmupSteps");
+                lastLoss = stepLoss;
+                if (Double.isNaN(firstLoss)) firstLoss = lastLoss;
+                else if (firstLoss > 0 && lastLoss > warnedFactor * firstLoss) {
+                    warnings.accept(String.format(java.util.Locale.ROOT, "step %d: loss %.4g is %.1fx the first "
+                            + "step's %.4g (lr %.3g, gradient norm %.3g): the run is diverging; lower optimizer.lr or "
+                            + "raise schedule.warmupSteps", step, lastLoss, lastLoss / firstLoss, firstLoss, lr, gradNorm));
+                    while (lastLoss > warnedFactor * firstLoss) warnedFactor *= 10;
+                }
                 double seconds = (System.nanoTime() - t0) / 1e9;      // the step itself, without evaluation
                 double evalLoss = Double.NaN;
                 int evalEvery = config.run().evalInterval();
@@ -255,6 +290,13 @@ public final class Trainer {
         return new Evaluator(model, config.data().seqLength(), config.data().batchSize(), -1).meanLoss(validation);
     }
 
+    private DivergenceException diverged(long step, String what, double lr) {
+        return new DivergenceException(step, what + " (lr " + lr + "); lower optimizer.lr or raise "
+                + "schedule.warmupSteps" + (detectAnomaly || Tape.checksFinite() ? ""
+                : "; rerun with --detect-anomaly to name the first op and layer that produced NaN/Inf")
+                + ". The checkpoints before this step are intact.");
+    }
+
     private double globalNorm() {
         double s = 0;
         for (Parameter p : trainable) if (p.grad() != null) s += p.backend().sumOfSquares(p.grad());
@@ -264,6 +306,15 @@ public final class Trainer {
     // ==== checkpoints ====
 
     private void saveCheckpoint(Path dir, long step, long tokens) throws IOException {
+        // Never a checkpoint from non-finite state: resuming from it could only diverge again.
+        for (Parameter p : model.parameters().all())
+            if (p.data().dtype() == kd4j.tensor.DType.F32 && !p.backend().allFinite(p.data()))
+                throw new DivergenceException(step, "parameter " + p.name() + " holds NaN or Inf; no checkpoint "
+                        + "written (the previous one is intact)");
+        for (var e : optimizer.state().entrySet())
+            if (e.getValue().dtype() == kd4j.tensor.DType.F32 && !e.getValue().backend().allFinite(e.getValue()))
+                throw new DivergenceException(step, "optimizer state " + e.getKey() + " holds NaN or Inf; no "
+                        + "checkpoint written (the previous one is intact)");
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Parameter p : model.parameters().all()) tensors.put(PARAM_PREFIX + p.name(), p.data());
         for (var e : optimizer.state().entrySet()) tensors.put(OPTIMIZER_PREFIX + e.getKey(), e.getValue());

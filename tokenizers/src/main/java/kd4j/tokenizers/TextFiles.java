@@ -40,7 +40,7 @@ public final class TextFiles {
     /**
      * Documents of a file: for JSONL the string field of every non-blank line, otherwise every non-empty line.
      *
-     * @throws IllegalArgumentException naming the file, line and fields when a line lacks the field
+     * @throws TextFormatException naming the file, line and fields when a line is not JSON or lacks the field
      */
     public static List<String> readDocuments(Path file, String field, Consumer<String> warnings) throws IOException {
         String text = readText(file, warnings);
@@ -55,13 +55,13 @@ public final class TextFiles {
             try {
                 node = TokenizerJson.MAPPER.readTree(line);
             } catch (JsonProcessingException e) {
-                throw new IllegalArgumentException(file + ":" + lineNo + ": not valid JSON: " + e.getOriginalMessage());
+                throw new TextFormatException(file, lineNo, "not valid JSON: " + e.getOriginalMessage());
             }
             JsonNode value = node.get(field);
             if (value == null || !value.isTextual()) {
                 List<String> fields = new ArrayList<>();
                 node.fieldNames().forEachRemaining(fields::add);
-                throw new IllegalArgumentException(file + ":" + lineNo + ": line has no string field \"" + field
+                throw new TextFormatException(file, lineNo, "line has no string field \"" + field
                         + "\" (fields: " + String.join(", ", fields) + ")");
             }
             docs.add(value.asText());

@@ -73,7 +73,7 @@ public sealed interface AlphaSchedule {
      * Parses "0.5" (constant), "linear:FROM:TO" or "wsd:PEAK[:END]" (WSD phases from totalSteps: 10% warm-up,
      * 10% decay).
      */
-    static AlphaSchedule parse(String text, long totalSteps) {
+    public static AlphaSchedule parse(String text, long totalSteps) {
         String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
         String[] parts = t.split(":");
         try {

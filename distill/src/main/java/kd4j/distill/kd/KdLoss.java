@@ -32,7 +32,9 @@ public final class KdLoss implements LossFunction {
         public Settings {
             if (divergence == null || tail == null || alpha == null)
                 throw new IllegalArgumentException("KD settings need a divergence, a tail mode and an alpha schedule");
-            if (!(tau > 0)) throw new IllegalArgumentException("--tau must be positive, got " + tau);
+            if (!(tau > 0 && tau < Float.POSITIVE_INFINITY))
+                throw new IllegalArgumentException("--tau must be a finite number > 0, got " + tau);
+            if (!(skew >= 0 && skew < 1)) throw new IllegalArgumentException("--skew must be in [0, 1), got " + skew);
         }
 
         public String describe() {
@@ -100,6 +102,12 @@ public final class KdLoss implements LossFunction {
             }
             if (teacherLogits.dim(-1) != vocab)
                 requireSameVocabulary(teacher.config(), student.config(), "(--teacher)");
+            // The teacher is a constant: if its logits are not finite, the student's loss would go NaN and look
+            // like the student diverging. Name the teacher instead.
+            if (teacherLogits.dtype() == kd4j.tensor.DType.F32 && !be.allFinite(teacherLogits))
+                throw new kd4j.train.NonFiniteResultException("step " + step + ": the teacher's logits (online KD, "
+                        + "--teacher) hold NaN or Inf; the teacher is broken, not the student: check it with kd4j eval "
+                        + "--model TEACHER");
             kd = KdObjective.dense(settings.divergence(), settings.tau(), settings.tau2Scaling(), settings.skew(),
                     logits, teacherLogits);
             teacherFlops += teacherFlopsPerToken * n;

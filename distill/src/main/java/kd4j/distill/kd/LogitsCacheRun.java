@@ -188,6 +188,11 @@ public final class LogitsCacheRun {
                 for (int t0 = 0; t0 < positions; t0 += block) {
                     int len = Math.min(block, positions - t0);
                     float[] host = rows.narrow(0, j * tLen + t0, len).toFloatArray();
+                    for (int q = 0; q < host.length; q++)
+                        if (!Float.isFinite(host[q]))
+                            throw new kd4j.train.NonFiniteResultException("instance " + (first + j) + ", position "
+                                    + (t0 + q / vocab) + ": the teacher's logit of token " + q % vocab + " is " + host[q]
+                                    + "; its output is not finite, so nothing of this chunk is cached");
                     for (int t = 0; t < len; t++) {
                         int c = truncator.truncate(host, t * vocab, kept, probs, rng);
                         double mass = 0;

@@ -123,6 +123,9 @@ public final class TeacherScorer {
             int c = 0;
             for (int t = 0, row = j * tLen; t < tLen; t++) {
                 if (targets[row + t] == IGNORE) continue;
+                if (!Float.isFinite(losses[row + t]))
+                    throw kd4j.train.NonFiniteResultException.logProbability("instance " + (firstInstance + j), t,
+                            -losses[row + t]);
                 s -= losses[row + t];                         // summed in double: instances can be long
                 c++;
             }

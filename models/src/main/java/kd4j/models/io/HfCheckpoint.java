@@ -5,7 +5,8 @@
  * every weight to F32 (trainable). An inference load (keepHalfPrecision) freezes every weight and uses the
  * read-only mapping in place on host backends, keeping BF16/F16 GEMM operands and embeddings as stored (a 0.5B
  * bf16 teacher then takes ~1 GB); norms, biases and the Mamba scan parameters are widened to F32.
- * Pickle checkpoints (pytorch_model.bin, *.pt) are refused: unpickling can execute code.
+ * Pickle checkpoints (pytorch_model.bin, *.pt) are refused: unpickling can execute code. A weight holding NaN or
+ * Inf is a problem like a wrong shape (named, with the element), so no command computes with it.
  */
 package kd4j.models.io;
 
@@ -145,10 +146,24 @@ public final class HfCheckpoint {
             if (!Arrays.equals(e.shape(), shape))
                 return problem(st.file(), "tensor '" + stored + "' has shape " + Arrays.toString(e.shape())
                         + ", expected " + Arrays.toString(shape), shape);
+            long bad = st.firstNonFinite(stored);
+            if (bad >= 0)
+                return problem(st.file(), "tensor '" + stored + "' holds a non-finite value (NaN or Inf) at element "
+                        + bad + " " + Arrays.toString(unravel(bad, shape)) + "; the checkpoint is corrupt or was saved "
+                        + "from a diverged run", shape);
             Backend be = backend();
             boolean half = e.dtype() == DType.BF16 || e.dtype() == DType.F16;
             if (keepHalf && (e.dtype() == DType.F32 || (half && mayStayHalf))) return st.map(stored, be);
             return st.load(stored, be, DType.F32);
+        }
+
+        private static long[] unravel(long flat, int[] shape) {
+            long[] at = new long[shape.length];
+            for (int d = shape.length - 1; d >= 0; d--) {
+                at[d] = flat % shape[d];
+                flat /= shape[d];
+            }
+            return at;
         }
 
         /** An inference load maps weights read-only in place, so none of them may be trained. */

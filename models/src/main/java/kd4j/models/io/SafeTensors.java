@@ -157,14 +157,21 @@ public final class SafeTensors {
         return new Entry(name, dt.asText(), dtype, shape, begin, end);
     }
 
+    /**
+     * No two tensors share a byte, and no empty tensor sits strictly inside another's range. Sorted by begin, each
+     * range is compared with the furthest-reaching range before it, not only its neighbour: an empty tensor between
+     * two overlapping ones must not hide their overlap.
+     */
     private static void checkNoOverlap(Path file, Map<String, Entry> entries) {
         List<Entry> sorted = new ArrayList<>(entries.values());
-        sorted.sort(Comparator.comparingLong(Entry::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            Entry a = sorted.get(i - 1), b = sorted.get(i);
-            if (b.begin() < a.end() && b.end() > b.begin())
+        sorted.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+        Entry reach = null;                    // the range with the largest end so far
+        for (Entry b : sorted) {
+            if (reach != null && b.begin() < reach.end() && (b.end() > b.begin() || b.begin() > reach.begin()))
                 throw new CheckpointFormatException(file, "tensor '" + b.name() + "'", "data_offsets [" + b.begin()
-                        + ", " + b.end() + "] overlap those of '" + a.name() + "' [" + a.begin() + ", " + a.end() + "]");
+                        + ", " + b.end() + "] overlap those of '" + reach.name() + "' [" + reach.begin() + ", "
+                        + reach.end() + "]");
+            if (reach == null || b.end() > reach.end()) reach = b;
         }
     }
 
@@ -193,6 +200,39 @@ public final class SafeTensors {
     public MemorySegment bytes(String name) {
         Entry e = supported(name);
         return mapped.asSlice(dataStart + e.begin(), e.end() - e.begin());
+    }
+
+    /**
+     * The index of name's first NaN or infinite element, or -1 when every element is finite (or the dtype is an
+     * integer). Reads the mapped bytes on the host, one pass, so it costs the same on every backend; an all-ones
+     * exponent field means NaN or Inf in each float format.
+     */
+    public long firstNonFinite(String name) {
+        Entry e = supported(name);
+        if (!e.dtype().isFloating() || e.numel() == 0) return -1;
+        MemorySegment b = bytes(name);
+        long n = e.numel();
+        switch (e.dtype()) {
+            case F32 -> {
+                for (long i = 0; i < n; i++)
+                    if ((b.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4 * i) & 0x7f800000) == 0x7f800000) return i;
+            }
+            case F64 -> {
+                for (long i = 0; i < n; i++)
+                    if ((b.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 8 * i) & 0x7ff0000000000000L)
+                            == 0x7ff0000000000000L) return i;
+            }
+            case BF16 -> {
+                for (long i = 0; i < n; i++)
+                    if ((b.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2 * i) & 0x7f80) == 0x7f80) return i;
+            }
+            case F16 -> {
+                for (long i = 0; i < n; i++)
+                    if ((b.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2 * i) & 0x7c00) == 0x7c00) return i;
+            }
+            default -> { }
+        }
+        return -1;
     }
 
     private Entry supported(String name) {

@@ -134,6 +134,43 @@ class HfCheckpointTest {
     }
 
     @Test
+    void nonFiniteWeights_areRefusedNamingTensorAndElement_inEveryFloatDtype() throws IOException {
+        CausalLM model = Models.randomInit(config("qwen2"), be, 1);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (Parameter p : model.parameters().all()) tensors.put(p.name(), p.data());
+        float[] up = tensors.get("model.layers.1.mlp.up_proj.weight").toFloatArray();
+        up[33] = Float.NaN;                                        // row 0, column 33 of [40, 32]: element [1, 1]
+        tensors.put("model.layers.1.mlp.up_proj.weight", be.fromFloats(up, 40, 32));
+        for (kd4j.tensor.DType dtype : new kd4j.tensor.DType[] {kd4j.tensor.DType.F32, kd4j.tensor.DType.BF16,
+                kd4j.tensor.DType.F16}) {
+            Map<String, Tensor> stored = new LinkedHashMap<>();
+            for (var t : tensors.entrySet()) {
+                Tensor c = be.empty(dtype, t.getValue().shape());
+                be.copy(t.getValue(), c);
+                stored.put(t.getKey(), c);
+            }
+            float[] norm = new float[32];
+            java.util.Arrays.fill(norm, 1f);
+            norm[5] = Float.POSITIVE_INFINITY;
+            Tensor n = be.empty(dtype, 32);
+            be.copy(be.fromFloats(norm, 32), n);
+            stored.put("model.norm.weight", n);
+            Path dir = tmp.resolve("nan-" + dtype);
+            Models.save(model, dir);
+            SafeTensors.write(dir.resolve(HfCheckpoint.WEIGHTS), stored, Map.of("format", "pt"));
+            for (boolean inference : new boolean[] {false, true}) {
+                var e = assertThrows(CheckpointFormatException.class, () -> Models.load(dir, be, inference));
+                String m = e.getMessage();
+                assertTrue(m.contains("2 problems"), dtype + ": " + m);
+                assertTrue(m.contains("tensor 'model.layers.1.mlp.up_proj.weight' holds a non-finite value (NaN or Inf) "
+                        + "at element 33 [1, 1]"), dtype + ": " + m);
+                assertTrue(m.contains("tensor 'model.norm.weight' holds a non-finite value (NaN or Inf) at element 5 [5]"),
+                        dtype + ": " + m);
+            }
+        }
+    }
+
+    @Test
     void truncatedWeights_nameTheFile() throws IOException {
         Path dir = tmp.resolve("trunc");
         Models.save(Models.randomInit(config("llama"), be, 1), dir);

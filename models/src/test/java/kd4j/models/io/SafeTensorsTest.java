@@ -117,6 +117,31 @@ class SafeTensorsTest {
     }
 
     @Test
+    void overlapHiddenBehindAnEmptyTensor_isRefused() throws IOException {
+        // x [0, 16) and y [8, 24) overlap; the empty z at 4 sorts between them and used to hide it.
+        String header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                + "\"y\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}";
+        Path f = write("hidden.safetensors", -1, header.getBytes(StandardCharsets.UTF_8), new byte[24]);
+        var e = assertThrows(CheckpointFormatException.class, () -> SafeTensors.open(f));
+        assertTrue(e.getMessage().contains("hidden.safetensors") && e.getMessage().contains("tensor 'z'")
+                && e.getMessage().contains("overlap those of 'x' [0, 16]"), e.getMessage());
+        // an empty tensor between two ranges that only touch is fine, and so is one at a range's boundary
+        String ok = "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[16,16]},"
+                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                + "\"y\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}";
+        Path g = write("touching.safetensors", -1, ok.getBytes(StandardCharsets.UTF_8), new byte[24]);
+        assertEquals(4, SafeTensors.open(g).names().size());
+        // the empty tensor's own place is checked too: strictly inside another tensor's bytes is a lie
+        String inside = "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                + "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}}";
+        Path h = write("inside.safetensors", -1, inside.getBytes(StandardCharsets.UTF_8), new byte[16]);
+        var e2 = assertThrows(CheckpointFormatException.class, () -> SafeTensors.open(h));
+        assertTrue(e2.getMessage().contains("tensor 'z'"), e2.getMessage());
+    }
+
+    @Test
     void headerThatIsNotJson_isRefused() throws IOException {
         Path f = write("junk.safetensors", -1, "{not json".getBytes(StandardCharsets.UTF_8), new byte[0]);
         var e = assertThrows(CheckpointFormatException.class, () -> SafeTensors.open(f));
