@@ -41,10 +41,22 @@ public final class MpiRun {
 
     /** A process builder running command as ranks processes of one MPI job on localhost. */
     public static ProcessBuilder localJob(int ranks, List<String> command, Map<String, String> extraEnv) {
+        return localJob(java.util.Collections.nCopies(ranks, command), extraEnv);
+    }
+
+    /** One MPI job on localhost whose rank r runs perRank.get(r) (mpirun's "cmd0 : cmd1" form), same env on all. */
+    public static ProcessBuilder localJob(List<List<String>> perRank, Map<String, String> extraEnv) {
         List<String> line = new ArrayList<>(List.of(mpirun().orElseThrow(() -> new MpiException(unavailableReason())).toString(),
-                "--oversubscribe", "--bind-to", "none", "-np", Integer.toString(ranks)));
-        for (String k : extraEnv.keySet()) line.addAll(List.of("-x", k));
-        line.addAll(command);
+                "--oversubscribe", "--bind-to", "none"));
+        for (int r = 0; r < perRank.size(); ) {
+            int same = 1;
+            while (r + same < perRank.size() && perRank.get(r + same).equals(perRank.get(r))) same++;
+            if (r > 0) line.add(":");
+            line.addAll(List.of("-np", Integer.toString(same)));
+            for (String k : extraEnv.keySet()) line.addAll(List.of("-x", k));
+            line.addAll(perRank.get(r));
+            r += same;
+        }
         ProcessBuilder pb = new ProcessBuilder(line);
         pb.environment().putAll(extraEnv);
         pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT", "1");
