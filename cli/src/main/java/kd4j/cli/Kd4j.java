@@ -28,7 +28,9 @@ public final class Kd4j implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(newCommandLine().execute(args));
+        int code = newCommandLine().execute(args);
+        kd4j.mpi.Communicators.finish(code);      // an MPI rank finalises, or on failure stops the other ranks
+        System.exit(code);
     }
 
     /** The configured command line (also used by tests, with captured out/err). */

@@ -182,7 +182,7 @@ public final class KdOptions {
                         + "' to '" + now + "'; resume with the run's own --kd flags");
             return;
         }
-        AtomicFiles.write(saved, now + "\n");
+        if (kd4j.mpi.Communicators.world().isRoot()) AtomicFiles.write(saved, now + "\n");    // rank 0 writes the run folder
     }
 
     private static TrainConfig withMaxSteps(TrainConfig c, long steps) {

@@ -2,6 +2,8 @@
  * `kd4j pretrain --config FILE`: train a small LM on prepared token data, with flags overriding the config.
  * The run folder gets train-config.json, metrics.jsonl, loss.png/svg, checkpoints/ and model/ (HF format).
  * `--resume` continues from the latest checkpoint exactly; Ctrl-C stops after the current step with a checkpoint.
+ * Launched as MPI ranks (mpirun, srun) it trains data-parallel: --batch-size stays the global batch, each rank
+ * opens its own share of the node (cores or GPU) and rank 0 writes the run folder (docs/distributed.md).
  */
 package kd4j.cli;
 
@@ -24,6 +26,8 @@ import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
 import kd4j.models.ModelConfig;
 import kd4j.models.Models;
+import kd4j.mpi.Communicator;
+import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
 import kd4j.train.BatcherData;
@@ -135,6 +139,8 @@ public final class PretrainCommand implements Callable<Integer> {
         Path runDir = Path.of(cfg.run().out());
         String deviceSpec = cfg.run().device();
         if (deviceSpec.equals("cpu") && cfg.run().threads() > 0) deviceSpec = "cpu:" + cfg.run().threads();
+        Communicator comm = Communicators.world();
+        deviceSpec = Backends.forLocalRank(deviceSpec, comm.localRank(), comm.localSize());
         try (Backend be = Backends.open(deviceSpec);
              TokenDataset trainSet = TokenDataset.open(Path.of(cfg.data().train()));
              TokenDataset validSet = cfg.data().validation() == null ? null : TokenDataset.open(Path.of(cfg.data().validation()))) {
@@ -153,12 +159,13 @@ public final class PretrainCommand implements Callable<Integer> {
             List<int[]> valid = validationInstances(validSet != null ? validSet : trainSet, cfg);
             int pad = Math.max(0, model.config().eosTokenId());
             try (BatcherData data = new BatcherData(trainInstances, cfg.data().batchSize(), seq, pad, cfg.run().seed())) {
-                PrintStream progress = noProgress ? null : System.err;
+                // ranks other than 0 never draw a bar: they print their own throughput lines (Trainer.logRank)
+                PrintStream progress = noProgress && comm.isRoot() ? null : System.err;
                 Trainer trainer = Trainer.builder(model, cfg, data).validation(valid).runDir(runDir).resume(resume).loss(kdPlan.loss())
-                        .progress(progress).detectAnomaly(detectAnomaly)
+                        .progress(progress).detectAnomaly(detectAnomaly).communicator(comm)
                         .warnings(w -> { spec.commandLine().getErr().println("kd4j: warning: " + w); spec.commandLine().getErr().flush(); })
                         .listener(r -> {
-                            if (noProgress && r.hasEval())
+                            if (noProgress && r.hasEval() && comm.isRoot())
                                 stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  eval %.4f (ppl %.2f)  %,.0f tok/s  data wait %.1f%%%n",
                                         r.step(), r.totalSteps(), r.loss(), r.evalLoss(), Math.exp(r.evalLoss()),
                                         r.tokensPerSecond(), 100 * r.dataWaitShare());
@@ -172,15 +179,20 @@ public final class PretrainCommand implements Callable<Integer> {
                 Runtime.getRuntime().addShutdownHook(hook);
                 Trainer.Result result;
                 try {
-                    stdout.printf("kd4j pretrain: %s, %,d parameters on %s; %,d steps of %,d tokens -> %s%n",
-                            model.config().architecture(), model.parameters().numel(), be.describe(),
-                            cfg.totalSteps(), cfg.tokensPerStep(), runDir);
+                    if (comm.isDistributed())
+                        stdout.printf("kd4j pretrain: %s on %s%n", comm.describe(), be.describe());
+                    if (comm.isRoot())
+                        stdout.printf("kd4j pretrain: %s, %,d parameters on %s; %,d steps of %,d tokens%s -> %s%n",
+                                model.config().architecture(), model.parameters().numel(), be.describe(),
+                                cfg.totalSteps(), cfg.tokensPerStep(),
+                                comm.isDistributed() ? " over " + comm.size() + " ranks" : "", runDir);
                     stdout.flush();
                     result = trainer.run();
                 } finally {
                     finished.countDown();
                     try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { }
                 }
+                if (!comm.isRoot()) return ExitCodes.OK;        // rank 0 reports the run
                 stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f", result.stopped() ? "stopped" : "done",
                         result.steps(), result.loss());
                 if (!Double.isNaN(result.evalLoss()))

@@ -59,6 +59,19 @@ public final class BatcherData implements TrainData {
                 new Batcher.Position(position.get("epoch").asLong(), position.get("index").asLong()), PREFETCH);
     }
 
+    /** The instance and token counts, batch shape and seed, and the first tokens of the first and last instances. */
+    @Override
+    public byte[] fingerprint() {
+        long n = instances.size();
+        int[] first = instances.get(0), last = instances.get(n - 1);
+        int a = Math.min(first.length, 1024), z = Math.min(last.length, 1024);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(36 + 4 * (a + z));
+        b.putLong(n).putLong(instances.totalTokens()).putLong(seed).putInt(batchSize).putInt(seqLength).putInt(padId);
+        for (int i = 0; i < a; i++) b.putInt(first[i]);
+        for (int i = 0; i < z; i++) b.putInt(last[i]);
+        return b.array();
+    }
+
     /** Seconds next() has spent blocked since the last seek. */
     public double waitSeconds() { return batcher.waitNanos() / 1e9; }
 

@@ -18,6 +18,9 @@ public interface TrainData extends AutoCloseable {
     /** Continues from a position() saved earlier by the same kind of data over the same instances. */
     void seek(JsonNode position) throws IOException;
 
+    /** Bytes that differ when the data differs (data-parallel ranks compare them at start); empty when unknown. */
+    default byte[] fingerprint() throws IOException { return new byte[0]; }
+
     @Override
     default void close() throws IOException {}
 }

@@ -8,6 +8,10 @@
  * format). Resuming restores weights, optimizer moments, step, RNG state, data position and the loss function's
  * state from the latest checkpoint, so a run killed and resumed ends bit-identical to one never interrupted
  * (same backend, same threads).
+ *
+ * Under MPI (Builder.communicator) the loop is data-parallel (DataParallel): each rank trains on its slice of
+ * every global batch, the gradients are summed across ranks before clipping, and only rank 0 writes the run
+ * folder (config, metrics, checkpoints, plots, model); every rank reads the checkpoint on --resume.
  */
 package kd4j.train;
 
@@ -35,6 +39,8 @@ import kd4j.autograd.optim.GradClip;
 import kd4j.autograd.optim.LrSchedule;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
+import kd4j.mpi.Communicator;
+import kd4j.mpi.SingleProcess;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Tensor;
 
@@ -65,7 +71,9 @@ public final class Trainer {
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final SplitMix64 random;
+    private final DataParallel parallel;
     private volatile boolean stopRequested;
+    private boolean ranksStop;          // a rank asked to stop: every rank stops after the same step
 
     private Trainer(Builder b) {
         this.model = b.model;
@@ -85,6 +93,7 @@ public final class Trainer {
         this.optimizer = new AdamW(trainable, o.lr(), o.beta1(), o.beta2(), o.eps(), o.weightDecay());
         this.schedule = schedule(config, config.totalSteps());
         this.random = new SplitMix64(config.run().seed());
+        this.parallel = new DataParallel(b.communicator);
     }
 
     public static Builder builder(CausalLM model, TrainConfig config, TrainData data) {
@@ -104,6 +113,7 @@ public final class Trainer {
         private boolean exportModel = true;
         private boolean detectAnomaly;
         private Consumer<String> warnings = w -> System.err.println("kd4j: warning: " + w);
+        private Communicator communicator = SingleProcess.INSTANCE;
 
         private Builder(CausalLM model, TrainConfig config, TrainData data) {
             this.model = model;
@@ -136,6 +146,8 @@ public final class Trainer {
 
         /** Where warnings go (an exploding loss); default: standard error. */
         public Builder warnings(Consumer<String> sink) { this.warnings = sink; return this; }
+        /** The ranks to train data-parallel with (default: this process alone). data.batchSize stays global. */
+        public Builder communicator(Communicator c) { this.communicator = c; return this; }
 
         public Trainer build() { return new Trainer(this); }
     }
@@ -177,7 +189,9 @@ public final class Trainer {
     }
 
     private Result runChecked() throws IOException {
-        Files.createDirectories(runDir);
+        parallel.checkBatch(config.data().batchSize());
+        boolean root = parallel.root();
+        if (root) Files.createDirectories(runDir);
         Path checkpoints = runDir.resolve(CHECKPOINTS);
         long totalSteps = config.totalSteps();
         long step = 0, tokens = 0;
@@ -190,33 +204,37 @@ public final class Trainer {
         } else {
             if (resume && progressOut != null)
                 progressOut.println("kd4j: no checkpoint in " + checkpoints + "; starting from step 0");
-            Files.writeString(runDir.resolve(CONFIG_FILE), config.toJson(), StandardCharsets.UTF_8);
+            if (root) Files.writeString(runDir.resolve(CONFIG_FILE), config.toJson(), StandardCharsets.UTF_8);
         }
+        parallel.checkAgreement(fingerprints(step, tokens));
         Path metricsFile = runDir.resolve(METRICS_FILE);
         double lastLoss = Double.NaN, lastEval = Double.NaN;
         double firstLoss = Double.NaN, warnedFactor = 10;     // an exploding loss is warned about at 10x, 100x, ...
         StepArena arena = new StepArena();
         Backend be = model.backend();
         int accum = config.data().gradAccum();
-        try (Metrics metrics = latest.isPresent() ? Metrics.resume(metricsFile, step) : Metrics.create(metricsFile);
-             Progress progress = progressOut == null ? null : new Progress("train", step, totalSteps, progressOut)) {
-            while (step < totalSteps && !stopRequested) {
+        try (Metrics metrics = !root ? null : latest.isPresent() ? Metrics.resume(metricsFile, step) : Metrics.create(metricsFile);
+             Progress progress = progressOut == null || !root ? null : new Progress("train", step, totalSteps, progressOut)) {
+            while (step < totalSteps && !stopping()) {
                 long t0 = System.nanoTime(), waited = 0;
                 double lossSum = 0;
-                long stepTokens = 0;
+                long stepTokens = 0, rankTokens = 0;
                 model.parameters().zeroGrad();
                 for (int micro = 0; micro < accum; micro++) {
                     long w0 = System.nanoTime();
-                    Batch batch = data.next();
+                    Batch global = data.next(), batch = parallel.slice(global);
                     waited += System.nanoTime() - w0;
-                    stepTokens += (long) batch.batchSize() * batch.seqLength();
+                    stepTokens += (long) global.batchSize() * global.seqLength();
+                    rankTokens += (long) batch.batchSize() * batch.seqLength();
+                    double share = parallel.share(batch, global);     // 1 on a single process
                     try (var scope = arena.activate();
                          var recompute = ActivationCheckpoint.enable(config.run().activationCheckpointing())) {
                         Var loss = lossFunction.loss(model, batch, step + 1);
-                        // Each micro-batch contributes 1/accum of the mean: the seed of backward carries the factor.
+                        // Each micro-batch contributes 1/accum of the mean (and a rank its share of the global
+                        // batch): the seed of backward carries the factor.
                         Tensor seed = be.empty(loss.data().dtype(), loss.shape());
-                        be.fill(seed, 1.0 / accum);
-                        lossSum += loss.data().item(new long[loss.data().rank()]);
+                        be.fill(seed, share / accum);
+                        lossSum += share * loss.data().item(new long[loss.data().rank()]);
                         Tape.backward(loss, seed);
                     } catch (kd4j.autograd.NonFiniteException e) {
                         arena.reset();
@@ -224,9 +242,15 @@ public final class Trainer {
                     }
                     arena.reset();
                 }
+                if (parallel.distributed()) {
+                    DataParallel.Sum sum = parallel.sumGradients(trainable, lossSum, stopRequested, step + 1);
+                    lossSum = sum.loss();
+                    ranksStop = sum.stop();
+                }
                 double lr = schedule.lr(step);
                 double stepLoss = lossSum / accum;
-                // Checked before the optimizer step: the weights (and every checkpoint) stay those of the last good step.
+                // Checked before the optimizer step (after the ranks' sum, so every rank stops at the same step):
+                // the weights (and every checkpoint) stay those of the last good step.
                 if (!Double.isFinite(stepLoss)) throw diverged(step + 1, "loss is " + stepLoss, lr);
                 double gradNorm = config.optimizer().clip() > 0
                         ? GradClip.clipGlobalNorm(trainable, config.optimizer().clip()) : globalNorm();
@@ -252,18 +276,25 @@ public final class Trainer {
                     evalLoss = evaluate();
                     lastEval = evalLoss;
                 }
+                Map<String, Double> extra = lossFunction.lastMetrics();
+                if (parallel.distributed()) {
+                    double commShare = parallel.takeCommSeconds() / seconds;
+                    extra = new LinkedHashMap<>(extra);
+                    extra.put("commShare", commShare);
+                    logRank(step, totalSteps, rankTokens / seconds, commShare);
+                }
                 StepResult r = new StepResult(step, totalSteps, lastLoss, lr, gradNorm, tokens,
-                        stepTokens / seconds, waited / 1e9 / seconds, seconds, evalLoss, lossFunction.lastMetrics());
-                if (step % config.run().logInterval() == 0 || r.hasEval() || step == totalSteps) metrics.log(r);
+                        stepTokens / seconds, waited / 1e9 / seconds, seconds, evalLoss, extra);
+                if (metrics != null && (step % config.run().logInterval() == 0 || r.hasEval() || step == totalSteps)) metrics.log(r);
                 if (progress != null) progress.update(r);
                 int ckEvery = config.run().checkpointInterval();
-                boolean last = step == totalSteps || stopRequested;
-                if ((ckEvery > 0 && step % ckEvery == 0) || last) saveCheckpoint(checkpoints, step, tokens);
+                boolean last = step == totalSteps || stopping();
+                if (root && ((ckEvery > 0 && step % ckEvery == 0) || last)) saveCheckpoint(checkpoints, step, tokens);
                 for (Consumer<StepResult> l : listeners) l.accept(r);
             }
         }
         Path modelDir = null;
-        if (step >= totalSteps) {
+        if (step >= totalSteps && root) {
             if (exportModel) {
                 modelDir = runDir.resolve(MODEL_DIR);
                 Models.save(model, modelDir);
@@ -272,6 +303,34 @@ public final class Trainer {
             if (Files.size(metricsFile) > 0) Plots.lossCurve(metricsFile, runDir, "kd4j " + runDir.getFileName());
         }
         return new Result(step, lastLoss, lastEval, runDir, modelDir, step < totalSteps);
+    }
+
+    /** Whether the loop stops after this step: on one process the stop request, under MPI the ranks' agreement. */
+    private boolean stopping() { return parallel.distributed() ? ranksStop : stopRequested; }
+
+    /** Ranks other than 0 have no progress bar: each reports its own throughput ten times a run. */
+    private void logRank(long step, long totalSteps, double rankTokensPerSecond, double commShare) {
+        if (parallel.root() || progressOut == null) return;
+        if (step % Math.max(1, totalSteps / 10) != 0 && step != totalSteps) return;
+        progressOut.printf(java.util.Locale.ROOT, "[rank %d/%d] step %d/%d: %,.0f tok/s on this rank, %.1f%% of the step in communication%n",
+                parallel.communicator().rank(), parallel.communicator().size(), step, totalSteps, rankTokensPerSecond, 100 * commShare);
+    }
+
+    /** What every rank must share at start: the config, the data, the weights and the point it resumes from. */
+    private Map<String, byte[]> fingerprints(long step, long tokens) throws IOException {
+        Map<String, byte[]> f = new LinkedHashMap<>();
+        if (!parallel.distributed()) return f;
+        JsonNode json = TrainConfig.MAPPER.readTree(config.toJson());
+        for (Iterator<String> it = json.fieldNames(); it.hasNext(); ) {
+            String section = it.next();
+            f.put("the config's " + section + " section", json.get(section).toString().getBytes(StandardCharsets.UTF_8));
+        }
+        f.put("the training data", data.fingerprint());
+        f.put("the model's weights", DataParallel.weightsFingerprint(model.parameters().all()));
+        JsonNode lossState = lossFunction.state();
+        f.put("the resume point (step, data position, loss state)", ("step " + step + ", tokens " + tokens + ", data "
+                + data.position() + ", loss " + lossState).getBytes(StandardCharsets.UTF_8));
+        return f;
     }
 
     /** Copies model.tokenizer's files (tokenizer.json and its companions) into the exported model folder. */

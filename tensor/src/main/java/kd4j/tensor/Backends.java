@@ -5,6 +5,7 @@
  *   "cpu:N"      the CPU backend with N threads
  *   "reference"  scalar loops in double: the test oracle, slow by design
  *   "opencl", "opencl:N"  OpenCL device N (default 0)
+ * forLocalRank() turns a spec into one rank's share of its node when several ranks of a job run there.
  */
 package kd4j.tensor;
 
@@ -37,6 +38,26 @@ public final class Backends {
         if (s.equals("reference")) return new ReferenceBackend();
         if (s.equals("opencl") || s.startsWith("opencl:")) return OpenClBackend.open(s);
         throw new IllegalArgumentException("unknown backend '" + spec + "'; valid: " + VALID_SPECS);
+    }
+
+    /**
+     * The spec one of localSize ranks on a node should open: "cpu" becomes "cpu:K" with the node's cores split
+     * evenly (at least one each), "opencl" the localRank-th GPU (round robin when there are fewer GPUs than ranks,
+     * all devices when there is no GPU). A spec that already names threads or a device is kept as given.
+     */
+    public static String forLocalRank(String spec, int localRank, int localSize) {
+        if (localSize <= 1) return spec;
+        String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
+        if (s.equals("cpu")) return "cpu:" + Math.max(1, Runtime.getRuntime().availableProcessors() / localSize);
+        if (s.equals("opencl")) {
+            java.util.List<kd4j.tensor.opencl.ClDevice> devices = kd4j.tensor.opencl.ClDevice.list();
+            java.util.List<Integer> gpus = new java.util.ArrayList<>();
+            for (var d : devices) if (d.gpu()) gpus.add(d.index());
+            if (gpus.isEmpty()) for (var d : devices) gpus.add(d.index());
+            if (gpus.isEmpty()) return spec;        // open() reports the missing device
+            return "opencl:" + gpus.get(localRank % gpus.size());
+        }
+        return spec;
     }
 
     private static int positive(String spec, String number, String what) {
