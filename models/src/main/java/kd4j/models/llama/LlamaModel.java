@@ -61,6 +61,17 @@ public class LlamaModel implements WithHiddenStates {
      */
     @Override
     public Var forward(Tensor ids, Tensor keyMask, List<Var> hidden) {
+        Var logits = lmHead.forward(trunk(ids, keyMask, hidden));         // [B*T, V]
+        return ShapeOps.reshape(logits, ids.dim(0), ids.dim(1), config.vocabSize());  // [B, T, V]
+    }
+
+    /** Everything before the lm_head: the final-norm output [B*T, C]. */
+    @Override
+    public HeadInput forwardToHead(Tensor ids, Tensor keyMask) {
+        return new HeadInput(trunk(ids, keyMask, null), lmHead::forward);
+    }
+
+    private Var trunk(Tensor ids, Tensor keyMask, List<Var> hidden) {
         int batch = ids.dim(0), time = ids.dim(1);
         ModelInputs.check(ids, keyMask, config.vocabSize());
         Var x = embedTokens.forward(ids);                                  // [B*T, C]
@@ -71,8 +82,7 @@ public class LlamaModel implements WithHiddenStates {
         }
         x = norm.forward(x);
         if (hidden != null) hidden.add(x);
-        Var logits = lmHead.forward(x);                                    // [B*T, V]
-        return ShapeOps.reshape(logits, batch, time, config.vocabSize());  // [B, T, V]
+        return x;
     }
 
     /** Decoder layer i (0-based). */
@@ -85,17 +95,29 @@ public class LlamaModel implements WithHiddenStates {
 
     @Override
     public Tensor decode(Tensor ids, DecodeState state) {
+        return decode(ids, state, false).reshape(ids.dim(0), ids.dim(1), config.vocabSize());
+    }
+
+    /** Only the last position goes through the final norm and the lm_head: [B, V]. */
+    @Override
+    public Tensor decodeLast(Tensor ids, DecodeState state) {
+        return decode(ids, state, true).reshape(ids.dim(0), config.vocabSize());
+    }
+
+    private Tensor decode(Tensor ids, DecodeState state, boolean lastOnly) {
         if (!(state instanceof KvCache cache))
             throw new IllegalArgumentException("decode: state " + state + " was not made by this model's newDecodeState");
         int batch = ids.dim(0), time = ids.dim(1);
         ModelInputs.check(ids, null, config.vocabSize());
         cache.checkRoom(batch, time);
         try (var g = GradMode.off()) {
-            Var x = embedTokens.forward(ids);
+            Var x = embedTokens.forward(ids);                              // [B*T, C]
             for (DecoderLayer layer : layers) x = layer.forward(x, batch, time, null, cache);
             cache.advance(time);
-            Var logits = lmHead.forward(norm.forward(x));
-            return logits.data().reshape(batch, time, config.vocabSize());
+            if (lastOnly && time > 1)                                      // [B, T, C] → [B, C] at t = T-1
+                x = Var.constant(x.data().reshape(batch, time, config.hiddenSize()).narrow(1, time - 1, 1)
+                        .contiguous().reshape(batch, config.hiddenSize()));
+            return lmHead.forward(norm.forward(x)).data();                 // [B*T or B, V]
         }
     }
 }
