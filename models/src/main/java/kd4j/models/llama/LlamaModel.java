@@ -18,6 +18,7 @@ import kd4j.models.WithHiddenStates;
 import kd4j.models.nn.DecoderLayer;
 import kd4j.models.nn.Embedding;
 import kd4j.models.nn.KvCache;
+import kd4j.models.nn.LayerArenas;
 import kd4j.models.nn.Linear;
 import kd4j.models.nn.RmsNorm;
 import kd4j.models.nn.WeightSource;
@@ -32,6 +33,7 @@ public class LlamaModel implements WithHiddenStates {
     private final RmsNorm norm;
     private final Linear lmHead;
     private final ParameterRegistry parameters;
+    private final LayerArenas layerArenas = new LayerArenas();
 
     public LlamaModel(TransformerConfig config, WeightSource src) {
         this.config = config;
@@ -76,8 +78,13 @@ public class LlamaModel implements WithHiddenStates {
         ModelInputs.check(ids, keyMask, config.vocabSize());
         Var x = embedTokens.forward(ids);                                  // [B*T, C]
         if (hidden != null) hidden.add(x);
-        for (DecoderLayer layer : layers) {
-            x = layer.forward(x, batch, time, keyMask, null);             // [B*T, C], residual included
+        boolean noTape = LayerArenas.applies(hidden);
+        for (int i = 0; i < layers.length; i++) {
+            if (noTape) {
+                try (var scope = layerArenas.enter(i)) { x = layers[i].forward(x, batch, time, keyMask, null); }
+                continue;
+            }
+            x = layers[i].forward(x, batch, time, keyMask, null);         // [B*T, C], residual included
             if (hidden != null) hidden.add(x);
         }
         x = norm.forward(x);
@@ -112,7 +119,8 @@ public class LlamaModel implements WithHiddenStates {
         cache.checkRoom(batch, time);
         try (var g = GradMode.off()) {
             Var x = embedTokens.forward(ids);                              // [B*T, C]
-            for (DecoderLayer layer : layers) x = layer.forward(x, batch, time, null, cache);
+            for (int i = 0; i < layers.length; i++)
+                try (var scope = layerArenas.enter(i)) { x = layers[i].forward(x, batch, time, null, cache); }
             cache.advance(time);
             if (lastOnly && time > 1)                                      // [B, T, C] → [B, C] at t = T-1
                 x = Var.constant(x.data().reshape(batch, time, config.hiddenSize()).narrow(1, time - 1, 1)

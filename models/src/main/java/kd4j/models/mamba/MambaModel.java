@@ -18,6 +18,7 @@ import kd4j.models.ModelInputs;
 import kd4j.models.WithHiddenStates;
 import kd4j.models.nn.Embedding;
 import kd4j.models.nn.Linear;
+import kd4j.models.nn.LayerArenas;
 import kd4j.models.nn.MambaMixer;
 import kd4j.models.nn.MambaState;
 import kd4j.models.nn.RmsNorm;
@@ -34,6 +35,7 @@ public final class MambaModel implements WithHiddenStates {
     private final RmsNorm normF;
     private final Linear lmHead;
     private final ParameterRegistry parameters;
+    private final LayerArenas layerArenas = new LayerArenas();
 
     public MambaModel(MambaConfig config, WeightSource src) {
         this.config = config;
@@ -79,7 +81,14 @@ public final class MambaModel implements WithHiddenStates {
         ModelInputs.check(ids, keyMask, config.vocabSize());
         Var x = embeddings.forward(ids);                                          // [B*T, C]
         if (hidden != null) hidden.add(x);
+        boolean noTape = LayerArenas.applies(hidden);
         for (int i = 0; i < mixers.length; i++) {
+            if (noTape) {
+                try (var scope = layerArenas.enter(i)) {
+                    x = ElementwiseOps.add(x, mixers[i].forward(norms[i].forward(x), batch, time));
+                }
+                continue;
+            }
             x = ElementwiseOps.add(x, mixers[i].forward(norms[i].forward(x), batch, time));
             if (hidden != null) hidden.add(x);
         }
