@@ -93,11 +93,16 @@ public final class GenerateCommand implements Callable<Integer> {
         if (source.prompts != null)
             prompts = Files.readAllLines(source.prompts, StandardCharsets.UTF_8).stream().filter(s -> !s.isBlank()).toList();
         try (Backend be = Backends.open(device)) {
+            long loadStart = System.nanoTime();
             CausalLM teacher = Models.load(model, be, true);
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+            spec.commandLine().getErr().printf(Locale.ROOT, "loaded %s in %.1f s%n", model, loadSeconds);
             SeqKd.Result r = SeqKd.generate(teacher, ModelId.of(model), tok, prompts, settings, out, spec.commandLine().getErr());
             spec.commandLine().getOut().printf(Locale.ROOT, "generated %,d tokens in %,d sequences -> %s%n"
+                    + "model load %.1f s; generation %.1f s, %.1f tokens/s (KV-cache decoding, batch %d)%n"
                     + "prepare it as pretrain data with: kd4j prepare --input %s --tokenizer %s --out DATA%n",
-                    r.tokens(), r.sequences(), r.corpus(), r.corpus(), tokDir);
+                    r.tokens(), r.sequences(), r.corpus(), loadSeconds, r.seconds(), r.tokensPerSecond(), batch,
+                    r.corpus(), tokDir);
             return ExitCodes.OK;
         }
     }

@@ -128,6 +128,11 @@ class KdCommandsTest {
                 prompts.toString(), "--tokens", "40", "--sequence-tokens", "12", "--batch", "2", "--top-k", "20",
                 "--temperature", "0.8", "--seed", "5", "--out", out.toString());
         assertEquals(0, g.exit(), g.err());
+        var timing = java.util.regex.Pattern.compile("generated (\\d+) tokens .*\nmodel load (\\d+\\.\\d) s; generation"
+                + " (\\d+\\.\\d) s, (\\d+\\.\\d) tokens/s \\(KV-cache decoding, batch 2\\)").matcher(g.out());
+        assertTrue(timing.find(), "load time and tokens/s reported apart: " + g.out());
+        assertTrue(Integer.parseInt(timing.group(1)) >= 40 && Double.parseDouble(timing.group(4)) > 0, g.out());
+        assertTrue(g.err().contains("tokens/s  ETA"), g.err());
         String corpus = Files.readString(out.resolve("generated.jsonl"));
         long lines = corpus.lines().count();
         assertTrue(lines >= 4 && corpus.lines().allMatch(l -> l.startsWith("{\"text\":\"")), corpus);

@@ -57,13 +57,13 @@ public final class Generation {
         int[] flat = new int[batch * time];
         for (int b = 0; b < batch; b++) System.arraycopy(prompts[b], 0, flat, b * time, time);
         CausalLM.DecodeState state = model.newDecodeState(batch, time + maxNewTokens);
-        Tensor logits = model.decode(be.fromInts(flat, batch, time), state);              // [B, T, V]
+        Tensor logits = model.decodeLast(be.fromInts(flat, batch, time), state);          // [B, V]
         int[][] produced = new int[batch][maxNewTokens];
         int[] count = new int[batch];
         boolean[] stopped = new boolean[batch];
         float[] row = new float[vocab];
         for (int step = 0; step < maxNewTokens; step++) {
-            float[] last = logits.narrow(1, logits.dim(1) - 1, 1).toFloatArray();         // [B, 1, V]
+            float[] last = logits.toFloatArray();                                          // [B, V]
             int[] next = new int[batch];
             boolean all = true;
             for (int b = 0; b < batch; b++) {
@@ -76,7 +76,7 @@ public final class Generation {
                 all &= stopped[b];
             }
             if (all || step == maxNewTokens - 1) break;
-            logits = model.decode(be.fromInts(next, batch, 1), state);
+            logits = model.decodeLast(be.fromInts(next, batch, 1), state);
         }
         int[][] result = new int[batch][];
         for (int b = 0; b < batch; b++) result[b] = Arrays.copyOf(produced[b], count[b]);

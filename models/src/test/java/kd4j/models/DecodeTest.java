@@ -60,6 +60,54 @@ class DecodeTest {
         assertTrue(e.getMessage().contains("exceed the decode state's maxLength 16"), e.getMessage());
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3", "mamba"})
+    void decodeLast_equalsTheLastRowOfDecode(String family) {
+        CausalLM m = model(family);
+        int batch = 2, time = 7, vocab = m.config().vocabSize();
+        int[] prompt = ids(batch * time, vocab, 4), next = ids(batch, vocab, 6);
+        CausalLM.DecodeState full = m.newDecodeState(batch, 9), last = m.newDecodeState(batch, 9);
+        for (int[] part : new int[][] {prompt, next}) {
+            int len = part.length / batch;
+            float[] all = m.decode(be.fromInts(part, batch, len), full).toFloatArray();
+            Tensor got = m.decodeLast(be.fromInts(part, batch, len), last);
+            assertArrayEquals(new int[] {batch, vocab}, got.shape());
+            float[] have = got.toFloatArray();
+            for (int b = 0; b < batch; b++)
+                ModelConformanceTest.assertClose(family + " decodeLast b=" + b + " len=" + len,
+                        Arrays.copyOfRange(all, (b * len + len - 1) * vocab, (b * len + len) * vocab),
+                        Arrays.copyOfRange(have, b * vocab, (b + 1) * vocab), 1e-5, 1e-5);
+            assertEquals(full.length(), last.length());
+        }
+    }
+
+    /** Blocks of 3 positions (crossing the batch rows' boundary) give the logits of the whole forward pass. */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen2", "mamba"})
+    void chunkedLogits_equalTheFullForwardBlockByBlock(String family) {
+        CausalLM m = model(family);
+        int batch = 2, time = 5, vocab = m.config().vocabSize();
+        int[] all = ids(batch * time, vocab, 8);
+        float[] full;
+        try (var g = GradMode.off()) { full = m.forward(be.fromInts(all, batch, time), null).data().toFloatArray(); }
+        long chunkBytes = 3L * vocab * Float.BYTES;
+        ChunkedLogits chunks = new ChunkedLogits(m, chunkBytes);
+        assertEquals(3L * vocab * Float.BYTES, chunks.blockBytes(batch * time));
+        float[] got = new float[full.length];
+        int[] blocks = {0}, next = {0};
+        chunks.forEach(be.fromInts(all, batch, time), null, (r0, logits) -> {
+            assertEquals(next[0], r0, "blocks arrive in order");
+            assertEquals(vocab, logits.dim(1));
+            float[] f = logits.toFloatArray();
+            System.arraycopy(f, 0, got, r0 * vocab, f.length);
+            next[0] = r0 + logits.dim(0);
+            blocks[0]++;
+        });
+        assertEquals(batch * time, next[0]);
+        assertEquals(4, blocks[0], "10 positions in blocks of 3");
+        ModelConformanceTest.assertClose(family + " chunked logits", full, got, 1e-5, 1e-5);
+    }
+
     @Test
     void rightPaddingWithKeyMask_leavesRealPositionsUnchanged() {
         CausalLM m = model("llama");

@@ -39,6 +39,12 @@ final class Fixtures {
         }
     }
 
+    /**
+     * The model fixtures bundled under src/test/resources/fixtures/models: the copy of the shared qwen2, and the
+     * Qwen3 attention_bias variants made for kd4j (their README says how), which have no transformers-made twin.
+     */
+    static List<Path> bundledModelDirs() { return modelDirs(bundledQwen2().getParent().getParent()); }
+
     /** Every model directory under root/models that has a reference.safetensors, sorted. */
     static List<Path> modelDirs(Path root) {
         if (root == null) return List.of();
@@ -61,7 +67,10 @@ final class Fixtures {
         Path out = Files.createDirectories(tmp.resolve(dir.getFileName() + "-" + configName));
         if (Files.exists(out.resolve("config.json"))) return out;
         Files.copy(dir.resolve(configName), out.resolve("config.json"));
-        Files.createSymbolicLink(out.resolve("model.safetensors"), dir.resolve("model.safetensors").toAbsolutePath());
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.filter(f -> f.getFileName().toString().startsWith("model")).toList())
+                Files.createSymbolicLink(out.resolve(f.getFileName()), f.toAbsolutePath());
+        }
         return out;
     }
 }

@@ -1,8 +1,9 @@
 /*
- * Every model fixture (qwen2, qwen2-bf16, llama, mamba, ... discovered under fixtures/models) against the
- * transformers references: logits, hidden states, the causal-LM loss, RoPE inv_freq and every weight gradient,
- * with both config layouts (config.json, config.legacy.json), on every test backend. The bundled copy of qwen2
- * always runs; the shared set runs when -Dkd4j.fixtures / KD4J_FIXTURES points at it.
+ * Every model fixture (qwen2, qwen2-bf16, llama, mamba, ... discovered under fixtures/models) against its
+ * references: logits, hidden states, the causal-LM loss, RoPE inv_freq and every weight gradient, with both
+ * config layouts (config.json, config.legacy.json), on every test backend. The bundled fixtures always run (the
+ * copy of qwen2, and the Qwen3 attention_bias pair from an independent PyTorch forward: see their README); the
+ * shared set runs when -Dkd4j.fixtures / KD4J_FIXTURES points at it.
  */
 package kd4j.models;
 
@@ -42,12 +43,12 @@ class ModelConformanceTest {
     @TempDir Path tmp;
 
     @TestFactory
-    Stream<DynamicTest> bundledQwen2() {
-        return cases(List.of(Fixtures.bundledQwen2()));
+    Stream<DynamicTest> bundledFixtures() throws IOException {
+        return cases(Fixtures.bundledModelDirs());
     }
 
     @TestFactory
-    Stream<DynamicTest> sharedFixtures() {
+    Stream<DynamicTest> sharedFixtures() throws IOException {
         Path root = Fixtures.sharedRoot();
         Assumptions.assumeTrue(root != null, Fixtures.describeShared());
         List<Path> dirs = Fixtures.modelDirs(root);
@@ -55,15 +56,16 @@ class ModelConformanceTest {
         return cases(dirs);
     }
 
-    private Stream<DynamicTest> cases(List<Path> dirs) {
+    private Stream<DynamicTest> cases(List<Path> dirs) throws IOException {
         List<DynamicTest> tests = new ArrayList<>();
         for (Path dir : dirs)
             for (String config : List.of("config.json", "config.legacy.json")) {
                 if (!Files.exists(dir.resolve(config))) continue;
+                boolean half = isHalf(dir);
                 for (Backend be : TestBackends.all()) {
                     String name = dir.getFileName() + " " + config + " on " + be.name();
                     tests.add(DynamicTest.dynamicTest(name, () -> check(Fixtures.withConfig(dir, config, tmp), dir, be, false)));
-                    if (isHalf(dir))
+                    if (half)
                         tests.add(DynamicTest.dynamicTest(name + " (weights kept half)",
                                 () -> check(Fixtures.withConfig(dir, config, tmp), dir, be, true)));
                 }
@@ -71,9 +73,15 @@ class ModelConformanceTest {
         return tests.stream();
     }
 
-    private static boolean isHalf(Path dir) {
-        SafeTensors w = SafeTensors.open(dir.resolve("model.safetensors"));
-        return w.names().stream().anyMatch(n -> w.entry(n).dtype() == DType.BF16 || w.entry(n).dtype() == DType.F16);
+    private static boolean isHalf(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().matches("model.*\\.safetensors")).toList()) {
+                SafeTensors w = SafeTensors.open(f);
+                if (w.names().stream().anyMatch(n -> w.entry(n).dtype() == DType.BF16 || w.entry(n).dtype() == DType.F16))
+                    return true;
+            }
+        }
+        return false;
     }
 
     /** Loads modelDir, runs forward + backward on the reference input ids, compares with reference.safetensors. */

@@ -17,13 +17,12 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.zip.CRC32;
-import kd4j.autograd.GradMode;
 import kd4j.data.AtomicFiles;
 import kd4j.distill.score.InstanceSource;
 import kd4j.distill.score.Shard;
 import kd4j.models.CausalLM;
+import kd4j.models.ChunkedLogits;
 import kd4j.tensor.Backend;
-import kd4j.tensor.Tensor;
 
 public final class LogitsCacheRun {
     /** Where a run stands after a chunk. */
@@ -52,12 +51,15 @@ public final class LogitsCacheRun {
     private final Path out;
     private final int batchSize;
     private final int chunkInstances;
+    /** 16 MiB blocks: each is copied to the heap for truncation. */
+    private final ChunkedLogits logits;
 
     public LogitsCacheRun(InstanceSource source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
                           int probBits, long seed, Shard shard, Path out, int batchSize, int chunkBatches) {
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
         if (chunkBatches < 1) throw new IllegalArgumentException("a chunk must hold at least one batch, got " + chunkBatches);
         this.source = source;
+        this.logits = new ChunkedLogits(teacher, 16L << 20);
         this.teacher = teacher;
         this.out = out;
         this.batchSize = batchSize;
@@ -173,35 +175,37 @@ public final class LogitsCacheRun {
         Backend be = teacher.backend();
         int[] kept = new int[manifest.maxKept()];
         float[] probs = new float[manifest.maxKept()];
-        try (var off = GradMode.off()) {
-            Tensor logits = teacher.forward(be.fromInts(ids, b, tLen), mask == null ? null : be.fromInts(mask, b, tLen))
-                    .data().contiguous();
-            if (logits.dim(-1) != vocab)
-                throw new IllegalStateException("teacher returned " + logits.dim(-1) + " logits per token, its config says " + vocab);
-            Tensor rows = logits.reshape(b * tLen, vocab);
-            int block = Math.max(1, Math.min(tLen, (1 << 22) / vocab));
-            for (int j = 0; j < b; j++) {
-                int positions = Math.max(0, batch[j].length - 1);
-                enc.beginInstance(positions);
-                SplittableRandom rng = manifest.keepsSamples()
-                        ? new SplittableRandom(manifest.seed() ^ (first + j) * 0x9E3779B97F4A7C15L) : null;
-                for (int t0 = 0; t0 < positions; t0 += block) {
-                    int len = Math.min(block, positions - t0);
-                    float[] host = rows.narrow(0, j * tLen + t0, len).toFloatArray();
-                    for (int q = 0; q < host.length; q++)
-                        if (!Float.isFinite(host[q]))
-                            throw new kd4j.train.NonFiniteResultException("instance " + (first + j) + ", position "
-                                    + (t0 + q / vocab) + ": the teacher's logit of token " + q % vocab + " is " + host[q]
-                                    + "; its output is not finite, so nothing of this chunk is cached");
-                    for (int t = 0; t < len; t++) {
-                        int c = truncator.truncate(host, t * vocab, kept, probs, rng);
-                        double mass = 0;
-                        for (int q = 0; q < c; q++) mass += probs[q];
-                        enc.token(kept, probs, c, manifest.keepsSamples() ? 0f : (float) Math.max(0, 1 - mass));
-                    }
+        int[] positions = new int[b];
+        for (int j = 0; j < b; j++) positions[j] = Math.max(0, batch[j].length - 1);
+        SplittableRandom[] rng = new SplittableRandom[1];
+        int[] begun = {-1};                                     // the last instance handed to enc.beginInstance
+        // Rows b*T + t arrive in order, one block of positions at a time (never [B, T, V] whole).
+        logits.forEach(be.fromInts(ids, b, tLen),
+                mask == null ? null : be.fromInts(mask, b, tLen), (r0, block) -> {
+            if (block.dim(1) != vocab)
+                throw new IllegalStateException("teacher returned " + block.dim(1) + " logits per token, its config says " + vocab);
+            float[] host = block.toFloatArray();
+            for (int r = 0; r < block.dim(0); r++) {
+                int j = (r0 + r) / tLen, t = (r0 + r) % tLen;
+                while (begun[0] < j) {
+                    int next = ++begun[0];
+                    enc.beginInstance(positions[next]);
+                    rng[0] = manifest.keepsSamples()
+                            ? new SplittableRandom(manifest.seed() ^ (first + next) * 0x9E3779B97F4A7C15L) : null;
                 }
+                if (t >= positions[j]) continue;
+                for (int q = r * vocab; q < (r + 1) * vocab; q++)
+                    if (!Float.isFinite(host[q]))
+                        throw new kd4j.train.NonFiniteResultException("instance " + (first + j) + ", position " + t
+                                + ": the teacher's logit of token " + (q - r * vocab) + " is " + host[q]
+                                + "; its output is not finite, so nothing of this chunk is cached");
+                int c = truncator.truncate(host, r * vocab, kept, probs, rng[0]);
+                double mass = 0;
+                for (int q = 0; q < c; q++) mass += probs[q];
+                enc.token(kept, probs, c, manifest.keepsSamples() ? 0f : (float) Math.max(0, 1 - mass));
             }
-        }
+        });
+        while (begun[0] < b - 1) enc.beginInstance(positions[++begun[0]]);
     }
 
     /** Builds one chunk in memory: offsets, then instances as documented in LogitsCache. */

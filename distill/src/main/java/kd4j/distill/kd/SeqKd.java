@@ -35,7 +35,10 @@ public final class SeqKd {
         }
     }
 
-    public record Result(long sequences, long tokens, Path corpus) {}
+    /** seconds: wall time of the generation itself (not the model load); tokensPerSecond = tokens / seconds. */
+    public record Result(long sequences, long tokens, Path corpus, double seconds) {
+        public double tokensPerSecond() { return seconds > 0 ? tokens / seconds : 0; }
+    }
 
     /**
      * Generates at least settings.totalTokens() new tokens into outDir. prompts == null means unconditional (each
@@ -55,6 +58,7 @@ public final class SeqKd {
         long tokens = 0, sequences = 0;
         int next = 0, round = 0;
         var json = LogitsCache.JSON;
+        long startNanos = System.nanoTime();
         try (var off = GradMode.off()) {
             while (tokens < settings.totalTokens()) {
                 int b = settings.batch();
@@ -80,9 +84,16 @@ public final class SeqKd {
                     tokens += made[i].length;
                     sequences++;
                 }
-                if (log != null) { log.printf("generated %,d/%,d tokens (%,d sequences)%n", tokens, settings.totalTokens(), sequences); log.flush(); }
+                if (log != null) {
+                    double sec = (System.nanoTime() - startNanos) / 1e9, rate = sec > 0 ? tokens / sec : 0;
+                    long left = Math.max(0, settings.totalTokens() - tokens);
+                    log.printf(java.util.Locale.ROOT, "generated %,d/%,d tokens (%,d sequences)  %.1f tokens/s  ETA %s%n",
+                            tokens, settings.totalTokens(), sequences, rate, rate > 0 ? Math.round(left / rate) + "s" : "?");
+                    log.flush();
+                }
             }
         }
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
         Files.createDirectories(outDir);
         Path file = outDir.resolve(CORPUS);
         AtomicFiles.write(file, corpus.toString().getBytes(StandardCharsets.UTF_8));
@@ -100,6 +111,6 @@ public final class SeqKd {
         meta.put("tokens", tokens);
         meta.put("teacherFlops", 2.0 * KdLoss.parameterCount(teacher) * tokens);
         AtomicFiles.write(outDir.resolve(SETTINGS), json.writeValueAsBytes(meta));
-        return new Result(sequences, tokens, file);
+        return new Result(sequences, tokens, file, seconds);
     }
 }

@@ -3,15 +3,15 @@
  * sum and the mean of log p(ids[t+1] | ids[0..t]) over the positions t whose INPUT token ids[t] is neither EOS nor
  * padding, and how many positions that is. This is the rule of MiniPLM's released code (LMDataset.collate:
  * loss_mask = input_ids != pad_id, with pad = EOS), so difference scores match theirs.
- * Forward only, in GradMode.off(): no tape and no saved tensors. Instances are batched; a batch of unequal lengths
+ * Forward only, in GradMode.off(): no tape and no saved tensors; the logits are made and reduced one block of
+ * positions at a time (ChunkedLogits), so a 151,936-token vocabulary never costs [B, T, V] floats. Instances are batched; a batch of unequal lengths
  * is padded on the right and masked with keyMask, which cannot change the scores of earlier positions (causal).
  */
 package kd4j.distill.score;
 
-import kd4j.autograd.GradMode;
 import kd4j.autograd.StepArena;
-import kd4j.autograd.Var;
 import kd4j.models.CausalLM;
+import kd4j.models.ChunkedLogits;
 import kd4j.tensor.Backend;
 import kd4j.tensor.DType;
 import kd4j.tensor.ShapeException;
@@ -28,14 +28,21 @@ public final class TeacherScorer {
 
     /** eosId and padId: the corpus's ids (-1 for none); positions whose input token is either are not scored. */
     public TeacherScorer(CausalLM model, int batchSize, int eosId, int padId) {
+        this(model, batchSize, eosId, padId, ChunkedLogits.DEFAULT_CHUNK_BYTES);
+    }
+
+    /** As above, with the bytes of one block of fp32 logits (the memory plan's "logits block"). */
+    public TeacherScorer(CausalLM model, int batchSize, int eosId, int padId, long logitsChunkBytes) {
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
         this.model = model;
         this.batchSize = batchSize;
         this.eosId = eosId;
         this.padId = padId;
+        this.logits = new ChunkedLogits(model, logitsChunkBytes);
     }
 
     private final StepArena arena = new StepArena();
+    private final ChunkedLogits logits;
 
     public int batchSize() { return batchSize; }
 
@@ -99,20 +106,21 @@ public final class TeacherScorer {
 
         Backend be = model.backend();
         float[] losses;
-        try (var g = GradMode.off(); var scope = arena.activate()) {
+        try (var scope = arena.activate()) {
             Tensor idsT = be.fromInts(ids, b, tLen);
             Tensor maskT = keyMask == null ? null : be.fromInts(keyMask, b, tLen);
-            Var out = model.forward(idsT, maskT);
-            Tensor logits = out.data().contiguous();
-            if (logits.rank() != 3 || logits.dim(0) != b || logits.dim(1) != tLen)
-                throw ShapeException.of("TeacherScorer", "model returned logits of the wrong shape",
-                        "logits", logits, "ids", new int[] {b, tLen});
-            vocab = logits.dim(2);
-            Tensor flat = logits.reshape(b * tLen, vocab);
             Tensor targetsT = be.fromInts(targets, b * tLen);
             Tensor lossT = be.empty(DType.F32, b * tLen);
             Tensor lse = be.empty(DType.F32, b * tLen);
-            be.crossEntropyForward(flat, targetsT, IGNORE, lossT, lse);   // -log p(target), 0 where ignored
+            // -log p(target) (0 where ignored), one block of positions at a time: never [B, T, V] whole
+            logits.forEach(idsT, maskT, (r0, block) -> {
+                int n = block.dim(0);
+                if (block.rank() != 2 || block.dim(1) != vocab)
+                    throw ShapeException.of("TeacherScorer", "model returned logits of the wrong shape",
+                            "logits", block, "expected", new int[] {n, vocab});
+                be.crossEntropyForward(block, targetsT.narrow(0, r0, n), IGNORE, lossT.narrow(0, r0, n),
+                        lse.narrow(0, r0, n));
+            });
             losses = lossT.toFloatArray();
         } finally {
             arena.reset();   // activations of this batch are reused by the next one: no native-memory growth

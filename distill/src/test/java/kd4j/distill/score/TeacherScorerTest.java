@@ -46,6 +46,23 @@ class TeacherScorerTest {
         assertEquals(3, lm.forwardCalls, "5 instances in batches of 2");
     }
 
+    /** Blocks of 3 positions cross the rows of a batch: the scores must not change (issue #19's chunking). */
+    @Test
+    void logitsInBlocksOfPositions_giveTheSameScores() {
+        PrefixSumLM lm = new PrefixSumLM(new ReferenceBackend(), 9, 7);
+        List<int[]> inst = List.of(new int[] {2, 3, 4, 0, 5, 6, 7, 8}, new int[] {8, 7, 6, 5, 0, 1, 1, 1},
+                new int[] {5, 6, 7});
+        TeacherScorer scorer = new TeacherScorer(lm, 3, EOS, PAD, 3L * 9 * Float.BYTES);
+        double[] sum = new double[3], mean = new double[3];
+        int[] count = new int[3];
+        scorer.score(InstanceSource.of(inst, EOS, PAD, "c", "t"), 0, 3, sum, mean, count, 0);
+        for (int i = 0; i < 3; i++) {
+            double[] d = direct(lm, inst.get(i));
+            assertEquals((int) d[1], count[i], "count of instance " + i);
+            assertEquals(d[0], sum[i], 1e-5 + 1e-6 * Math.abs(d[0]), "sum of instance " + i);
+        }
+    }
+
     @Test
     void batchSize_doesNotChangeScores() {
         PrefixSumLM lm = new PrefixSumLM(new ReferenceBackend(), 6, 3);

@@ -18,9 +18,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import kd4j.autograd.Parameter;
 import kd4j.models.Architectures;
@@ -62,6 +64,7 @@ public final class HfCheckpoint {
         Map<String, SafeTensors> files = openWeights(dir);
         CheckpointWeights src = new CheckpointWeights(be, files, keepHalfPrecision);
         CausalLM model = Architectures.create(config, src);
+        src.reportUnused(config);
         src.throwIfProblems(dir, config);
         return model;
     }
@@ -125,6 +128,7 @@ public final class HfCheckpoint {
         private final Map<String, SafeTensors> files;
         private final boolean keepHalf;
         private final List<String> problems = new ArrayList<>();
+        private final Set<String> used = new HashSet<>();
         private Path firstProblemFile;
 
         CheckpointWeights(Backend be, Map<String, SafeTensors> files, boolean keepHalf) {
@@ -139,6 +143,7 @@ public final class HfCheckpoint {
             SafeTensors st = files.get(stored);
             if (st == null) return problem(null, "tensor '" + name + "' is missing (expected " + Arrays.toString(shape)
                     + ")", shape);
+            used.add(stored);
             SafeTensors.Entry e = st.entry(stored);
             if (e.dtype() == null || !e.dtype().isFloating())
                 return problem(st.file(), "tensor '" + stored + "' has dtype " + e.dtypeName()
@@ -164,6 +169,23 @@ public final class HfCheckpoint {
                 flat /= shape[d];
             }
             return at;
+        }
+
+        /**
+         * A checkpoint tensor the model never asked for means config.json describes another architecture than the
+         * weights (a bias the config does not switch on, an extra norm): refused, since ignoring it gives wrong
+         * logits silently. Exempt: rotary inv_freq buffers old checkpoints saved, and lm_head.weight under tied
+         * embeddings (transformers ties it to the embedding table and ignores the stored copy).
+         */
+        void reportUnused(ModelConfig config) {
+            for (var e : files.entrySet()) {
+                String name = e.getKey();
+                if (used.contains(name) || name.endsWith(".rotary_emb.inv_freq")) continue;
+                if (name.equals("lm_head.weight") && config.tieWordEmbeddings()) continue;
+                problem(e.getValue().file(), "tensor '" + name + "' is in the checkpoint but " + config.architecture()
+                        + " with this config.json does not use it (a config flag such as attention_bias, mlp_bias or"
+                        + " tie_word_embeddings disagrees with the weights?)", new int[] {0});
+            }
         }
 
         /** An inference load maps weights read-only in place, so none of them may be trained. */

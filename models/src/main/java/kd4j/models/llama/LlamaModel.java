@@ -19,6 +19,7 @@ import kd4j.models.WithHiddenStates;
 import kd4j.models.nn.DecoderLayer;
 import kd4j.models.nn.Embedding;
 import kd4j.models.nn.KvCache;
+import kd4j.models.nn.LayerArenas;
 import kd4j.models.nn.Linear;
 import kd4j.models.nn.RmsNorm;
 import kd4j.models.nn.WeightSource;
@@ -33,6 +34,7 @@ public class LlamaModel implements WithHiddenStates {
     private final RmsNorm norm;
     private final Linear lmHead;
     private final ParameterRegistry parameters;
+    private final LayerArenas layerArenas = new LayerArenas();
 
     public LlamaModel(TransformerConfig config, WeightSource src) {
         this.config = config;
@@ -62,19 +64,35 @@ public class LlamaModel implements WithHiddenStates {
      */
     @Override
     public Var forward(Tensor ids, Tensor keyMask, List<Var> hidden) {
+        Var logits = lmHead.forward(trunk(ids, keyMask, hidden));         // [B*T, V]
+        return ShapeOps.reshape(logits, ids.dim(0), ids.dim(1), config.vocabSize());  // [B, T, V]
+    }
+
+    /** Everything before the lm_head: the final-norm output [B*T, C]. */
+    @Override
+    public HeadInput forwardToHead(Tensor ids, Tensor keyMask) {
+        return new HeadInput(trunk(ids, keyMask, null), lmHead::forward);
+    }
+
+    private Var trunk(Tensor ids, Tensor keyMask, List<Var> hidden) {
         int batch = ids.dim(0), time = ids.dim(1);
         ModelInputs.check(ids, keyMask, config.vocabSize());
         Var x = embedTokens.forward(ids);                                  // [B*T, C]
         if (hidden != null) hidden.add(x);
-        for (DecoderLayer layer : layers) {
+        boolean noTape = LayerArenas.applies(hidden);
+        for (int i = 0; i < layers.length; i++) {
+            DecoderLayer layer = layers[i];
+            if (noTape) {
+                try (var scope = layerArenas.enter(i)) { x = layer.forward(x, batch, time, keyMask, null); }
+                continue;
+            }
             // [B*T, C], residual included; recomputed in backward under run.activationCheckpointing
             x = ActivationCheckpoint.apply("decoderLayer", x, in -> layer.forward(in, batch, time, keyMask, null));
             if (hidden != null) hidden.add(x);
         }
         x = norm.forward(x);
         if (hidden != null) hidden.add(x);
-        Var logits = lmHead.forward(x);                                    // [B*T, V]
-        return ShapeOps.reshape(logits, batch, time, config.vocabSize());  // [B, T, V]
+        return x;
     }
 
     /** Decoder layer i (0-based). */
@@ -87,17 +105,30 @@ public class LlamaModel implements WithHiddenStates {
 
     @Override
     public Tensor decode(Tensor ids, DecodeState state) {
+        return decode(ids, state, false).reshape(ids.dim(0), ids.dim(1), config.vocabSize());
+    }
+
+    /** Only the last position goes through the final norm and the lm_head: [B, V]. */
+    @Override
+    public Tensor decodeLast(Tensor ids, DecodeState state) {
+        return decode(ids, state, true).reshape(ids.dim(0), config.vocabSize());
+    }
+
+    private Tensor decode(Tensor ids, DecodeState state, boolean lastOnly) {
         if (!(state instanceof KvCache cache))
             throw new IllegalArgumentException("decode: state " + state + " was not made by this model's newDecodeState");
         int batch = ids.dim(0), time = ids.dim(1);
         ModelInputs.check(ids, null, config.vocabSize());
         cache.checkRoom(batch, time);
         try (var g = GradMode.off()) {
-            Var x = embedTokens.forward(ids);
-            for (DecoderLayer layer : layers) x = layer.forward(x, batch, time, null, cache);
+            Var x = embedTokens.forward(ids);                              // [B*T, C]
+            for (int i = 0; i < layers.length; i++)
+                try (var scope = layerArenas.enter(i)) { x = layers[i].forward(x, batch, time, null, cache); }
             cache.advance(time);
-            Var logits = lmHead.forward(norm.forward(x));
-            return logits.data().reshape(batch, time, config.vocabSize());
+            if (lastOnly && time > 1)                                      // [B, T, C] → [B, C] at t = T-1
+                x = Var.constant(x.data().reshape(batch, time, config.hiddenSize()).narrow(1, time - 1, 1)
+                        .contiguous().reshape(batch, config.hiddenSize()));
+            return lmHead.forward(norm.forward(x)).data();                 // [B*T or B, V]
         }
     }
 }

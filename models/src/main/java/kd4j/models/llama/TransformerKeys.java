@@ -1,10 +1,16 @@
 /*
  * The config.json keys Llama, Qwen2 and Qwen3 share, read once with their defaults and checked for the values
- * kd4j does not implement (hidden_act other than silu, sliding-window attention, unknown rope types).
+ * kd4j does not implement (hidden_act other than silu, sliding-window attention, unknown rope types, partial
+ * rotary embeddings, attention dropout, and keys of related families that change the math). Audit rule: a key
+ * that changes the forward or backward pass is either honoured or refused by name; keys that only matter to
+ * initialisation, caching or generation defaults (use_cache, pretraining_tp, sliding_window while
+ * use_sliding_window is false, max_window_layers, ...) are read by nobody.
  */
 package kd4j.models.llama;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 import kd4j.models.TransformerConfig;
 import kd4j.models.io.CheckpointFormatException;
 import kd4j.models.io.ConfigJson;
@@ -32,10 +38,44 @@ public record TransformerKeys(int vocabSize, int hidden, int layers, int heads, 
         if (json.optBoolean("use_sliding_window", false))
             throw new CheckpointFormatException(json.file(), "\"use_sliding_window\"", "sliding-window attention"
                     + " is not supported");
+        refuseUnsupportedMath(json);
         return new TransformerKeys(positive(json, "vocab_size"), hidden, positive(json, "num_hidden_layers"),
                 heads, kvHeads, headDim, positive(json, "intermediate_size"), json.optDouble("rms_norm_eps", defaultEps),
                 rope(json, defaultTheta), json.optInt("max_position_embeddings", 2048),
                 json.optDouble("initializer_range", 0.02), json.optBoolean("tie_word_embeddings", defaultTie));
+    }
+
+    /**
+     * Keys that other members of these families (or their transformers-5 configs) use to change the math, and
+     * which kd4j does not implement: refused by name rather than silently ignored.
+     */
+    static final List<String> UNSUPPORTED_MATH_KEYS = List.of("final_logit_softcapping", "attn_logit_softcapping",
+            "logits_scaling", "embedding_multiplier", "residual_multiplier", "attention_multiplier",
+            "query_pre_attn_scalar", "use_qk_norm", "no_rope_layers", "num_experts", "num_local_experts");
+
+    private static void refuseUnsupportedMath(ConfigJson json) {
+        JsonNode types = json.root().get("layer_types");
+        if (types != null && !types.isNull()) {
+            if (!types.isArray())
+                throw new CheckpointFormatException(json.file(), "\"layer_types\"", "expected an array, found " + types);
+            for (int i = 0; i < types.size(); i++)
+                if (!types.get(i).asText().equals("full_attention"))
+                    throw new CheckpointFormatException(json.file(), "\"layer_types\"[" + i + "]", "'"
+                            + types.get(i).asText() + "' is not supported (supported: full_attention)");
+        }
+        double dropout = json.optDouble("attention_dropout", 0);
+        if (dropout != 0)
+            throw new CheckpointFormatException(json.file(), "\"attention_dropout\"", "attention dropout is not"
+                    + " supported (kd4j trains without dropout), found " + dropout + "; set it to 0.0");
+        double partial = json.rope(1).optDouble("partial_rotary_factor", json.optDouble("partial_rotary_factor", 1));
+        if (partial != 1)
+            throw new CheckpointFormatException(json.file(), "\"partial_rotary_factor\"", "partial rotary"
+                    + " embeddings are not supported (only 1.0), found " + partial);
+        for (String key : UNSUPPORTED_MATH_KEYS)
+            if (json.has(key) && !(json.root().get(key).isBoolean() && !json.root().get(key).asBoolean()))
+                throw new CheckpointFormatException(json.file(), "\"" + key + "\"", "is not supported by "
+                        + json.architecture() + " in kd4j (it changes the forward pass), found "
+                        + json.root().get(key));
     }
 
     static int positive(ConfigJson json, String key) {

@@ -19,6 +19,7 @@ import kd4j.models.ModelInputs;
 import kd4j.models.WithHiddenStates;
 import kd4j.models.nn.Embedding;
 import kd4j.models.nn.Linear;
+import kd4j.models.nn.LayerArenas;
 import kd4j.models.nn.MambaMixer;
 import kd4j.models.nn.MambaState;
 import kd4j.models.nn.RmsNorm;
@@ -35,6 +36,7 @@ public final class MambaModel implements WithHiddenStates {
     private final RmsNorm normF;
     private final Linear lmHead;
     private final ParameterRegistry parameters;
+    private final LayerArenas layerArenas = new LayerArenas();
 
     public MambaModel(MambaConfig config, WeightSource src) {
         this.config = config;
@@ -65,13 +67,31 @@ public final class MambaModel implements WithHiddenStates {
     /** As LlamaModel.forward: hidden receives embeddings, each layer's output and the final-norm output. */
     @Override
     public Var forward(Tensor ids, Tensor keyMask, List<Var> hidden) {
+        return ShapeOps.reshape(lmHead.forward(trunk(ids, keyMask, hidden)), ids.dim(0), ids.dim(1),
+                config.vocabSize());                                              // [B, T, V]
+    }
+
+    /** Everything before the lm_head: the norm_f output [B*T, C]. */
+    @Override
+    public HeadInput forwardToHead(Tensor ids, Tensor keyMask) {
+        return new HeadInput(trunk(ids, keyMask, null), lmHead::forward);
+    }
+
+    private Var trunk(Tensor ids, Tensor keyMask, List<Var> hidden) {
         int batch = ids.dim(0), time = ids.dim(1);
         ModelInputs.check(ids, keyMask, config.vocabSize());
         Var x = embeddings.forward(ids);                                          // [B*T, C]
         if (hidden != null) hidden.add(x);
+        boolean noTape = LayerArenas.applies(hidden);
         for (int i = 0; i < mixers.length; i++) {
             RmsNorm norm = norms[i];
             MambaMixer mixer = mixers[i];
+            if (noTape) {
+                try (var scope = layerArenas.enter(i)) {
+                    x = ElementwiseOps.add(x, mixer.forward(norm.forward(x), batch, time));
+                }
+                continue;
+            }
             // recomputed in backward under run.activationCheckpointing
             x = ActivationCheckpoint.apply("mambaLayer", x,
                     in -> ElementwiseOps.add(in, mixer.forward(norm.forward(in), batch, time)));
@@ -79,7 +99,7 @@ public final class MambaModel implements WithHiddenStates {
         }
         x = normF.forward(x);
         if (hidden != null) hidden.add(x);
-        return ShapeOps.reshape(lmHead.forward(x), batch, time, config.vocabSize());   // [B, T, V]
+        return x;
     }
 
     @Override
@@ -91,13 +111,21 @@ public final class MambaModel implements WithHiddenStates {
 
     /** Feeds the T tokens one at a time through the step kernels: O(1) per token, O(T) per call. */
     @Override
-    public Tensor decode(Tensor ids, DecodeState state) {
+    public Tensor decode(Tensor ids, DecodeState state) { return decode(ids, state, false); }
+
+    /** As decode, but only the last token goes through norm_f and the lm_head: [B, V]. */
+    @Override
+    public Tensor decodeLast(Tensor ids, DecodeState state) {
+        return decode(ids, state, true).reshape(ids.dim(0), config.vocabSize());
+    }
+
+    private Tensor decode(Tensor ids, DecodeState state, boolean lastOnly) {
         if (!(state instanceof MambaState s))
             throw new IllegalArgumentException("decode: state " + state + " was not made by this model's newDecodeState");
         int batch = ids.dim(0), time = ids.dim(1), vocab = config.vocabSize();
         ModelInputs.check(ids, null, vocab);
         s.checkRoom(batch, time);
-        Tensor logits = backend.empty(kd4j.tensor.DType.F32, batch, time, vocab);
+        Tensor logits = backend.empty(kd4j.tensor.DType.F32, batch, lastOnly ? 1 : time, vocab);
         try (var g = GradMode.off()) {
             for (int t = 0; t < time; t++) {
                 Tensor column = ids.narrow(1, t, 1).contiguous();                // [B, 1]
@@ -106,8 +134,9 @@ public final class MambaModel implements WithHiddenStates {
                     Tensor mixed = mixers[i].step(norms[i].forward(x).data(), s.layer(i));
                     x = ElementwiseOps.add(x, Var.constant(mixed));
                 }
+                if (lastOnly && t < time - 1) continue;
                 Tensor stepLogits = lmHead.forward(normF.forward(x)).data();      // [B, V]
-                backend.copy(stepLogits.reshape(batch, 1, vocab), logits.narrow(1, t, 1));
+                backend.copy(stepLogits.reshape(batch, 1, vocab), logits.narrow(1, lastOnly ? 0 : t, 1));
             }
         }
         s.advance(time);

@@ -133,6 +133,48 @@ class HfCheckpointTest {
         assertTrue(m.contains("tensor 'model.layers.1.mlp.up_proj.weight' is missing (expected [40, 32])"), m);
     }
 
+    /** Issue #19: Qwen3 with attention_bias put a bias on o_proj that kd4j ignored, silently. */
+    @Test
+    void qwen3AttentionBias_isHonouredOnAllFourProjections() {
+        Qwen2Config c = (Qwen2Config) Models.parseConfig(kd4j.models.TinyConfigsAccess.json("qwen3")
+                .replaceFirst("\\{", "{\"attention_bias\": true, "), Path.of("config.json"));
+        assertTrue(c.qkvBias() && c.outputBias(), c.toString());
+        List<String> names = Models.randomInit(c, be, 1).parameters().all().stream().map(Parameter::name).toList();
+        assertTrue(names.contains("model.layers.0.self_attn.o_proj.bias"), names.toString());
+        Qwen2Config qwen2 = (Qwen2Config) config("qwen2");
+        assertTrue(qwen2.qkvBias() && !qwen2.outputBias(), "Qwen2: bias on q/k/v only");
+    }
+
+    @Test
+    void checkpointTensorsTheConfigDoesNotUse_areRefusedByName() throws IOException {
+        ModelConfig withBias = Models.parseConfig(kd4j.models.TinyConfigsAccess.json("qwen3")
+                .replaceFirst("\\{", "{\"attention_bias\": true, "), Path.of("config.json"));
+        Path dir = tmp.resolve("bias");
+        Models.save(Models.randomInit(withBias, be, 2), dir);
+        Files.writeString(dir.resolve("config.json"), Files.readString(dir.resolve("config.json"))
+                .replace("\"attention_bias\" : true", "\"attention_bias\" : false"));
+        var e = assertThrows(CheckpointFormatException.class, () -> Models.load(dir, be));
+        String m = e.getMessage();
+        assertTrue(m.startsWith(dir.resolve(HfCheckpoint.WEIGHTS).toString()), m);
+        assertTrue(m.contains("tensor 'model.layers.0.self_attn.o_proj.bias' is in the checkpoint but"
+                + " Qwen3ForCausalLM with this config.json does not use it"), m);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\"layer_types\": [\"full_attention\", \"sliding_attention\"]|\"layer_types\"[1]: 'sliding_attention' is not supported",
+            "\"attention_dropout\": 0.1|\"attention_dropout\": attention dropout is not supported",
+            "\"partial_rotary_factor\": 0.5|\"partial_rotary_factor\": partial rotary embeddings are not supported",
+            "\"final_logit_softcapping\": 30.0|\"final_logit_softcapping\": is not supported by Qwen3ForCausalLM"})
+    void configKeysThatChangeTheMath_areRefusedByName(String keyAndMessage) throws IOException {
+        String[] km = keyAndMessage.split("\\|");
+        Path dir = Files.createDirectories(tmp.resolve("audit"));
+        Files.writeString(dir.resolve("config.json"), kd4j.models.TinyConfigsAccess.json("qwen3")
+                .replaceFirst("\\{", "{" + km[0] + ", "));
+        var e = assertThrows(CheckpointFormatException.class, () -> Models.readConfig(dir));
+        assertTrue(e.getMessage().contains(km[1]), e.getMessage());
+        assertTrue(e.getMessage().startsWith(dir.resolve("config.json").toString()), e.getMessage());
+    }
+
     @Test
     void nonFiniteWeights_areRefusedNamingTensorAndElement_inEveryFloatDtype() throws IOException {
         CausalLM model = Models.randomInit(config("qwen2"), be, 1);
