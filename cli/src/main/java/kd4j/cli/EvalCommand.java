@@ -1,7 +1,8 @@
 /*
  * `kd4j eval --model DIR --data DIR|FILE [--task FILE]`: held-out LM loss and perplexity, per document and
  * overall (lm-evaluation-harness rolling log-likelihood), and zero-shot multiple-choice accuracy (acc and
- * acc_norm) on a JSONL task such as corpora/tasks/next-sentence.jsonl.
+ * acc_norm) on a JSONL task such as corpora/tasks/next-sentence.jsonl, or minimal-pair accuracy (overall, per
+ * field and per phenomenon) on a BLiMP-style task such as corpora/blimp/blimp-100.jsonl.gz.
  */
 package kd4j.cli;
 
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import kd4j.data.CorpusReader;
 import kd4j.data.Document;
@@ -25,7 +27,9 @@ import kd4j.tensor.Backend;
 import kd4j.tokenizers.Tokenizer;
 import kd4j.tokenizers.Tokenizers;
 import kd4j.train.Evaluator;
+import kd4j.train.MinimalPairEval;
 import kd4j.train.MultipleChoiceEval;
+import kd4j.train.TaskFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -50,7 +54,9 @@ public final class EvalCommand implements Callable<Integer> {
     List<Path> data = new ArrayList<>();
 
     @Option(names = "--task", paramLabel = "FILE", arity = "1..*",
-            description = "multiple-choice task(s), JSONL of {context, choices, gold}")
+            description = "zero-shot task(s), JSONL (.gz too): multiple choice {context, choices, gold}, or minimal pairs "
+                    + "{sentence_good, sentence_bad, field?, linguistics_term?} such as corpora/blimp/blimp-100.jsonl.gz "
+                    + "(right when the good sentence is more likely)")
     List<Path> tasks = new ArrayList<>();
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
@@ -118,14 +124,18 @@ public final class EvalCommand implements Callable<Integer> {
             }
             ArrayNode taskResults = json.putArray("tasks");
             for (Path task : tasks) {
+                if (TaskFiles.kind(task) == TaskFiles.Kind.MINIMAL_PAIRS) {
+                    taskResults.add(minimalPairs(out, task, model, tokenizer));
+                    continue;
+                }
                 List<MultipleChoiceEval.Example> examples = MultipleChoiceEval.read(task);
                 MultipleChoiceEval.Result r = new MultipleChoiceEval(model, tokenizer, seqLength, batchSize).evaluate(examples);
                 int n = r.size();
                 out.printf(Locale.ROOT, "%s: %d examples: acc %.4f ± %.4f, acc_norm %.4f ± %.4f%n", task.getFileName(), n,
                         r.accuracy(), MultipleChoiceEval.Result.stderr(r.accuracy(), n),
                         r.accuracyNorm(), MultipleChoiceEval.Result.stderr(r.accuracyNorm(), n));
-                ObjectNode t = taskResults.addObject().put("task", task.toString()).put("examples", n)
-                        .put("acc", r.accuracy()).put("accNorm", r.accuracyNorm());
+                ObjectNode t = taskResults.addObject().put("task", task.toString()).put("kind", "multiple-choice")
+                        .put("examples", n).put("acc", r.accuracy()).put("accNorm", r.accuracyNorm());
                 ArrayNode ex = t.putArray("perExample");
                 for (MultipleChoiceEval.ExampleResult e : r.examples()) {
                     ObjectNode o = ex.addObject().put("id", e.example().id()).put("gold", e.example().gold())
@@ -141,6 +151,34 @@ public final class EvalCommand implements Callable<Integer> {
             out.println("report: " + report);
         }
         return ExitCodes.OK;
+    }
+
+    /** A minimal-pair task (BLiMP): accuracy overall, per field and per phenomenon, printed; everything in the JSON. */
+    private ObjectNode minimalPairs(PrintWriter out, Path task, CausalLM model, Tokenizer tokenizer) throws IOException {
+        List<MinimalPairEval.Pair> pairs = MinimalPairEval.read(task);
+        MinimalPairEval.Result r = new MinimalPairEval(model, tokenizer, seqLength, batchSize).evaluate(pairs);
+        out.printf(Locale.ROOT, "%s: %d minimal pairs: acc %.4f ± %.4f (chance 0.5)%n", task.getFileName(), r.size(),
+                r.accuracy(), MultipleChoiceEval.Result.stderr(r.accuracy(), r.size()));
+        ObjectNode t = JSON.createObjectNode().put("task", task.toString()).put("kind", "minimal-pairs")
+                .put("examples", r.size()).put("acc", r.accuracy());
+        printGroups(out, "field", r.byField(), t.putObject("byField"));
+        printGroups(out, "phenomenon", r.byTerm(), t.putObject("byLinguisticsTerm"));
+        groups(r.byParadigm(), t.putObject("byParadigm"));
+        ArrayNode per = t.putArray("perPair");
+        for (MinimalPairEval.PairResult p : r.pairs())
+            per.addObject().put("id", p.pair().id()).put("logProbGood", p.logProbGood()).put("logProbBad", p.logProbBad())
+                    .put("correct", p.correct());
+        return t;
+    }
+
+    private static void printGroups(PrintWriter out, String what, Map<String, MinimalPairEval.Count> groups, ObjectNode json) {
+        groups.forEach((name, c) -> out.printf(Locale.ROOT, "  %-10s %-28s %5d pairs  acc %.4f%n", what,
+                name.isEmpty() ? "(none)" : name, c.total(), c.accuracy()));
+        groups(groups, json);
+    }
+
+    private static void groups(Map<String, MinimalPairEval.Count> groups, ObjectNode json) {
+        groups.forEach((name, c) -> json.putObject(name).put("pairs", c.total()).put("right", c.right()).put("acc", c.accuracy()));
     }
 
     private static boolean isPrepared(Path p) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -74,6 +75,38 @@ class PretrainEvalCommandTest {
         assertTrue(e.out().contains("held-out: "), e.out());
         assertTrue(e.out().contains("task.jsonl: 1 examples: acc "), e.out());
         assertTrue(Files.readString(dir.resolve("report.json")).contains("\"perDocument\""));
+
+        // A minimal-pair task is recognised by its fields; the report holds each pair's two log-probabilities.
+        Path pairs = dir.resolve("pairs.jsonl");
+        Files.writeString(pairs, """
+                {"field": "syntax", "linguistics_term": "order", "UID": "p", "pairID": "0", "sentence_good": "Call me Ishmael.", "sentence_bad": "Ishmael me call."}
+                {"field": "morphology", "linguistics_term": "order", "UID": "q", "pairID": "1", "sentence_good": "Some years ago.", "sentence_bad": "Some year ago."}
+                """);
+        CliRunner.Run m = CliRunner.run("eval", "--model", run.resolve("model").toString(), "--task", pairs.toString(),
+                "--seq-length", "16", "--report", dir.resolve("pairs.json").toString());
+        assertEquals(0, m.exit(), m.err());
+        assertTrue(m.out().contains("pairs.jsonl: 2 minimal pairs: acc "), m.out());
+        assertTrue(m.out().contains("field      syntax"), m.out());
+        assertTrue(m.out().contains("phenomenon order"), m.out());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("pairs.json").toFile());
+        var t = json.get("tasks").get(0);
+        assertEquals("minimal-pairs", t.get("kind").asText());
+        assertEquals(2, t.get("perPair").size());
+        int right = 0;
+        for (var p : t.get("perPair")) {
+            double good = p.get("logProbGood").asDouble(), bad = p.get("logProbBad").asDouble();
+            assertTrue(good < 0 && bad < 0, p.toString());
+            assertEquals(good > bad, p.get("correct").asBoolean());
+            if (good > bad) right++;
+        }
+        assertEquals(List.of("p/0", "q/1"), List.of(t.get("perPair").get(0).get("id").asText(), t.get("perPair").get(1).get("id").asText()));
+        assertEquals(right / 2.0, t.get("acc").asDouble(), 1e-12);
+        assertEquals(1, t.get("byField").get("syntax").get("pairs").asInt());
+
+        Files.writeString(pairs, "{\"prompt\": \"Call me\"}\n");
+        CliRunner.Run bad = CliRunner.run("eval", "--model", run.resolve("model").toString(), "--task", pairs.toString());
+        assertEquals(ExitCodes.BAD_INPUT, bad.exit(), bad.err());
+        assertTrue(bad.err().contains(pairs + ":1: unknown task shape (fields: prompt)"), bad.err());
     }
 
     @Test

@@ -13,8 +13,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -125,26 +123,17 @@ public final class MultipleChoiceEval {
 
     // ==== task files ====
 
-    /** Reads a JSONL task; every problem names the file and line. */
+    /** Reads a JSONL task (.gz too); every problem names the file and line. */
     public static List<Example> read(Path file) throws IOException {
         List<Example> out = new ArrayList<>();
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
-            if (line.isBlank()) continue;
-            String where = file + ":" + (i + 1) + ": ";
-            JsonNode n;
-            try {
-                n = JSON.readTree(line);
-            } catch (JsonProcessingException e) {
-                throw new IOException(where + "not a JSON object (" + e.getOriginalMessage() + ")");
-            }
-            if (!n.isObject()) throw new IOException(where + "expected a JSON object, found " + n.getNodeType());
+        for (TaskFiles.Line l : TaskFiles.lines(file)) {
+            JsonNode n = l.json();
+            String where = file + ":" + l.number() + ": ";
             JsonNode context = n.get("context"), choices = n.get("choices"), gold = n.get("gold");
             if (context == null || !context.isTextual())
-                throw new IOException(where + "expected a string field \"context\"" + fields(n));
+                throw new IOException(where + "expected a string field \"context\"" + TaskFiles.fields(n));
             if (choices == null || !choices.isArray() || choices.size() < 2)
-                throw new IOException(where + "expected \"choices\": an array of at least 2 strings" + fields(n));
+                throw new IOException(where + "expected \"choices\": an array of at least 2 strings" + TaskFiles.fields(n));
             List<String> cs = new ArrayList<>();
             for (int c = 0; c < choices.size(); c++) {
                 if (!choices.get(c).isTextual())
@@ -154,17 +143,10 @@ public final class MultipleChoiceEval {
             if (gold == null || !gold.isInt() || gold.asInt() < 0 || gold.asInt() >= cs.size())
                 throw new IOException(where + "expected \"gold\": an index in [0, " + cs.size() + "), found "
                         + (gold == null ? "none" : gold.toString()));
-            String id = n.hasNonNull("id") ? n.get("id").asText() : file.getFileName() + ":" + (i + 1);
+            String id = n.hasNonNull("id") ? n.get("id").asText() : file.getFileName() + ":" + l.number();
             out.add(new Example(id, context.asText(), List.copyOf(cs), gold.asInt()));
         }
-        if (out.isEmpty()) throw new IOException(file + ": no examples (expected one JSON object per line)");
         return out;
-    }
-
-    private static String fields(JsonNode n) {
-        List<String> names = new ArrayList<>();
-        n.fieldNames().forEachRemaining(names::add);
-        return " (fields: " + String.join(", ", names) + ")";
     }
 
     static String toJsonLine(Example e) {
