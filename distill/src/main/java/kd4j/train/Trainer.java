@@ -312,8 +312,10 @@ public final class Trainer {
     private void logRank(long step, long totalSteps, double rankTokensPerSecond, double commShare) {
         if (parallel.root() || progressOut == null) return;
         if (step % Math.max(1, totalSteps / 10) != 0 && step != totalSteps) return;
-        progressOut.printf(java.util.Locale.ROOT, "[rank %d/%d] step %d/%d: %,.0f tok/s on this rank, %.1f%% of the step in communication%n",
-                parallel.communicator().rank(), parallel.communicator().size(), step, totalSteps, rankTokensPerSecond, 100 * commShare);
+        // one write of the whole line: printf writes piece by piece, and mpirun would interleave the pieces of two ranks
+        progressOut.print(String.format(java.util.Locale.ROOT, "[rank %d/%d] step %d/%d: %,.0f tok/s on this rank, %.1f%% of the step in communication%n",
+                parallel.communicator().rank(), parallel.communicator().size(), step, totalSteps, rankTokensPerSecond, 100 * commShare));
+        progressOut.flush();
     }
 
     /** What every rank must share at start: the config, the data, the weights and the point it resumes from. */
