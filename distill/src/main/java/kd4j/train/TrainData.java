@@ -18,6 +18,12 @@ public interface TrainData extends AutoCloseable {
     /** Continues from a position() saved earlier by the same kind of data over the same instances. */
     void seek(JsonNode position) throws IOException;
 
+    /**
+     * Refuses data holding a token id outside [0, vocab) (whose: the model, for the message), naming the file and
+     * position; the trainer calls it once before the first step. In-memory data (tests) checks nothing.
+     */
+    default void requireIdsBelow(int vocab, String whose) throws IOException {}
+
     @Override
     default void close() throws IOException {}
 }

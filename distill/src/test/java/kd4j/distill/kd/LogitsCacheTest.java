@@ -212,7 +212,17 @@ class LogitsCacheTest {
         bad[firstCount] = 9;                                // more ids than the cache keeps
         Files.write(chunk, bad);
         LogitsCache damaged = LogitsCache.open(out);
-        var dec = assertThrows(LogitsCacheException.class, () -> damaged.instance(2));
+        // the CRC catches the flipped byte when the chunk is first read
+        var crc = assertThrows(LogitsCacheException.class, () -> damaged.instance(2));
+        assertTrue(crc.getMessage().contains(chunk.toString()) && crc.getMessage().contains("does not match the stored"),
+                crc.getMessage());
+        // with a CRC forged to match, the layout check still refuses the instance
+        java.util.zip.CRC32 forged = new java.util.zip.CRC32();
+        forged.update(bad, LogitsCache.HEADER, bad.length - LogitsCache.HEADER - 8);
+        java.nio.ByteBuffer.wrap(bad).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(bad.length - 8, forged.getValue());
+        Files.write(chunk, bad);
+        LogitsCache forgedCache = LogitsCache.open(out);
+        var dec = assertThrows(LogitsCacheException.class, () -> forgedCache.instance(2));
         assertTrue(dec.getMessage().contains(chunk.toString()) && dec.getMessage().contains("instance 2"), dec.getMessage());
     }
 
