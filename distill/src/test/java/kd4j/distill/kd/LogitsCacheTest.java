@@ -139,6 +139,36 @@ class LogitsCacheTest {
     }
 
     @Test
+    void rerunOfAFinishedCache_redoesExactlyTheChunksThatFailTheirCheck() throws IOException {
+        CausalLM teacher = tinyQwen2(be, 1);
+        TopPkLogits.Truncation tr = new TopPkLogits.Truncation.TopPK(0.9, 4);
+        Path out = tmp.resolve("rerun");
+        cache(teacher, "t", tr, 16, Shard.WHOLE, out, null);
+        java.util.Map<String, byte[]> good = new java.util.TreeMap<>();
+        try (var files = Files.list(out)) {
+            for (Path p : files.toList()) good.put(p.getFileName().toString(), Files.readAllBytes(p));
+        }
+        Path cut = out.resolve(LogitsCache.chunkName(2)), flipped = out.resolve(LogitsCache.chunkName(6));
+        Files.write(cut, java.util.Arrays.copyOf(good.get(cut.getFileName().toString()), 40));
+        byte[] f = good.get(flipped.getFileName().toString()).clone();
+        f[f.length / 2] ^= 0x10;
+        Files.write(flipped, f);
+        List<Long> redone = new ArrayList<>();
+        LogitsCacheManifest m = cache(teacher, "t", tr, 16, Shard.WHOLE, out, p -> redone.add(p.instancesDone()));
+        assertEquals(2, redone.size(), "only the truncated and the flipped chunk are cached again: " + redone);
+        assertTrue(m.complete());
+        try (var files = Files.list(out)) {
+            List<Path> now = files.toList();
+            assertEquals(good.keySet(), new java.util.TreeSet<>(now.stream().map(p -> p.getFileName().toString()).toList()));
+            for (Path p : now) assertArrayEquals(good.get(p.getFileName().toString()), Files.readAllBytes(p), p.toString());
+        }
+        // and a good finished cache is returned as it is, touching nothing
+        List<Long> none = new ArrayList<>();
+        cache(teacher, "t", tr, 16, Shard.WHOLE, out, p -> none.add(p.instancesDone()));
+        assertTrue(none.isEmpty());
+    }
+
+    @Test
     void sampledCache_weightsSumToOne_andEstimateTheTeacher() throws IOException {
         CausalLM teacher = tinyQwen2(be, 1);
         Path out = tmp.resolve("sampled");
