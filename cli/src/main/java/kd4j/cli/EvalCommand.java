@@ -106,7 +106,7 @@ public final class EvalCommand implements Callable<Integer> {
             Tokenizer tokenizer = null;
             if (!tasks.isEmpty() || data.stream().anyMatch(p -> !isPrepared(p))) tokenizer = loadTokenizer(model);
             if (!data.isEmpty()) {
-                List<Evaluator.Document> docs = documents(tokenizer);
+                List<Evaluator.Document> docs = documents(tokenizer, model.config().vocabSize());
                 if (docs.isEmpty()) throw new IOException(data + ": no documents to evaluate (split " + split + ")");
                 Evaluator.Report r = new Evaluator(model, seqLength, batchSize, Evaluator.defaultPrefix(model)).evaluate(docs);
                 if (perDocument)
@@ -197,13 +197,14 @@ public final class EvalCommand implements Callable<Integer> {
         return t;
     }
 
-    private List<Evaluator.Document> documents(Tokenizer tokenizer) throws IOException {
+    private List<Evaluator.Document> documents(Tokenizer tokenizer, int vocabSize) throws IOException {
         int limit = maxDocuments == null ? Integer.MAX_VALUE : maxDocuments;
         List<Evaluator.Document> docs = new ArrayList<>();
         List<Path> files = new ArrayList<>();
         for (Path p : data) {
             if (!isPrepared(p)) { files.add(p); continue; }
             try (TokenDataset set = TokenDataset.open(p)) {
+                set.requireIdsBelow(vocabSize, "the model's vocab_size " + vocabSize + " (" + modelDir.resolve("config.json") + ")");
                 List<TokenDataset.DocumentEntry> entries = split.equals("all") ? set.documents()
                         : set.documents(split.equals("train") ? TokenDataset.Split.TRAIN : TokenDataset.Split.VALID);
                 for (TokenDataset.DocumentEntry d : entries) {

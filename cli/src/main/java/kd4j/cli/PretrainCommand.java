@@ -148,6 +148,7 @@ public final class PretrainCommand implements Callable<Integer> {
                     ? Models.load(Path.of(cfg.model().init()), be)
                     : Models.randomInit(Models.readConfig(Path.of(cfg.model().config())), be, cfg.run().seed());
             checkVocabulary(trainSet, model.config(), cfg);
+            if (validSet != null) checkVocabulary(validSet, model.config(), cfg);
             KdOptions.Plan kdPlan = kd.plan(model, be, cfg, Path.of(cfg.data().train()), resume, stdout);
             cfg = kdPlan.config();
             TokenSequences trainInstances = trainSet.instances(TokenDataset.Split.TRAIN);
@@ -270,6 +271,9 @@ public final class PretrainCommand implements Callable<Integer> {
 
     /** The prepared data's tokenizer must fit the model: every id below the model's vocabulary size. */
     private static void checkVocabulary(TokenDataset data, ModelConfig model, TrainConfig cfg) throws IOException {
+        // every token file this run opens is range-checked once against the model (the manifest could lie)
+        data.requireIdsBelow(model.vocabSize(), "the model's vocab_size " + model.vocabSize() + " (from "
+                + (cfg.model().init() != null ? cfg.model().init() : cfg.model().config()) + ")");
         var manifest = data.manifest();
         if (manifest.isEmpty() || manifest.get().tokenizer() == null) return;
         int vocab = manifest.get().tokenizer().vocabSize();

@@ -107,8 +107,17 @@ public final class MegatronIndexedDataset implements TokenSequences {
                 if (n < 0 || p < 0 || p % elementBytes != 0 || p + (long) n * elementBytes > binSize)
                     throw DataFormatException.atByte(idxPath, HEADER_BYTES + 4 * i, "sequence " + i + " (size " + n + ", pointer " + p
                             + ") lies outside " + binPath.getFileName() + " (" + binSize + " bytes of " + elementBytes + "-byte tokens)");
+                // fairseq / Megatron / MiniPLM write sequences back to back: any other pointer means the sizes lie
+                if (p != total * elementBytes)
+                    throw DataFormatException.atByte(idxPath, HEADER_BYTES + 4 * sequences + 8 * i, "sequence " + i
+                            + " starts at byte " + p + " of " + binPath.getFileName() + ", but the sizes before it end at byte "
+                            + total * elementBytes + " (the index's sizes and pointers disagree)");
                 total += n;
             }
+            if (total * elementBytes != binSize)
+                throw DataFormatException.atByte(binPath, total * elementBytes, "the file has " + binSize + " bytes, but "
+                        + idxPath.getFileName() + " accounts for " + total + " tokens of " + elementBytes + " bytes = "
+                        + total * elementBytes + " (the .bin and .idx do not belong together, or one is truncated)");
             this.totalTokens = total;
         } catch (IOException | RuntimeException e) {
             arena.close();
@@ -145,12 +154,37 @@ public final class MegatronIndexedDataset implements TokenSequences {
             case UINT16 -> { for (int k = 0; k < n; k++) dst[dstOffset + k] = Short.toUnsignedInt(bin.get(I16, p + 2L * k)); }
             case INT16 -> { for (int k = 0; k < n; k++) dst[dstOffset + k] = bin.get(I16, p + 2L * k); }
             case INT32 -> { for (int k = 0; k < n; k++) dst[dstOffset + k] = bin.get(I32, p + 4L * k); }
-            case INT64 -> { for (int k = 0; k < n; k++) dst[dstOffset + k] = Math.toIntExact(bin.get(I64, p + 8L * k)); }
+            // an id beyond int range reads as -1, which every vocabulary check (requireIdsBelow) refuses
+            case INT64 -> { for (int k = 0; k < n; k++) { long v = bin.get(I64, p + 8L * k); dst[dstOffset + k] = v == (int) v ? (int) v : -1; } }
             case UINT8 -> { for (int k = 0; k < n; k++) dst[dstOffset + k] = Byte.toUnsignedInt(bin.get(ValueLayout.JAVA_BYTE, p + k)); }
             case INT8 -> { for (int k = 0; k < n; k++) dst[dstOffset + k] = bin.get(ValueLayout.JAVA_BYTE, p + k); }
             default -> throw new IllegalStateException("dtype " + dtype);
         }
         return n;
+    }
+
+    private int maxId;
+    private boolean maxIdKnown;
+
+    @Override
+    public synchronized int maxTokenIdUnsigned() {
+        if (maxIdKnown) return maxId;
+        int max = 0;
+        long n = totalTokens;
+        for (long k = 0; k < n; k++) {
+            int v = switch (dtype) {
+                case UINT16 -> Short.toUnsignedInt(bin.get(I16, 2 * k));
+                case INT16 -> bin.get(I16, 2 * k);
+                case INT32 -> bin.get(I32, 4 * k);
+                case INT64 -> { long w = bin.get(I64, 8 * k); yield w == (int) w ? (int) w : -1; }
+                case UINT8 -> Byte.toUnsignedInt(bin.get(ValueLayout.JAVA_BYTE, k));
+                default -> bin.get(ValueLayout.JAVA_BYTE, k);
+            };
+            if (Integer.compareUnsigned(v, max) > 0) max = v;
+        }
+        maxId = max;
+        maxIdKnown = true;
+        return max;
     }
 
     private void checkIndex(long i) {

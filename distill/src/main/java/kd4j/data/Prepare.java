@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Callable;
@@ -87,12 +88,43 @@ public final class Prepare {
         return java.util.HexFormat.of().formatHex(md.digest());
     }
 
+    /**
+     * Why a shard left by an earlier run cannot be kept (null: it can): its size or SHA-256 differs from what the
+     * earlier manifest recorded, or (with no manifest) it is not a readable shard of the expected documents.
+     */
+    private static String keptShardProblem(Path out, int k, int documents, Map<String, TokenDataset.FileEntry> promised) {
+        Path p = out.resolve(shardName(k));
+        try {
+            TokenDataset.FileEntry f = promised.get(shardName(k));
+            if (f != null) {
+                if (Files.size(p) != f.bytes()) return "has " + Files.size(p) + " bytes, the earlier manifest says " + f.bytes();
+                if (!AtomicFiles.sha256(p).equals(f.sha256())) return "its SHA-256 does not match the earlier manifest";
+            }
+            try (ShardReader r = ShardReader.open(p)) {
+                if (r.size() != documents) return "holds " + r.size() + " documents, expected " + documents;
+            }
+            return null;
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
     /** Runs (or resumes) the job. log receives progress and warnings, one line each. */
     public static Result run(Options o, Tokenizer tokenizer, Consumer<String> log) throws IOException {
         if (tokenizer.eosId() < 0)
             throw new IllegalArgumentException("the tokenizer has no EOS token; instances need one to mark where documents end");
         Files.createDirectories(o.out().resolve("shards"));
-        Files.deleteIfExists(o.out().resolve(TokenDataset.MANIFEST));
+        // The previous manifest's checksums vouch for the shards a rerun keeps; read them before it goes.
+        Map<String, TokenDataset.FileEntry> promised = new java.util.HashMap<>();
+        Path oldManifest = o.out().resolve(TokenDataset.MANIFEST);
+        if (Files.isRegularFile(oldManifest)) {
+            try {
+                for (TokenDataset.FileEntry f : TokenDataset.readManifest(oldManifest).files()) promised.put(f.path(), f);
+            } catch (IOException unreadable) {
+                log.accept(oldManifest + ": unreadable (" + unreadable.getMessage() + "); kept shards are checked by structure only");
+            }
+        }
+        Files.deleteIfExists(oldManifest);
         String fingerprint = fingerprint(tokenizer);
         checkPlan(o, fingerprint);
 
@@ -114,8 +146,13 @@ public final class Prepare {
                     pendingDoc = reader.read();
                 }
                 if (Files.isRegularFile(o.out().resolve(shardName(k)))) {
-                    kept++;
-                    continue;
+                    String bad = keptShardProblem(o.out(), k, docs.size(), promised);
+                    if (bad == null) {
+                        kept++;
+                        continue;
+                    }
+                    log.accept("shard " + k + ": " + bad + "; tokenizing it again");
+                    Files.delete(o.out().resolve(shardName(k)));
                 }
                 writeShard(o.out(), k, docs, tokenizer, pool);
                 tokenized++;

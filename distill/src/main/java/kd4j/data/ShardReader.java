@@ -111,6 +111,27 @@ public final class ShardReader implements TokenSequences {
         }
     }
 
+    private int maxId = -1;              // unsigned; -1 (all ones) doubles as "not computed" and "0xffffffff"
+    private boolean maxIdKnown;
+
+    @Override
+    public synchronized int maxTokenIdUnsigned() {
+        if (maxIdKnown) return maxId;
+        int max = 0;
+        long base = ShardWriter.HEADER_BYTES;
+        if (tokenBytes == 2) {
+            for (long k = 0; k < tokens; k++) max = Math.max(max, Short.toUnsignedInt(file.get(U16, base + 2 * k)));
+        } else {
+            for (long k = 0; k < tokens; k++) {
+                int v = file.get(U32, base + 4 * k);
+                if (Integer.compareUnsigned(v, max) > 0) max = v;
+            }
+        }
+        maxId = max;
+        maxIdKnown = true;
+        return max;
+    }
+
     private void checkIndex(long i) {
         if (i < 0 || i >= sequences)
             throw new IndexOutOfBoundsException(path + ": sequence " + i + " out of range [0, " + sequences + ")");

@@ -79,7 +79,9 @@ public final class TokenDataset implements AutoCloseable {
             if (!Files.isRegularFile(m))
                 throw DataFormatException.of(path, "not a prepared data set: no " + MANIFEST
                         + (Files.exists(path.resolve("prepare-plan.json")) ? " (kd4j prepare did not finish; run it again to resume)" : " (run kd4j prepare)"));
-            return new TokenDataset(path, readManifest(m), null);
+            TokenDataset set = new TokenDataset(path, readManifest(m), null);
+            set.checkSizes();
+            return set;
         }
         Path prefix = MegatronIndexedDataset.prefixOf(path);
         if (Files.isRegularFile(prefix.resolveSibling(prefix.getFileName() + ".idx")))
@@ -116,9 +118,18 @@ public final class TokenDataset implements AutoCloseable {
                 throw DataFormatException.of(megatronPrefix, "a bare Megatron dataset has no " + split.label + " split; prepare one with kd4j prepare");
             s = MegatronIndexedDataset.open(megatronPrefix);
         } else if (manifest.instanceFormat().equals("megatron")) {
+            verifyChecksum(split.label + "_0.bin");
+            verifyChecksum(split.label + "_0.idx");
             s = MegatronIndexedDataset.open(dir.resolve(split.label + "_0"));
         } else {
+            verifyChecksum("instances-" + split.label + ".kd4j");
             s = ShardReader.open(dir.resolve("instances-" + split.label + ".kd4j"));
+        }
+        try {
+            if (idLimit > 0) s.requireIdsBelow(idLimit, idOwner);
+        } catch (DataFormatException e) {
+            s.close();
+            throw e;
         }
         instances.put(split, s);
         return s;
@@ -139,6 +150,7 @@ public final class TokenDataset implements AutoCloseable {
         List<DocumentEntry> out = new ArrayList<>();
         if (manifest != null) {
             Path p = dir.resolve("documents.jsonl");
+            verifyChecksum("documents.jsonl");
             try (BufferedReader r = Files.newBufferedReader(p, StandardCharsets.UTF_8)) {
                 String line;
                 long n = 0;
@@ -169,8 +181,66 @@ public final class TokenDataset implements AutoCloseable {
 
     private synchronized ShardReader shard(int k) throws IOException {
         while (shards.size() <= k) shards.add(null);
-        if (shards.get(k) == null) shards.set(k, ShardReader.open(dir.resolve(Prepare.shardName(k))));
+        if (shards.get(k) == null) {
+            verifyChecksum(Prepare.shardName(k));
+            ShardReader r = ShardReader.open(dir.resolve(Prepare.shardName(k)));
+            try {
+                if (idLimit > 0) r.requireIdsBelow(idLimit, idOwner);
+            } catch (DataFormatException e) {
+                r.close();
+                throw e;
+            }
+            shards.set(k, r);
+        }
         return shards.get(k);
+    }
+
+    // ==== integrity: what the manifest promises ====
+
+    private int idLimit;
+    private String idOwner;
+    private final java.util.Set<String> checksummed = new java.util.HashSet<>();
+
+    /**
+     * From now on every token file of this set, open or opened later, must hold ids in [0, vocab) (whose: the
+     * model, for the message); each file is scanned once. A bare Megatron dataset is checked the same way.
+     */
+    public synchronized void requireIdsBelow(int vocab, String whose) throws IOException {
+        idLimit = vocab;
+        idOwner = whose;
+        for (TokenSequences s : instances.values()) s.requireIdsBelow(vocab, whose);
+        for (ShardReader r : shards) if (r != null) r.requireIdsBelow(vocab, whose);
+    }
+
+    /** Every file the manifest lists must exist with its recorded size (a stat per file, at open). */
+    private void checkSizes() throws IOException {
+        for (FileEntry f : manifest.files()) {
+            Path p = dir.resolve(f.path());
+            if (!Files.isRegularFile(p))
+                throw DataFormatException.of(p, "missing (listed in " + MANIFEST + "); run kd4j prepare again to redo it");
+            long size = Files.size(p);
+            if (size != f.bytes())
+                throw DataFormatException.atByte(p, Math.min(size, f.bytes()), "has " + size + " bytes, " + MANIFEST
+                        + " says " + f.bytes() + " (truncated or changed after prepare); run kd4j prepare again to redo it");
+        }
+    }
+
+    /**
+     * The SHA-256 of a listed file against the manifest, the first time this set opens the file (a flipped byte
+     * must not be trained on or scored). Files the manifest does not list are not checked.
+     */
+    private void verifyChecksum(String relative) throws IOException {
+        if (manifest == null || !checksummed.add(relative)) return;
+        for (FileEntry f : manifest.files()) {
+            if (!f.path().equals(relative)) continue;
+            Path p = dir.resolve(f.path());
+            String sha = AtomicFiles.sha256(p);
+            if (!sha.equals(f.sha256())) {
+                checksummed.remove(relative);
+                throw DataFormatException.of(p, "SHA-256 " + sha + " does not match " + MANIFEST + " (" + f.sha256()
+                        + "): the file is corrupt or changed after prepare; run kd4j prepare again to redo it");
+            }
+        }
     }
 
     /** Recomputes every file's size and SHA-256 against the manifest; throws on the first mismatch. */

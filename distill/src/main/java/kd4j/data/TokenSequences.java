@@ -29,6 +29,41 @@ public interface TokenSequences extends AutoCloseable {
     /** The file the tokens are read from. */
     Path path();
 
+    /**
+     * The largest token id, comparing ids as unsigned (so a negative id counts as huge). One pass over the
+     * tokens; implementations cache it, so a file is scanned once however often it is checked.
+     */
+    default int maxTokenIdUnsigned() {
+        int max = 0;
+        int[] buf = new int[0];
+        for (long i = 0; i < size(); i++) {
+            int n = length(i);
+            if (buf.length < n) buf = new int[n];
+            read(i, buf, 0);
+            for (int k = 0; k < n; k++) if (Integer.compareUnsigned(buf[k], max) > 0) max = buf[k];
+        }
+        return max;
+    }
+
+    /**
+     * Refuses a file holding an id outside [0, vocab): a corrupt file, or one made with another tokenizer, must
+     * not be trained on or scored. The message names the file, the sequence, the position and whose vocabulary.
+     */
+    default void requireIdsBelow(int vocab, String whose) throws DataFormatException {
+        if (size() == 0 || Integer.compareUnsigned(maxTokenIdUnsigned(), vocab) < 0) return;
+        int[] buf = new int[0];
+        for (long i = 0; i < size(); i++) {
+            int n = length(i);
+            if (buf.length < n) buf = new int[n];
+            read(i, buf, 0);
+            for (int k = 0; k < n; k++)
+                if (buf[k] < 0 || buf[k] >= vocab)
+                    throw DataFormatException.of(path(), "sequence " + i + ", position " + k + ": token id " + buf[k]
+                            + " is outside the vocabulary [0, " + vocab + ") of " + whose + " (a corrupt file, or "
+                            + "data prepared with another tokenizer)");
+        }
+    }
+
     @Override
     void close();
 }

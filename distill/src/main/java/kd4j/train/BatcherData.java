@@ -20,6 +20,11 @@ public final class BatcherData implements TrainData {
     private Batcher batcher;
 
     /** Batches of batchSize rows of seqLength + 1 tokens (longer instances are cut, as MiniPLM's collate does). */
+    @Override
+    public void requireIdsBelow(int vocab, String whose) throws java.io.IOException {
+        instances.requireIdsBelow(vocab, whose);
+    }
+
     public BatcherData(TokenSequences instances, int batchSize, int seqLength, int padId, long seed) {
         this.instances = instances;
         this.batchSize = batchSize;

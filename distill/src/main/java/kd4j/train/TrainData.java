@@ -21,6 +21,12 @@ public interface TrainData extends AutoCloseable {
     /** Bytes that differ when the data differs (data-parallel ranks compare them at start); empty when unknown. */
     default byte[] fingerprint() throws IOException { return new byte[0]; }
 
+    /**
+     * Refuses data holding a token id outside [0, vocab) (whose: the model, for the message), naming the file and
+     * position; the trainer calls it once before the first step. In-memory data (tests) checks nothing.
+     */
+    default void requireIdsBelow(int vocab, String whose) throws IOException {}
+
     @Override
     default void close() throws IOException {}
 }

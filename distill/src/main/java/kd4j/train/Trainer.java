@@ -191,6 +191,14 @@ public final class Trainer {
     private Result runChecked() throws IOException {
         parallel.checkBatch(config.data().batchSize());
         boolean root = parallel.root();
+        int vocab = model.config().vocabSize();
+        String whose = "the model (vocab_size " + vocab + ")";
+        data.requireIdsBelow(vocab, whose);
+        for (int i = 0; i < validation.size(); i++)
+            for (int id : validation.get(i))
+                if (id < 0 || id >= vocab)
+                    throw kd4j.data.DataFormatException.of(null, "validation instance " + i + ": token id " + id
+                            + " is outside the vocabulary [0, " + vocab + ") of " + whose);
         if (root) Files.createDirectories(runDir);
         Path checkpoints = runDir.resolve(CHECKPOINTS);
         long totalSteps = config.totalSteps();

@@ -39,6 +39,9 @@ public final class LogitsCache {
 
     private record Chunk(Path file, long first, int instances, ByteBuffer data, long payloadStart) {}
 
+    /** Chunks whose CRC was checked in this process: each is checked when a run first reads from it. */
+    private final java.util.Set<Long> verified = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private final Path dir;
     private final LogitsCacheManifest manifest;     // of the whole cache: shard 0/1 over [0, corpusInstances)
     private final TreeMap<Long, Chunk> chunks;
@@ -160,6 +163,21 @@ public final class LogitsCache {
         return new Chunk(p, first, n, data, payloadStart);
     }
 
+    /** A flipped byte must not be trained on: the CRC of a chunk is checked the first time it is read. */
+    private void verifyOnce(Chunk c) throws LogitsCacheException {
+        if (verified.contains(c.first())) return;
+        ByteBuffer b = c.data();
+        CRC32 crc = new CRC32();
+        crc.update(b.slice(HEADER, b.capacity() - HEADER - 8));
+        long stored = b.getLong(b.capacity() - 8);
+        if (crc.getValue() != stored)
+            throw new LogitsCacheException(c.file() + ": CRC-32 " + Long.toHexString(crc.getValue()) + " of its "
+                    + (b.capacity() - HEADER - 8) + " bytes of offsets and payload does not match the stored "
+                    + Long.toHexString(stored) + " (corrupt chunk)\n---> run the same kd4j cache-logits command again: "
+                    + "it redoes chunks that fail their check");
+        verified.add(c.first());
+    }
+
     /** True when the chunk's CRC matches (reads every byte; the writer checks chunks before resuming). */
     static boolean crcMatches(Path p) throws IOException {
         byte[] all = Files.readAllBytes(p);
@@ -197,6 +215,7 @@ public final class LogitsCache {
             throw new LogitsCacheException(dir + ": instance " + instance + " is not in the cache (it holds [0, "
                     + manifest.corpusInstances() + ")); was the cache made for another data set?");
         Chunk c = e.getValue();
+        verifyOnce(c);
         ByteBuffer b = c.data();
         int i = (int) (instance - c.first());
         long at = c.payloadStart() + b.getLong(HEADER + 8 * i), end = c.payloadStart() + b.getLong(HEADER + 8 * (i + 1));
@@ -249,7 +268,7 @@ public final class LogitsCache {
         try {
             for (int b = 0; b < instances.length; b++) decode(instances[b], t, b * seqLength, seqLength);
         } catch (LogitsCacheException e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new java.io.UncheckedIOException(e);         // bad input (exit 3), named by the message
         }
         return t;
     }

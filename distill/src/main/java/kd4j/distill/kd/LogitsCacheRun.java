@@ -14,6 +14,8 @@ import java.nio.ByteOrder;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.zip.CRC32;
@@ -74,6 +76,7 @@ public final class LogitsCacheRun {
 
     /** Caches what is left of the shard and returns its completed manifest (bytes per token included). */
     public LogitsCacheManifest run(Listener listener) throws IOException {
+        source.requireIdsBelow(manifest.vocabSize(), "the teacher (vocab_size " + manifest.vocabSize() + ")");
         Files.createDirectories(out);
         Path mf = manifestPath();
         if (Files.exists(mf)) {
@@ -81,39 +84,50 @@ public final class LogitsCacheRun {
             if (!previous.sameRun(manifest))
                 throw new LogitsCacheException(out + " holds a logits cache of another run (the folder's vs this run's: " + String.join("; ",
                         previous.differences(manifest)) + "). Resume it with its own arguments, or choose another --out.");
-            if (previous.complete()) return previous;
+            if (previous.complete()) {
+                // A finished shard is kept only while every chunk passes its check; a bad chunk is redone.
+                if (keptChunks().gaps().isEmpty()) return previous;
+                AtomicFiles.write(mf, LogitsCache.JSON.writeValueAsBytes(manifest));
+            }
         } else {
             AtomicFiles.write(mf, LogitsCache.JSON.writeValueAsBytes(manifest));
         }
-        long[] done = resumePoint();          // {next instance, tokens, bytes}
-        long resumed = done[0], tokens = done[1], bytes = done[2];
+        Coverage kept = keptChunks();
+        long tokens = kept.tokens(), bytes = kept.bytes(), done = kept.instances();
         long t0 = System.nanoTime();
         TopPkLogits truncator = new TopPkLogits(manifest.truncationSpec(), manifest.vocabSize());
-        for (long at = resumed; at < manifest.end(); at += chunkInstances) {
-            int len = (int) Math.min(chunkInstances, manifest.end() - at);
-            Encoder enc = new Encoder(manifest, len);
-            for (long i = at; i < at + len; i += batchSize) {
-                int b = (int) Math.min(batchSize, at + len - i);
-                cacheBatch(i, b, truncator, enc);
+        for (long[] gap : kept.gaps()) {
+            for (long at = gap[0]; at < gap[1]; at += chunkInstances) {
+                int len = (int) Math.min(chunkInstances, gap[1] - at);
+                Encoder enc = new Encoder(manifest, len);
+                for (long i = at; i < at + len; i += batchSize) {
+                    int b = (int) Math.min(batchSize, at + len - i);
+                    cacheBatch(i, b, truncator, enc);
+                }
+                byte[] chunk = enc.finish(at);
+                AtomicFiles.write(out.resolve(LogitsCache.chunkName(at)), chunk);
+                tokens += enc.tokens;
+                bytes += enc.tokenBytes;
+                done += len;
+                if (listener != null)
+                    listener.chunkDone(new Progress(done, manifest.instances(), kept.instances(), tokens, bytes,
+                            (System.nanoTime() - t0) / 1e9));
             }
-            byte[] chunk = enc.finish(at);
-            AtomicFiles.write(out.resolve(LogitsCache.chunkName(at)), chunk);
-            tokens += enc.tokens;
-            bytes += enc.tokenBytes;
-            if (listener != null)
-                listener.chunkDone(new Progress(at + len - manifest.start(), manifest.instances(), resumed - manifest.start(),
-                        tokens, bytes, (System.nanoTime() - t0) / 1e9));
         }
         LogitsCacheManifest finished = manifest.completed(tokens, bytes);
         AtomicFiles.write(mf, LogitsCache.JSON.writeValueAsBytes(finished));
         return finished;
     }
 
+    /** The finished chunks of this shard that are kept: instances, tokens and bytes, and the ranges left to do. */
+    private record Coverage(long instances, long tokens, long bytes, List<long[]> gaps) {}
+
     /**
-     * Keeps the finished chunks of this shard that continue the sequence from its start and pass their CRC; any
-     * other chunk in the range (and any .tmp leftover) is deleted so its instances are cached again.
+     * Keeps every finished chunk of this shard that passes its CRC and header checks and overlaps no chunk kept
+     * before it; any other chunk in the range (a flipped byte, a truncated file, a .tmp leftover) is deleted, so
+     * a rerun caches exactly those instances again and nothing twice.
      */
-    private long[] resumePoint() throws IOException {
+    private Coverage keptChunks() throws IOException {
         TreeMap<Long, Path> chunks = new TreeMap<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(out)) {
             for (Path p : ds) {
@@ -125,24 +139,27 @@ public final class LogitsCacheRun {
                 }
             }
         }
-        long covered = manifest.start(), tokens = 0, bytes = 0;
-        boolean broken = false;
+        long covered = manifest.start(), instances = 0, tokens = 0, bytes = 0;
+        List<long[]> gaps = new ArrayList<>();
         for (var e : chunks.entrySet()) {
-            if (!broken && e.getKey() == covered && LogitsCache.crcMatches(e.getValue())) {
+            long first = e.getKey();
+            if (first >= covered && LogitsCache.crcMatches(e.getValue())) {
                 ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(e.getValue())).order(ByteOrder.LITTLE_ENDIAN);
                 int n = b.getInt(16);
-                if (b.getLong(8) == covered && covered + n <= manifest.end()) {
+                if (b.getLong(8) == first && n > 0 && first + n <= manifest.end()) {
                     long payload = LogitsCache.HEADER + 8L * (n + 1);
                     for (int i = 0; i < n; i++) tokens += b.getInt((int) (payload + b.getLong(LogitsCache.HEADER + 8 * i)));
                     bytes += b.getLong(LogitsCache.HEADER + 8 * n) - 4L * n;
-                    covered += n;
+                    if (first > covered) gaps.add(new long[] {covered, first});
+                    covered = first + n;
+                    instances += n;
                     continue;
                 }
             }
-            broken = true;
             Files.delete(e.getValue());
         }
-        return new long[] {covered, tokens, bytes};
+        if (covered < manifest.end()) gaps.add(new long[] {covered, manifest.end()});
+        return new Coverage(instances, tokens, bytes, gaps);
     }
 
     private void cacheBatch(long first, int b, TopPkLogits truncator, Encoder enc) {

@@ -74,6 +74,9 @@ public final class DatasetInstances implements InstanceSource, AutoCloseable {
 
     public TokenDataset dataset() { return dataset; }
 
+    @Override
+    public void requireIdsBelow(int vocab, String whose) throws IOException { dataset.requireIdsBelow(vocab, whose); }
+
     @Override public long size() { return instances.size(); }
     @Override public int[] instance(long index) { return instances.get(index); }
     @Override public int eosId() { return eosId; }

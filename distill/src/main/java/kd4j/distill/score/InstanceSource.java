@@ -26,6 +26,20 @@ public interface InstanceSource {
     /** Identity of the tokenizer the corpus was made with. */
     String tokenizerFingerprint();
 
+    /**
+     * Refuses a source holding a token id outside [0, vocab) (whose: the model, for the message). Scoring and
+     * caching jobs call it once before their first batch; file-backed sources name the file and scan it once.
+     */
+    default void requireIdsBelow(int vocab, String whose) throws java.io.IOException {
+        for (long i = 0; i < size(); i++) {
+            int[] ids = instance(i);
+            for (int t = 0; t < ids.length; t++)
+                if (ids[t] < 0 || ids[t] >= vocab)
+                    throw kd4j.data.DataFormatException.of(null, "instance " + i + ", position " + t + ": token id "
+                            + ids[t] + " is outside the vocabulary [0, " + vocab + ") of " + whose);
+        }
+    }
+
     /** An in-memory source (tests, small corpora). */
     static InstanceSource of(List<int[]> instances, int eosId, int padId, String corpusChecksum,
                              String tokenizerFingerprint) {

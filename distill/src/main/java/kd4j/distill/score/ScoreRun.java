@@ -93,6 +93,7 @@ public final class ScoreRun {
      * if OUT or the parts folder hold a different run, the run is refused.
      */
     public ScoreFile run(Listener listener) throws IOException {
+        source.requireIdsBelow(scorer.vocabSize(), "the scoring model (vocab_size " + scorer.vocabSize() + ")");
         if (Files.exists(out)) {
             ScoreManifest done = ScoreFile.readManifest(out);
             if (done.sameRun(manifest)) return ScoreFile.read(out);

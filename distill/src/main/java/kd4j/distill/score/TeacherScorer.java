@@ -46,6 +46,9 @@ public final class TeacherScorer {
 
     public int batchSize() { return batchSize; }
 
+    /** The scoring model's vocabulary size (every scored id must be below it). */
+    public int vocabSize() { return model.config().vocabSize(); }
+
     /** True when position t with input token id is scored. */
     public boolean counts(int inputId) { return inputId != eosId && inputId != padId; }
 

@@ -139,6 +139,36 @@ class LogitsCacheTest {
     }
 
     @Test
+    void rerunOfAFinishedCache_redoesExactlyTheChunksThatFailTheirCheck() throws IOException {
+        CausalLM teacher = tinyQwen2(be, 1);
+        TopPkLogits.Truncation tr = new TopPkLogits.Truncation.TopPK(0.9, 4);
+        Path out = tmp.resolve("rerun");
+        cache(teacher, "t", tr, 16, Shard.WHOLE, out, null);
+        java.util.Map<String, byte[]> good = new java.util.TreeMap<>();
+        try (var files = Files.list(out)) {
+            for (Path p : files.toList()) good.put(p.getFileName().toString(), Files.readAllBytes(p));
+        }
+        Path cut = out.resolve(LogitsCache.chunkName(2)), flipped = out.resolve(LogitsCache.chunkName(6));
+        Files.write(cut, java.util.Arrays.copyOf(good.get(cut.getFileName().toString()), 40));
+        byte[] f = good.get(flipped.getFileName().toString()).clone();
+        f[f.length / 2] ^= 0x10;
+        Files.write(flipped, f);
+        List<Long> redone = new ArrayList<>();
+        LogitsCacheManifest m = cache(teacher, "t", tr, 16, Shard.WHOLE, out, p -> redone.add(p.instancesDone()));
+        assertEquals(2, redone.size(), "only the truncated and the flipped chunk are cached again: " + redone);
+        assertTrue(m.complete());
+        try (var files = Files.list(out)) {
+            List<Path> now = files.toList();
+            assertEquals(good.keySet(), new java.util.TreeSet<>(now.stream().map(p -> p.getFileName().toString()).toList()));
+            for (Path p : now) assertArrayEquals(good.get(p.getFileName().toString()), Files.readAllBytes(p), p.toString());
+        }
+        // and a good finished cache is returned as it is, touching nothing
+        List<Long> none = new ArrayList<>();
+        cache(teacher, "t", tr, 16, Shard.WHOLE, out, p -> none.add(p.instancesDone()));
+        assertTrue(none.isEmpty());
+    }
+
+    @Test
     void sampledCache_weightsSumToOne_andEstimateTheTeacher() throws IOException {
         CausalLM teacher = tinyQwen2(be, 1);
         Path out = tmp.resolve("sampled");
@@ -212,7 +242,17 @@ class LogitsCacheTest {
         bad[firstCount] = 9;                                // more ids than the cache keeps
         Files.write(chunk, bad);
         LogitsCache damaged = LogitsCache.open(out);
-        var dec = assertThrows(LogitsCacheException.class, () -> damaged.instance(2));
+        // the CRC catches the flipped byte when the chunk is first read
+        var crc = assertThrows(LogitsCacheException.class, () -> damaged.instance(2));
+        assertTrue(crc.getMessage().contains(chunk.toString()) && crc.getMessage().contains("does not match the stored"),
+                crc.getMessage());
+        // with a CRC forged to match, the layout check still refuses the instance
+        java.util.zip.CRC32 forged = new java.util.zip.CRC32();
+        forged.update(bad, LogitsCache.HEADER, bad.length - LogitsCache.HEADER - 8);
+        java.nio.ByteBuffer.wrap(bad).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(bad.length - 8, forged.getValue());
+        Files.write(chunk, bad);
+        LogitsCache forgedCache = LogitsCache.open(out);
+        var dec = assertThrows(LogitsCacheException.class, () -> forgedCache.instance(2));
         assertTrue(dec.getMessage().contains(chunk.toString()) && dec.getMessage().contains("instance 2"), dec.getMessage());
     }
 
