@@ -77,6 +77,7 @@ public final class CacheLogitsCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Path data = pass.data;
         try (DatasetInstances source = DatasetInstances.open(data, pass.corpusTokenizer(model)); Backend be = pass.openBackend()) {
+            pass.planMemory("cache-logits", model, source, LogitsCacheRun.LOGITS_BLOCK_BYTES, be, err);
             CausalLM teacher = Models.load(model, be, true);
             String id = ModelId.of(model);
             LogitsCacheRun run = new LogitsCacheRun(source, teacher, id, truncation, probBits, seed, slice, out, pass.batch, pass.chunk);

@@ -65,6 +65,21 @@ public final class CorpusPassOptions {
         return Files.isRegularFile(model.resolve("tokenizer.json")) && !Files.isDirectory(data) ? Tokenizers.load(model) : null;
     }
 
+    /**
+     * Prints the memory plan of a forward-only pass of model over source (batch --batch, the longest of the
+     * first instances as the length) to err, and refuses with it when it cannot fit the backend.
+     */
+    void planMemory(String job, Path model, kd4j.distill.score.InstanceSource source, long logitsBlockBytes,
+                    Backend be, java.io.PrintWriter err) {
+        int seq = 1;
+        for (long i = 0; i < Math.min(64, source.size()); i++) seq = Math.max(seq, source.instance(i).length);
+        var plan = kd4j.models.MemoryPlan.inference(job, model, batch, seq, logitsBlockBytes, be);
+        err.println(plan.table());
+        err.flush();
+        plan.requireFits("lower --batch (activations scale with it), or give the JVM more native memory"
+                + " (KD4J_JAVA_OPTS=-XX:MaxDirectMemorySize=...), or use a device with more memory");
+    }
+
     /** A new backend for --device; the caller closes it. */
     Backend openBackend() { return Backends.open(device); }
 

@@ -15,6 +15,7 @@ import kd4j.distill.kd.SeqKd;
 import kd4j.distill.score.ModelId;
 import kd4j.models.CausalLM;
 import kd4j.models.Generation;
+import kd4j.models.MemoryPlan;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
@@ -93,6 +94,12 @@ public final class GenerateCommand implements Callable<Integer> {
         if (source.prompts != null)
             prompts = Files.readAllLines(source.prompts, StandardCharsets.UTF_8).stream().filter(s -> !s.isBlank()).toList();
         try (Backend be = Backends.open(device)) {
+            int promptTokens = 1;
+            if (prompts != null) for (String p : prompts) promptTokens = Math.max(promptTokens, tok.encodeWithSpecialTokens(p).length);
+            var plan = MemoryPlan.inference("generate", model, batch, promptTokens + sequenceTokens, 0, be);
+            spec.commandLine().getErr().println(plan.table());
+            plan.requireFits("lower --batch or --sequence-tokens (the KV cache scales with both), or give the JVM more"
+                    + " native memory (KD4J_JAVA_OPTS=-XX:MaxDirectMemorySize=...)");
             long loadStart = System.nanoTime();
             CausalLM teacher = Models.load(model, be, true);
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
                 TokenizerTrainCommand.class,
                 DevicesCommand.class,
                 KernelsCommand.class,
-                VerifyModelCommand.class,
+                VerifyModelCommand.class, InspectCommand.class,
                 PrepareCommand.class,
                 ScoreCommand.class, ScoreMergeCommand.class, SelectCommand.class,
                 PretrainCommand.class, EvalCommand.class,

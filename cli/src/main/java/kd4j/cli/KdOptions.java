@@ -71,6 +71,13 @@ public final class KdOptions {
 
     boolean enabled() { return mode != null ? !mode.equalsIgnoreCase("none") : preset != null; }
 
+    /** The teacher folder of online KD (for the memory plan), or null when the run has none. */
+    Path onlineTeacher() {
+        if (!enabled() || teacher == null) return null;
+        if (mode != null) return mode.equalsIgnoreCase("online") ? teacher : null;
+        return preset != null && !KdPreset.parse(preset).offline() ? teacher : null;
+    }
+
     /** Adds the config overrides a preset implies (peng-best: a WSD learning rate) unless set explicitly. */
     void addOverrides(Map<String, String> overrides) {
         if (preset != null && KdPreset.parse(preset).wsdLearningRate()) overrides.putIfAbsent("schedule.kind", "wsd");

@@ -24,6 +24,7 @@ import kd4j.data.DataFormatException;
 import kd4j.data.TokenDataset;
 import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
+import kd4j.models.MemoryPlan;
 import kd4j.models.ModelConfig;
 import kd4j.models.Models;
 import kd4j.mpi.Communicator;
@@ -144,6 +145,13 @@ public final class PretrainCommand implements Callable<Integer> {
         try (Backend be = Backends.open(deviceSpec);
              TokenDataset trainSet = TokenDataset.open(Path.of(cfg.data().train()));
              TokenDataset validSet = cfg.data().validation() == null ? null : TokenDataset.open(Path.of(cfg.data().validation()))) {
+            ModelConfig studentConfig = Models.readConfig(Path.of(cfg.model().init() != null ? cfg.model().init() : cfg.model().config()));
+            // run.activationCheckpointing is not a config key yet (#17); the plan takes it once it is
+            var plan = MemoryPlan.training(studentConfig, cfg.data().batchSize(), cfg.data().seqLength(), false,
+                    kd.onlineTeacher(), be);
+            spec.commandLine().getErr().println(plan.table());
+            plan.requireFits("lower data.batchSize (raise data.gradAccum to keep the tokens per step) or data.seqLength,"
+                    + " or give the JVM more native memory (KD4J_JAVA_OPTS=-XX:MaxDirectMemorySize=...)");
             CausalLM model = cfg.model().init() != null
                     ? Models.load(Path.of(cfg.model().init()), be)
                     : Models.randomInit(Models.readConfig(Path.of(cfg.model().config())), be, cfg.run().seed());

@@ -17,6 +17,7 @@ import kd4j.distill.score.ScoreRun;
 import kd4j.distill.score.Shard;
 import kd4j.distill.score.TeacherScorer;
 import kd4j.models.CausalLM;
+import kd4j.models.ChunkedLogits;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
 import picocli.CommandLine.Command;
@@ -51,6 +52,7 @@ public final class ScoreCommand implements Callable<Integer> {
         Path data = pass.data;
         try (DatasetInstances source = DatasetInstances.open(data, pass.corpusTokenizer(model));
              Backend be = pass.openBackend()) {
+            pass.planMemory("score", model, source, ChunkedLogits.DEFAULT_CHUNK_BYTES, be, err);
             CausalLM lm = Models.load(model, be, true);
             String id = ModelId.of(model);
             err.printf(Locale.ROOT, "kd4j score: %s on %s (%,d instances, shard %s), %s, batch %d%n", id, data,

@@ -120,4 +120,42 @@ class ScoreSelectCommandTest {
         assertTrue(chunk.err().contains("--chunk must be at least 1, got -1"), chunk.err());
         assertFalse(Files.exists(dir.resolve("z")) || Files.exists(dir.resolve("c")), "a refused run writes nothing");
     }
+
+    /** #17/#19: a job that cannot fit is refused before it starts, with the plan's numbers, not an OutOfMemoryError. */
+    @Test
+    void scoreThatCannotFit_isRefusedWithTheMemoryPlan() {
+        Path o = dir.resolve("huge.scores");
+        Run huge = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", o.toString(),
+                "--batch", "1000000000");
+        assertEquals(ExitCodes.FAILED, huge.exit(), huge.err());
+        assertTrue(huge.err().contains("memory plan for score on cpu:") && huge.err().contains("DOES NOT FIT")
+                && huge.err().contains("activations, 2 layers live") && huge.err().contains("---> hint: lower --batch"),
+                huge.err());
+        assertFalse(huge.err().contains("at kd4j."), "no stack trace: " + huge.err());
+        assertFalse(Files.exists(o), "a refused run writes nothing");
+        Run ok = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", o.toString());
+        assertEquals(0, ok.exit(), ok.err());
+        assertTrue(ok.err().contains("memory plan for score on cpu:") && ok.err().contains("logits: one block of positions"),
+                ok.err());
+    }
+
+    /** kd4j inspect: architecture, parameters, dtypes, shards, padded vocabulary vs tokenizer, memory plans. */
+    @Test
+    void inspect_describesTheFolderAndAPaddedVocabulary() throws Exception {
+        Path padded = dir.resolve("padded");
+        Models.save(Models.randomInit(Models.parseConfig(config(32).replace("\"vocab_size\": 512", "\"vocab_size\": 640"),
+                Path.of("padded.json")), Backends.cpu(), 3), padded);
+        Run r = run("inspect", padded.toString(), "--tokenizer", tokenizer.toString(), "--batch", "2", "--seq", "16");
+        assertEquals(0, r.exit(), r.err());
+        String o = r.out();
+        assertTrue(o.contains("Qwen2ForCausalLM") && o.contains("bias q/k/v yes, o_proj no"), o);
+        long params = Models.load(padded, Backends.cpu()).parameters().numel();
+        assertTrue(o.contains(String.format(java.util.Locale.ROOT, "parameters: %,d (lm_head tied", params)), o);
+        assertTrue(o.contains("weights: 1 file:") && o.contains("dtypes: F32 "), o);
+        assertTrue(o.contains("vocabulary: 640 rows in the model, 512 ids in the tokenizer: 128 padding rows"), o);
+        assertTrue(o.contains("memory plan for score (batch 2 x seq 16)") && o.contains("memory plan for pretrain on cpu")
+                && o.contains("with activation checkpointing"), o);
+        Run small = run("inspect", padded.toString(), "--tokenizer", tokenizer.toString(), "--seq", "0");
+        assertEquals(ExitCodes.USAGE, small.exit());
+    }
 }

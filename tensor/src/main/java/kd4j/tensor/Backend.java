@@ -28,6 +28,12 @@ public interface Backend extends AutoCloseable {
     /** One line for logs and metrics: device, driver, threads. */
     String describe();
 
+    /**
+     * Bytes of tensor memory this backend can hold at most (a device's global memory; on the host, the JVM's
+     * native-memory limit, -XX:MaxDirectMemorySize), or -1 when unknown. Memory plans compare against it.
+     */
+    default long memoryCapacityBytes() { return -1; }
+
     /** Zero-filled storage for count elements of dtype. */
     Storage allocate(DType dtype, long count);
 

@@ -53,7 +53,8 @@ public final class LogitsCacheRun {
     private final Path out;
     private final int batchSize;
     private final int chunkInstances;
-    /** 16 MiB blocks: each is copied to the heap for truncation. */
+    /** Bytes of one block of teacher logits: 16 MiB, since each block is copied to the heap for truncation. */
+    public static final long LOGITS_BLOCK_BYTES = 16L << 20;
     private final ChunkedLogits logits;
 
     public LogitsCacheRun(InstanceSource source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
@@ -61,7 +62,7 @@ public final class LogitsCacheRun {
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
         if (chunkBatches < 1) throw new IllegalArgumentException("a chunk must hold at least one batch, got " + chunkBatches);
         this.source = source;
-        this.logits = new ChunkedLogits(teacher, 16L << 20);
+        this.logits = new ChunkedLogits(teacher, LOGITS_BLOCK_BYTES);
         this.teacher = teacher;
         this.out = out;
         this.batchSize = batchSize;

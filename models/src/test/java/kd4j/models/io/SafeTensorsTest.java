@@ -175,4 +175,43 @@ class SafeTensorsTest {
         Files.write(f, buf.array());
         return f;
     }
+
+    /**
+     * #19: tensor offsets past 2^31 bytes. A sparse file (a 2 GiB + 64 B hole, then 16 floats) costs no disk; the
+     * header is read, the far tensor is read through the mapping, and the 2 GiB one is never touched.
+     */
+    @Test
+    void offsetsBeyond2GiB_areReadThroughTheMappingWithoutMaterialisingTheFile() throws IOException {
+        long padBytes = (1L << 31) + 64;                                 // F32 [2^29 + 16]
+        String json = "{\"pad\":{\"dtype\":\"F32\",\"shape\":[" + (padBytes / 4) + "],\"data_offsets\":[0," + padBytes
+                + "]},\"w\":{\"dtype\":\"F32\",\"shape\":[4,4],\"data_offsets\":[" + padBytes + "," + (padBytes + 64) + "]}}";
+        byte[] header = (json + " ".repeat((8 - json.length() % 8) % 8)).getBytes(StandardCharsets.UTF_8);
+        Path f = tmp.resolve("sparse.safetensors");
+        float[] w = new float[16];
+        for (int i = 0; i < 16; i++) w[i] = 0.5f * i - 3;
+        try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SPARSE)) {
+            ByteBuffer head = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(header.length).put(header).flip();
+            ch.write(head);
+            ByteBuffer data = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+            for (float v : w) data.putFloat(v);
+            data.flip();
+            ch.write(data, 8 + header.length + padBytes);                 // everything before is a hole
+        }
+        assertEquals(8 + header.length + padBytes + 64, Files.size(f));
+        long heapBefore = usedHeap();
+        SafeTensors st = SafeTensors.open(f);
+        assertEquals(padBytes, st.entry("pad").end());
+        assertArrayEquals(w, st.load("w", be, DType.F32).toFloatArray());
+        Tensor mapped = st.map("w", kd4j.tensor.Backends.cpu());
+        assertArrayEquals(w, mapped.toFloatArray());
+        assertEquals(padBytes, st.bytes("w").address() - st.bytes("pad").address(), "w is mapped 2 GiB + 64 B in");
+        assertTrue(usedHeap() - heapBefore < 256L << 20, "opening and reading must not copy the 2 GiB tensor to the heap");
+    }
+
+    private static long usedHeap() {
+        Runtime r = Runtime.getRuntime();
+        return r.totalMemory() - r.freeMemory();
+    }
 }

@@ -56,6 +56,9 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public long memoryCapacityBytes() { return NativeMemory.hostCapacityBytes(); }
+
+    @Override
     public Storage allocate(DType dtype, long count) {
         if (count < 0) throw new ShapeException("allocate: negative element count " + count);
         // Zero-filled; 64-byte alignment keeps vector loads within cache lines. NativeMemory counts it against the budget.

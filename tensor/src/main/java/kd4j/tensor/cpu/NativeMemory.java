@@ -121,6 +121,26 @@ public final class NativeMemory {
         }
     }
 
+    /**
+     * What host tensors may take at most: the JVM's native-memory limit (-XX:MaxDirectMemorySize; its default is
+     * the heap's maximum), capped by physical memory. The launcher sizes the limit from physical memory.
+     */
+    public static long hostCapacityBytes() {
+        long limit = Runtime.getRuntime().maxMemory();
+        try {
+            var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            long set = Long.parseLong(bean.getVMOption("MaxDirectMemorySize").getValue());
+            if (set > 0) limit = set;
+        } catch (LinkageError | RuntimeException unavailable) {
+            // a runtime without jdk.management: the default (the heap's maximum) stands
+        }
+        long physical = physicalMemoryBytes();
+        return physical > 0 ? Math.min(limit, physical) : limit;
+    }
+
+    /** Physical memory in bytes, or 0 when unknown. */
+    public static long physicalBytes() { return physicalMemoryBytes(); }
+
     static long parseBytes(String p) {
         char unit = Character.toLowerCase(p.charAt(p.length() - 1));
         int shift = switch (unit) { case 'k' -> 10; case 'm' -> 20; case 'g' -> 30; default -> 0; };

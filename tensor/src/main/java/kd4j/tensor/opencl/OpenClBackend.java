@@ -146,6 +146,9 @@ public final class OpenClBackend implements Backend {
     public String describe() { return device.describe(); }
 
     @Override
+    public long memoryCapacityBytes() { return device.globalMemBytes(); }
+
+    @Override
     public Storage allocate(DType dtype, long count) {
         ClStorage s = allocateBytes(Math.max(16, count * dtype.byteSize()));
         return s;
