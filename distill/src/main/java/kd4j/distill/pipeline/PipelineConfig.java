@@ -191,14 +191,14 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
      * model's own data (not in the pool), Moby-Dick as a domain no model sees. A 4-layer Qwen2 teacher (hidden 256,
      * 3.4 M parameters) for 500 steps on pool + reference data; a 1-layer reference (hidden 64) for 100 steps on its
      * own data; 2-layer students of hidden 128 (0.6 M) and a Llama student with its own 3,072-token vocabulary, 120
-     * steps each (under one pass over the refined half), 3 seeds; documents cut to their first 1,500 characters.
+     * steps each (under one pass over the refined half), 3 seeds; documents cut to their first 1,000 characters.
      * Evaluation: held-out and Moby-Dick loss, 30 BLiMP pairs of each of the 67 paradigms, 200 next-sentence
      * examples. scale multiplies steps and data and widens models by sqrt(scale).
      */
     public static PipelineConfig demo(double scale, String out, int seeds) {
         if (!(scale > 0)) throw new IllegalArgumentException("--scale must be positive, got " + scale);
         double widen = Math.sqrt(scale);
-        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(1500 * scale));
+        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(1000 * scale));
         Data data = new Data(null, null, 10, 5, null, chars, 128);
         TokenizerSpec tok = new TokenizerSpec(2048, 3072, 0L);
         Training teacher = new Training(model("qwen2", 256, 4, widen), steps(500, scale), 8, 2e-3, null, 1.0);
@@ -206,7 +206,7 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
         Training student = new Training(model("qwen2", 128, 2, widen), steps(120, scale), 8, 2e-3, null, 1.0);
         Students students = new Students(student, true, model("llama", 128, 2, widen), true);
         int pairs = (int) Math.min(100, Math.round(30 * scale));
-        Evaluation eval = new Evaluation(1500, 40, "auto", 40, "corpora/blimp/blimp-100.jsonl.gz", pairs,
+        Evaluation eval = new Evaluation(1000, 40, "auto", 40, "corpora/blimp/blimp-100.jsonl.gz", pairs,
                 "corpora/tasks/next-sentence.jsonl", 200, 8);
         return new PipelineConfig(data, tok, teacher, reference, new Selection(0.5, null), students, eval,
                 new Run(out, seeds, 1234L, 0, "cpu"));
