@@ -7,6 +7,8 @@
 package kd4j.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import kd4j.distill.pipeline.PipelineConfig;
 import picocli.CommandLine.Command;
@@ -31,6 +33,10 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--seeds", paramLabel = "N", description = "student seeds (overrides run.seeds)")
     Integer seeds;
 
+    @Option(names = "--ratios", paramLabel = "R,R,...", split = ",", description = "selection ratios for the ratio curve "
+            + "(overrides selection.curve; e.g. 0.3,0.5,0.7,0.9): the MiniPLM student once per ratio and seed, other stages shared")
+    List<String> ratios = new ArrayList<>();
+
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 0 = all cores (overrides run.threads)")
     Integer threads;
 
@@ -44,6 +50,7 @@ public final class PipelineCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PipelineConfig cfg = PipelineConfig.load(config);
         cfg = cfg.withRun(overrideRun(cfg.run(), out, seeds, threads, device));
+        cfg = DemoCommand.withRatios(cfg, ratios, spec);
         Path base = config.toAbsolutePath().getParent();
         return DemoCommand.runPipeline(cfg, base, spec);
     }

@@ -53,6 +53,21 @@ class PipelineCommandTest {
         var seeds = CliRunner.run("demo", "--seeds", "0");
         assertEquals(ExitCodes.USAGE, seeds.exit(), seeds.out() + seeds.err());
         assertTrue(seeds.err().contains("--seeds must be at least 1"), seeds.err());
+        var ratios = CliRunner.run("demo", "--ratios", "0.3,0.5,1.5", "--print-config");
+        assertEquals(ExitCodes.USAGE, ratios.exit(), ratios.out() + ratios.err());
+        assertTrue(ratios.err().contains("--ratios: value 3 (1.5) must be in (0, 1]"), ratios.err());
+        var word = CliRunner.run("demo", "--ratios", "half", "--print-config");
+        assertEquals(ExitCodes.USAGE, word.exit(), word.out() + word.err());
+        assertTrue(word.err().contains("--ratios: value 1 'half' is not a number"), word.err());
+    }
+
+    @Test
+    void ratios_becomeTheSelectionCurve_andADemoDefaultsToThreeSeeds() {
+        var run = CliRunner.run("demo", "--print-config", "--ratios", "0.3,0.7,0.9");
+        assertEquals(0, run.exit(), run.out() + run.err());
+        PipelineConfig parsed = PipelineConfig.parse(Path.of("printed.json"), run.out());
+        assertEquals(java.util.List.of(0.3, 0.5, 0.7, 0.9), parsed.selection().curveRatios());
+        assertEquals(3, parsed.run().seeds());
     }
 
     @Test

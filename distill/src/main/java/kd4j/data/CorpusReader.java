@@ -189,8 +189,16 @@ public final class CorpusReader implements AutoCloseable {
             JsonNode idNode = node.get("id");
             String id = idNode != null && (idNode.isTextual() || idNode.isNumber()) ? idNode.asText()
                     : file.getFileName() + ":" + line;
-            return new Document(ordinal++, id, file.toString(), value.textValue());
+            return new Document(ordinal++, id, file.toString(), value.textValue(), group(node));
         }
+    }
+
+    /** "group (label)", "group", "label" or "" from a record's optional string fields of those names. */
+    private static String group(JsonNode node) {
+        JsonNode g = node.get("group"), l = node.get("label");
+        String group = g != null && g.isTextual() ? g.textValue() : "", label = l != null && l.isTextual() ? l.textValue() : "";
+        if (group.isEmpty() || label.isEmpty()) return group + label;
+        return group + " (" + label + ")";
     }
 
     private DataFormatException missingField(JsonNode node) {

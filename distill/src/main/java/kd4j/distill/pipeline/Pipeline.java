@@ -16,6 +16,7 @@ package kd4j.distill.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -97,34 +98,47 @@ public final class Pipeline {
         for (String s : data.inputs()) inputs.add(resolve(s, "data.inputs"));
 
         // ---- corpus split, tokenizers, prepared data ----
+        List<Path> outOfDomain = new ArrayList<>();
+        for (String s : data.outOfDomain()) outOfDomain.add(resolve(s, "data.outOfDomain"));
         ObjectNode corpusSlice = PipelineConfig.tree(data).deepCopy();
         var sums = corpusSlice.putArray("inputSha256");
         for (Path p : inputs) sums.add(AtomicFiles.sha256(p));
+        var oodSums = corpusSlice.putArray("outOfDomainSha256");
+        for (Path p : outOfDomain) oodSums.add(AtomicFiles.sha256(p));
         Stage corpus = Stage.of("corpus", corpusSlice);
-        runner.run(corpus, dir -> splitCorpus(inputs, dir));
-        Path trainText = corpus.dir(runDir).resolve("train.jsonl"), heldOutText = corpus.dir(runDir).resolve("heldout.jsonl");
+        JsonNode split = runner.run(corpus, dir -> splitCorpus(inputs, outOfDomain, dir));
+        Path corpusDir = corpus.dir(runDir);
+        Path trainText = corpusDir.resolve("train.jsonl"), referenceText = corpusDir.resolve("reference.jsonl");
+        Path heldOutText = corpusDir.resolve("heldout.jsonl"), oodText = corpusDir.resolve("ood.jsonl");
+        List<Path> allTraining = List.of(trainText, referenceText);
 
         var ts = cfg.tokenizer();
         Stage tokenizer = Stage.of("tokenizer", slice("vocabSize", ts.vocabSize(), "trainChars", ts.trainChars()), corpus);
-        runner.run(tokenizer, dir -> trainTokenizer(trainText, ts.vocabSize(), ts.trainChars(), dir));
+        runner.run(tokenizer, dir -> trainTokenizer(allTraining, ts.vocabSize(), ts.trainChars(), dir));
         Stage studentTokenizer = Stage.of("tokenizer-student", slice("vocabSize", ts.studentVocabSize(),
                 "trainChars", ts.trainChars()), corpus);
-        runner.run(studentTokenizer, dir -> trainTokenizer(trainText, ts.studentVocabSize(), ts.trainChars(), dir));
+        runner.run(studentTokenizer, dir -> trainTokenizer(allTraining, ts.studentVocabSize(), ts.trainChars(), dir));
 
+        // The pool (scored, selected from, the students' data), the reference model's own data, and the teacher's
+        // (both): MiniPLM's reference never sees the pool it helps select from.
         Stage prepare = Stage.of("prepare", slice("seq", data.seq()), corpus, tokenizer);
-        runner.run(prepare, dir -> prepare(trainText, tokenizer.dir(runDir), dir));
+        runner.run(prepare, dir -> prepare(List.of(trainText), tokenizer.dir(runDir), dir));
+        Stage prepareReference = Stage.of("prepare-reference", slice("seq", data.seq()), corpus, tokenizer);
+        runner.run(prepareReference, dir -> prepare(List.of(referenceText), tokenizer.dir(runDir), dir));
+        Stage prepareTeacher = Stage.of("prepare-teacher", slice("seq", data.seq()), corpus, tokenizer);
+        runner.run(prepareTeacher, dir -> prepare(allTraining, tokenizer.dir(runDir), dir));
         Stage prepareStudent = Stage.of("prepare-student", slice("seq", data.seq()), corpus, studentTokenizer);
         if (cfg.students().crossBaseline())
-            runner.run(prepareStudent, dir -> prepare(trainText, studentTokenizer.dir(runDir), dir));
+            runner.run(prepareStudent, dir -> prepare(List.of(trainText), studentTokenizer.dir(runDir), dir));
         Path prepared = prepare.dir(runDir).resolve("data");
 
         // ---- teacher and reference ----
-        Stage teacher = Stage.of("teacher", PipelineConfig.tree(cfg.teacher()).deepCopy().put("seed", cfg.run().seed()), prepare);
-        runner.run(teacher, dir -> train(be, "teacher", dir, cfg.teacher(), prepared, tokenizer.dir(runDir),
-                cfg.run().seed(), null));
-        Stage reference = Stage.of("reference", PipelineConfig.tree(cfg.reference()).deepCopy().put("seed", cfg.run().seed()), prepare);
-        runner.run(reference, dir -> train(be, "reference", dir, cfg.reference(), prepared, tokenizer.dir(runDir),
-                cfg.run().seed(), null));
+        Stage teacher = Stage.of("teacher", PipelineConfig.tree(cfg.teacher()).deepCopy().put("seed", cfg.run().seed()), prepareTeacher);
+        runner.run(teacher, dir -> train(be, "teacher", dir, cfg.teacher(), prepareTeacher.dir(runDir).resolve("data"),
+                tokenizer.dir(runDir), cfg.run().seed(), null));
+        Stage reference = Stage.of("reference", PipelineConfig.tree(cfg.reference()).deepCopy().put("seed", cfg.run().seed()), prepareReference);
+        runner.run(reference, dir -> train(be, "reference", dir, cfg.reference(), prepareReference.dir(runDir).resolve("data"),
+                tokenizer.dir(runDir), cfg.run().seed(), null));
 
         // ---- offline scoring and Difference Sampling ----
         Stage scoreTeacher = Stage.of("score-teacher", slice(), teacher, prepare);
@@ -134,14 +148,22 @@ public final class Pipeline {
         Path teacherScores = scoreTeacher.dir(runDir).resolve("scores.bin");
         Path referenceScores = scoreReference.dir(runDir).resolve("scores.bin");
 
-        JsonNode selectionSlice = PipelineConfig.tree(cfg.selection());
-        Stage select = Stage.of("select", selectionSlice, scoreTeacher, scoreReference, prepare, tokenizer);
+        double mainRatio = cfg.selection().ratio();
+        Stage select = Stage.of("select", slice("ratio", mainRatio), scoreTeacher, scoreReference, prepare, tokenizer, corpus);
         JsonNode selected = runner.run(select, dir -> select(prepared, teacherScores, referenceScores, tokenizer.dir(runDir),
-                null, dir));
-        Stage selectStudent = Stage.of("select-student", selectionSlice, scoreTeacher, scoreReference, prepare, tokenizer,
-                studentTokenizer);
+                null, mainRatio, trainText, dir));
+        Stage selectStudent = Stage.of("select-student", slice("ratio", mainRatio, "packed", true), scoreTeacher,
+                scoreReference, prepare, tokenizer, studentTokenizer);
         runner.run(selectStudent, dir -> select(prepared, teacherScores, referenceScores, tokenizer.dir(runDir),
-                studentTokenizer.dir(runDir), dir));
+                studentTokenizer.dir(runDir), mainRatio, null, dir));
+        // The selection-ratio curve: one refined corpus per further ratio (the main ratio's is select).
+        Map<Double, Stage> curveSelections = new LinkedHashMap<>();
+        for (double r : cfg.selection().curveRatios()) {
+            if (r == mainRatio) { curveSelections.put(r, select); continue; }
+            Stage sr = Stage.of("select-r" + ratioName(r), slice("ratio", r), scoreTeacher, scoreReference, prepare, tokenizer, corpus);
+            runner.run(sr, dir -> select(prepared, teacherScores, referenceScores, tokenizer.dir(runDir), null, r, trainText, dir));
+            curveSelections.put(r, sr);
+        }
 
         // ---- students under equal compute, every seed ----
         var st = cfg.students();
@@ -162,6 +184,15 @@ public final class Pipeline {
             runner.run(miniPlm, dir -> train(be, miniPlm.name(), dir, st.training(), select.dir(runDir).resolve("data"),
                     tokenizer.dir(runDir), seed, null));
             models.add(new Trained("miniplm", "MiniPLM", miniPlm, tokenizer, seed));
+            for (var c : curveSelections.entrySet()) {
+                if (c.getKey() == mainRatio) continue;
+                Stage sr = c.getValue();
+                Stage curveStudent = Stage.of("student-miniplm-r" + ratioName(c.getKey()) + "-s" + seed, sameFamily, sr);
+                runner.run(curveStudent, dir -> train(be, curveStudent.name(), dir, st.training(),
+                        sr.dir(runDir).resolve("data"), tokenizer.dir(runDir), seed, null));
+                models.add(new Trained(curveMethod(c.getKey()), "MiniPLM, ratio " + ratioName(c.getKey()), curveStudent,
+                        tokenizer, seed));
+            }
 
             if (st.vanillaKd()) {
                 Stage vanilla = Stage.of("student-vanillakd-s" + seed, sameFamily, prepare, teacher);
@@ -187,18 +218,22 @@ public final class Pipeline {
         }
 
         // ---- evaluation of every model ----
+        var ev = cfg.evaluation();
         Path brown = brownCorpus();
-        Path task = cfg.evaluation().task().isEmpty() ? null : resolve(cfg.evaluation().task(), "evaluation.task");
-        ObjectNode evalSlice = PipelineConfig.tree(cfg.evaluation()).deepCopy();
+        Path pairs = ev.pairs().isEmpty() ? null : resolve(ev.pairs(), "evaluation.pairs");
+        Path task = ev.task().isEmpty() ? null : resolve(ev.task(), "evaluation.task");
+        ObjectNode evalSlice = PipelineConfig.tree(ev).deepCopy();
         evalSlice.put("brownPath", brown == null ? "" : brown.toString()).put("brownSha256", brown == null ? "" : AtomicFiles.sha256(brown));
+        evalSlice.put("pairsSha256", pairs == null ? "" : AtomicFiles.sha256(pairs));
         evalSlice.put("taskSha256", task == null ? "" : AtomicFiles.sha256(task));
+        Evaluation.Sets sets = new Evaluation.Sets(heldOutText, outOfDomain.isEmpty() ? null : oodText, brown, pairs, task);
         List<Stage> evalStages = new ArrayList<>();
         Map<Trained, JsonNode> evaluations = new LinkedHashMap<>();
         for (Trained t : models) {
             Stage e = Stage.of("eval-" + t.stage().name(), evalSlice, t.stage(), t.tokenizer(), corpus);
             evalStages.add(e);
             evaluations.put(t, runner.run(e, dir -> Evaluation.run(be, model(t.stage()), t.tokenizer().dir(runDir),
-                    heldOutText, brown, task, cfg.evaluation(), data.seq(), dir, log)));
+                    sets, ev, data.seq(), dir, log)));
         }
 
         // ---- report ----
@@ -207,18 +242,32 @@ public final class Pipeline {
         reportInputs.add(select);
         reportInputs.add(scoreTeacher);
         reportInputs.add(scoreReference);
-        Stage report = Stage.of("report", slice("seeds", cfg.run().seeds()), reportInputs.toArray(Stage[]::new));
+        reportInputs.add(corpus);
+        reportInputs.addAll(curveSelections.values());
+        Stage report = Stage.of("report", slice("seeds", cfg.run().seeds(), "curve", cfg.selection().curveRatios()),
+                reportInputs.toArray(Stage[]::new));
         List<Report.MethodResult> methods = new ArrayList<>();
         for (Trained t : models)
             methods.add(new Report.MethodResult(t.method(), t.label(), t.seed(), t.stage().name(),
                     read(t.stage().dir(runDir).resolve("done.json")).get("result"), evaluations.get(t)));
+        Map<Double, JsonNode> curve = new LinkedHashMap<>();
+        for (var c : curveSelections.entrySet()) curve.put(c.getKey(), read(c.getValue().dir(runDir).resolve("done.json")).get("result"));
         Report.Offline offline = new Report.Offline(read(scoreTeacher.dir(runDir).resolve("done.json")).get("result"),
                 read(scoreReference.dir(runDir).resolve("done.json")).get("result"), selected,
-                select.dir(runDir).resolve("report").resolve("report.md"));
+                select.dir(runDir).resolve("report").resolve("report.md"), select.dir(runDir).resolve("report").resolve("domains.json"),
+                split, read(prepare.dir(runDir).resolve("done.json")).get("result"),
+                read(prepareReference.dir(runDir).resolve("done.json")).get("result"),
+                read(prepareTeacher.dir(runDir).resolve("done.json")).get("result"),
+                read(selectStudent.dir(runDir).resolve("done.json")).get("result"), curve);
         runner.run(report, dir -> Report.write(runDir, cfg, methods, offline, st.vanillaKd(), brown != null,
                 runner.outcomes()));
         return new Result(runDir, runDir.resolve(Report.MARKDOWN), runner.outcomes(), methods);
     }
+
+    /** "0.3" for 0.3, "0.25" for 0.25: a ratio as stage names and labels show it. */
+    static String ratioName(double r) { return java.math.BigDecimal.valueOf(r).stripTrailingZeros().toPlainString(); }
+
+    static String curveMethod(double r) { return "miniplm-r" + ratioName(r); }
 
     /** A trained model of the run: method key, label for the table, its stage, its tokenizer stage, seed. */
     private record Trained(String method, String label, Stage stage, Stage tokenizer, long seed) {}
@@ -228,35 +277,86 @@ public final class Pipeline {
     // ==== stage bodies ====
 
     /**
-     * train.jsonl: every document not held out, cut to charsPerDocument at a word boundary; heldout.jsonl: every
-     * holdOutEvery-th document in reading order, whole.
+     * The split, by document in reading order: heldout.jsonl every holdOutEvery-th document, whole; of the rest,
+     * reference.jsonl every referenceEvery-th and train.jsonl (the pool) the others, both cut to charsPerDocument at
+     * a word boundary; ood.jsonl every document of the outOfDomain files, whole. Each line records the document's
+     * domain (its file, and its group/label when the record has them). Documents whose text appears in more than
+     * one role are counted (the report shows the count: 0 means the sets are disjoint, as they must be).
      */
-    private JsonNode splitCorpus(List<Path> inputs, Path dir) throws IOException {
+    private JsonNode splitCorpus(List<Path> inputs, List<Path> outOfDomain, Path dir) throws IOException {
         var d = cfg.data();
-        long trainDocs = 0, heldDocs = 0, trainChars = 0;
-        try (CorpusReader reader = new CorpusReader(inputs, d.field(), w -> log.println("  warning: " + w));
-             BufferedWriter train = Files.newBufferedWriter(AtomicFiles.tmpOf(dir.resolve("train.jsonl")), StandardCharsets.UTF_8);
-             BufferedWriter held = Files.newBufferedWriter(AtomicFiles.tmpOf(dir.resolve("heldout.jsonl")), StandardCharsets.UTF_8)) {
-            long index = 0;
-            for (Document doc = reader.read(); doc != null; doc = reader.read(), index++) {
-                boolean heldOut = index % d.holdOutEvery() == 0;
-                String text = heldOut ? doc.text() : cut(doc.text(), d.charsPerDocument());
-                ObjectNode line = JsonNodeFactory.instance.objectNode().put("id", doc.id())
-                        .put("source", Path.of(doc.source()).getFileName().toString()).put("text", text);
-                (heldOut ? held : train).write(line.toString());
-                (heldOut ? held : train).write('\n');
-                if (heldOut) heldDocs++;
-                else { trainDocs++; trainChars += text.length(); }
+        String[] roles = {"pool", "reference", "heldOut", "outOfDomain"};
+        String[] files = {"train.jsonl", "reference.jsonl", "heldout.jsonl", "ood.jsonl"};
+        long[] docs = new long[4], chars = new long[4];
+        List<java.util.Set<String>> texts = new ArrayList<>();
+        for (int r = 0; r < 4; r++) texts.add(new java.util.HashSet<>());
+        Map<String, long[]> domains = new java.util.TreeMap<>();
+        BufferedWriter[] out = new BufferedWriter[4];
+        try {
+            for (int r = 0; r < 4; r++) out[r] = Files.newBufferedWriter(AtomicFiles.tmpOf(dir.resolve(files[r])), StandardCharsets.UTF_8);
+            long index = 0, kept = 0;
+            try (CorpusReader reader = new CorpusReader(inputs, d.field(), w -> log.println("  warning: " + w))) {
+                for (Document doc = reader.read(); doc != null; doc = reader.read(), index++) {
+                    int role = index % d.holdOutEvery() == 0 ? 2 : kept++ % d.referenceEvery() == 0 ? 1 : 0;
+                    write(out, role, doc, role == 2 ? doc.text() : cut(doc.text(), d.charsPerDocument()), docs, chars, texts, domains);
+                }
             }
+            if (!outOfDomain.isEmpty())
+                try (CorpusReader reader = new CorpusReader(outOfDomain, d.field(), w -> log.println("  warning: " + w))) {
+                    for (Document doc = reader.read(); doc != null; doc = reader.read())
+                        write(out, 3, doc, doc.text(), docs, chars, texts, domains);
+                }
+        } finally {
+            for (BufferedWriter w : out) if (w != null) w.close();
         }
-        AtomicFiles.commit(dir.resolve("train.jsonl"));
-        AtomicFiles.commit(dir.resolve("heldout.jsonl"));
-        log.printf(Locale.ROOT, "  %,d training documents (%,d characters), %,d held out (every %d-th)%n",
-                trainDocs, trainChars, heldDocs, d.holdOutEvery());
-        if (trainDocs == 0) throw new IllegalArgumentException("data.inputs: no training documents left after holding out every "
-                + d.holdOutEvery() + "-th of " + heldDocs + " documents");
-        return JsonNodeFactory.instance.objectNode().put("trainDocuments", trainDocs).put("trainChars", trainChars)
-                .put("heldOutDocuments", heldDocs);
+        for (int r = 0; r < 4; r++)
+            AtomicFiles.commit(dir.resolve(files[r]));
+        log.printf(Locale.ROOT, "  pool %,d documents (%,d characters), reference data %,d (%,d), held out %,d (every %d-th), "
+                        + "out-of-domain %,d%n", docs[0], chars[0], docs[1], chars[1], docs[2], d.holdOutEvery(), docs[3]);
+        if (docs[0] == 0) throw new IllegalArgumentException("data.inputs: no pool documents left after holding out every "
+                + d.holdOutEvery() + "-th of " + docs[2] + " documents");
+        if (docs[1] == 0) throw new IllegalArgumentException("data.inputs: no documents for the reference model "
+                + "(every data.referenceEvery = " + d.referenceEvery() + "-th training document)");
+        ObjectNode result = JsonNodeFactory.instance.objectNode();
+        for (int r = 0; r < 4; r++) result.putObject(roles[r]).put("documents", docs[r]).put("chars", chars[r]);
+        // Exact duplicates across roles (the same text in two sets).
+        result.put("sharedPoolReference", shared(texts.get(0), texts.get(1)))
+                .put("sharedPoolHeldOut", shared(texts.get(0), texts.get(2)))
+                .put("sharedReferenceHeldOut", shared(texts.get(1), texts.get(2)))
+                .put("sharedTrainingOutOfDomain", shared(texts.get(0), texts.get(3)) + shared(texts.get(1), texts.get(3)));
+        ObjectNode dn = result.putObject("domains");
+        for (var e : domains.entrySet()) {
+            ObjectNode o = dn.putObject(e.getKey());
+            for (int r = 0; r < 4; r++) o.put(roles[r], e.getValue()[r]);
+        }
+        // Kept for the report under their old names too.
+        result.put("trainDocuments", docs[0]).put("trainChars", chars[0]).put("heldOutDocuments", docs[2]);
+        return result;
+    }
+
+    private static void write(BufferedWriter[] out, int role, Document doc, String text, long[] docs, long[] chars,
+                              List<java.util.Set<String>> texts, Map<String, long[]> domains) throws IOException {
+        String domain = domain(doc);
+        ObjectNode line = JsonNodeFactory.instance.objectNode().put("id", doc.id())
+                .put("source", Path.of(doc.source()).getFileName().toString()).put("domain", domain).put("text", text);
+        out[role].write(line.toString());
+        out[role].write('\n');
+        docs[role]++;
+        chars[role] += text.length();
+        texts.get(role).add(doc.text());
+        domains.computeIfAbsent(domain, k -> new long[4])[role]++;
+    }
+
+    /** A document's domain: its file name, and " / group (label)" when the record has a group or label. */
+    static String domain(Document doc) {
+        String file = Path.of(doc.source()).getFileName().toString();
+        return doc.group().isEmpty() ? file : file + " / " + doc.group();
+    }
+
+    private static long shared(java.util.Set<String> a, java.util.Set<String> b) {
+        long n = 0;
+        for (String t : a) if (b.contains(t)) n++;
+        return n;
     }
 
     /** The first max characters of text, ending at whitespace when there is some in the last fifth (0 = all). */
@@ -268,10 +368,10 @@ public final class Pipeline {
         return text.substring(0, end);
     }
 
-    private JsonNode trainTokenizer(Path trainText, int vocabSize, long maxChars, Path dir) throws IOException {
+    private JsonNode trainTokenizer(List<Path> trainText, int vocabSize, long maxChars, Path dir) throws IOException {
         BpeTrainer trainer = new BpeTrainer(vocabSize, 2, List.of(EOS));
         long chars = 0;
-        try (CorpusReader reader = new CorpusReader(List.of(trainText), "text", w -> {})) {
+        try (CorpusReader reader = new CorpusReader(trainText, "text", w -> {})) {
             for (Document doc = reader.read(); doc != null && (maxChars == 0 || chars < maxChars); doc = reader.read()) {
                 trainer.add(doc.text());
                 chars += doc.text().length();
@@ -283,9 +383,9 @@ public final class Pipeline {
         return JsonNodeFactory.instance.objectNode().put("vocabSize", r.vocab().size()).put("chars", chars);
     }
 
-    private JsonNode prepare(Path trainText, Path tokenizerDir, Path dir) throws IOException {
+    private JsonNode prepare(List<Path> text, Path tokenizerDir, Path dir) throws IOException {
         Tokenizer tok = Tokenizers.load(tokenizerDir);
-        var o = Prepare.Options.defaults(List.of(trainText), dir.resolve("data")).withSeq(cfg.data().seq())
+        var o = Prepare.Options.defaults(text, dir.resolve("data")).withSeq(cfg.data().seq())
                 .withValidation(0).withThreads(cfg.run().threads());
         var result = Prepare.run(o, tok, line -> {});
         var c = result.manifest().train();
@@ -413,13 +513,19 @@ public final class Pipeline {
         }
     }
 
+    /**
+     * Difference Sampling at ratio. With studentTokenizerDir the kept instances are re-tokenized for the student and
+     * packed into full rows (so the cross-tokenizer student reads as many tokens per step as its baseline); without
+     * it, the selection report is written, with the kept share per domain (read from trainText's "domain" field).
+     */
     private JsonNode select(Path data, Path teacherScores, Path referenceScores, Path tokenizerDir, Path studentTokenizerDir,
-                            Path dir) throws IOException {
+                            double ratio, Path trainText, Path dir) throws IOException {
         ScoreFile teacher = ScoreFile.read(teacherScores), reference = ScoreFile.read(referenceScores);
-        var s = DifferenceSampling.select(teacher, teacherScores, reference, referenceScores, cfg.selection().ratio(),
+        var s = DifferenceSampling.select(teacher, teacherScores, reference, referenceScores, ratio,
                 DifferenceSampling.MissingPolicy.EXCLUDE);
         Tokenizer corpusTok = Tokenizers.load(tokenizerDir);
         Tokenizer student = studentTokenizerDir == null ? null : Tokenizers.load(studentTokenizerDir);
+        TokenDataset.Manifest written;
         try (DatasetInstances source = DatasetInstances.open(data, corpusTok)) {
             Map<String, Object> provenance = new LinkedHashMap<>();
             provenance.put("teacherScores", teacherScores.toString());
@@ -428,18 +534,35 @@ public final class Pipeline {
             provenance.put("referenceModel", reference.manifest().modelId());
             provenance.put("missingPolicy", "exclude");
             if (student != null) provenance.put("studentTokenizer", Prepare.fingerprint(student));
-            SelectedDataset.write(source, s, dir.resolve("data"), student == null ? null : new Retokenizer(corpusTok, student),
-                    student, provenance);
+            written = SelectedDataset.write(source, s, dir.resolve("data"), student == null ? null : new Retokenizer(corpusTok, student),
+                    student, provenance, student != null);
             if (student == null) {
-                List<String> sources = source.instanceSources();
+                List<String> domainOfDocument = domains(trainText);
+                List<String> sources = new ArrayList<>();
+                for (TokenDataset.DocumentEntry e : source.instanceDocuments())
+                    sources.add(e == null || e.ordinal() >= domainOfDocument.size() ? "unknown" : domainOfDocument.get((int) e.ordinal()));
                 SelectionReport.write(dir.resolve("report"), s, "teacher", "reference", sources::get,
                         id -> corpusTok.decode(source.instance(id), true));
             }
         }
+        var train = written.train();
         log.printf(Locale.ROOT, "  kept %,d of %,d instances (ratio %s, cut-off difference %.4f)%s%n", s.keptCount(),
-                s.scoredCount(), cfg.selection().ratio(), s.cutoff(), student == null ? "" : ", re-tokenized for the student");
-        return JsonNodeFactory.instance.objectNode().put("kept", s.keptCount()).put("scored", s.scoredCount())
-                .put("missing", s.missing().length).put("cutoff", s.cutoff());
+                s.scoredCount(), ratio, s.cutoff(), student == null ? ""
+                        : String.format(Locale.ROOT, ", re-tokenized for the student and packed into %,d rows (%,d tokens)",
+                                train.instances(), train.instanceTokens()));
+        return JsonNodeFactory.instance.objectNode().put("ratio", ratio).put("kept", s.keptCount()).put("scored", s.scoredCount())
+                .put("missing", s.missing().length).put("cutoff", s.cutoff())
+                .put("rows", train.instances()).put("tokens", train.instanceTokens());
+    }
+
+    /** The "domain" field of every line of a split file, in order. */
+    private static List<String> domains(Path splitFile) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(splitFile, StandardCharsets.UTF_8)) {
+            for (String line = r.readLine(); line != null; line = r.readLine())
+                if (!line.isBlank()) out.add(PipelineConfig.MAPPER.readTree(line).path("domain").asText("unknown"));
+        }
+        return out;
     }
 
     // ==== helpers ====

@@ -36,16 +36,23 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
                              Selection selection, Students students, Evaluation evaluation, Run run) {
 
     /**
-     * The corpus: JSONL/text files (paths relative to the config file's folder, then to the kd4j home).
-     * Every holdOutEvery-th document in reading order is held out for in-domain evaluation (the rule the bundled
-     * zero-shot task was built with); the rest is the training corpus, each document cut to its first
-     * charsPerDocument characters (0 = whole), packed into instances of seq + 1 tokens.
+     * The corpus: JSONL/text files (paths relative to the config file's folder, then to the kd4j home), split by
+     * document in reading order, as MiniPLM splits its data: every holdOutEvery-th document is held out for
+     * in-domain evaluation; of the rest, every referenceEvery-th goes to the reference model's own data and never
+     * into the selection pool (MiniPLM's reference trains on 5B tokens that are not among the 100B it selects
+     * from); everything else is the pool that is scored, selected from and that the students train on. The teacher
+     * trains on pool + reference data (a general model, at least as much text as the pool). outOfDomain files are a
+     * domain no model trains on (the out-of-domain column). Training documents are cut to their first
+     * charsPerDocument characters (0 = whole) and packed into instances of seq + 1 tokens.
      */
-    public record Data(List<String> inputs, String field, Integer holdOutEvery, Integer charsPerDocument, Integer seq) {
+    public record Data(List<String> inputs, String field, Integer holdOutEvery, Integer referenceEvery,
+                       List<String> outOfDomain, Integer charsPerDocument, Integer seq) {
         public Data {
-            inputs = inputs == null ? List.of("corpora/sotu.jsonl.gz", "corpora/moby-dick.jsonl.gz") : List.copyOf(inputs);
+            inputs = inputs == null ? List.of("corpora/sotu.jsonl.gz", "corpora/spam-assassin.jsonl.gz") : List.copyOf(inputs);
             field = field == null ? "text" : field;
             holdOutEvery = holdOutEvery == null ? 10 : holdOutEvery;
+            referenceEvery = referenceEvery == null ? 5 : referenceEvery;
+            outOfDomain = outOfDomain == null ? List.of("corpora/moby-dick.jsonl.gz") : List.copyOf(outOfDomain);
             charsPerDocument = charsPerDocument == null ? 0 : charsPerDocument;
             seq = seq == null ? 128 : seq;
         }
@@ -95,9 +102,23 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
         }
     }
 
-    /** Difference Sampling: keep the top ratio of instances by mean log p(teacher) - mean log p(reference). */
-    public record Selection(Double ratio) {
-        public Selection { ratio = ratio == null ? 0.5 : ratio; }
+    /**
+     * Difference Sampling: keep the top ratio of instances by mean log p(teacher) - mean log p(reference). curve:
+     * more ratios (each in (0, 1]) for the selection-ratio curve (MiniPLM's Fig. 9): the MiniPLM student is trained
+     * once per ratio and seed, the teacher, reference and scores shared; empty = no curve.
+     */
+    public record Selection(Double ratio, List<Double> curve) {
+        public Selection {
+            ratio = ratio == null ? 0.5 : ratio;
+            curve = curve == null ? List.of() : List.copyOf(curve);
+        }
+
+        /** The ratios of the curve, the main ratio included, ascending, each once. */
+        public List<Double> curveRatios() {
+            java.util.TreeSet<Double> all = new java.util.TreeSet<>(curve);
+            if (!curve.isEmpty()) all.add(ratio);
+            return List.copyOf(all);
+        }
     }
 
     /**
@@ -116,17 +137,21 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
     }
 
     /**
-     * What every model is evaluated on: the held-out documents (in-domain), the Brown corpus (out-of-domain;
-     * "auto" = KD4J_FIXTURES/corpus/brown.jsonl or ../shared/fixtures/corpus/brown.jsonl when present, "" = skip)
-     * and the zero-shot task. Documents are cut to charsPerDocument characters; at most brownDocuments Brown
-     * documents and taskExamples task examples are used.
+     * What every model is evaluated on: the held-out documents (in-domain), the data.outOfDomain documents (a
+     * bundled domain no model trains on; at most outOfDomainDocuments), the Brown corpus (an extra out-of-domain
+     * column; "auto" = KD4J_FIXTURES/corpus/brown.jsonl or ../shared/fixtures/corpus/brown.jsonl when present,
+     * "" = skip), the minimal-pair task (BLiMP; pairsPerParadigm of each paradigm, 0 = all; "" = skip) and the
+     * multiple-choice task (the first taskExamples). Documents are cut to charsPerDocument characters.
      */
-    public record Evaluation(Integer charsPerDocument, String brown, Integer brownDocuments, String task,
-                             Integer taskExamples, Integer batchSize) {
+    public record Evaluation(Integer charsPerDocument, Integer outOfDomainDocuments, String brown, Integer brownDocuments,
+                             String pairs, Integer pairsPerParadigm, String task, Integer taskExamples, Integer batchSize) {
         public Evaluation {
             charsPerDocument = charsPerDocument == null ? 2000 : charsPerDocument;
+            outOfDomainDocuments = outOfDomainDocuments == null ? 50 : outOfDomainDocuments;
             brown = brown == null ? "auto" : brown;
             brownDocuments = brownDocuments == null ? 50 : brownDocuments;
+            pairs = pairs == null ? "corpora/blimp/blimp-100.jsonl.gz" : pairs;
+            pairsPerParadigm = pairsPerParadigm == null ? 0 : pairsPerParadigm;
             task = task == null ? "corpora/tasks/next-sentence.jsonl" : task;
             taskExamples = taskExamples == null ? 200 : taskExamples;
             batchSize = batchSize == null ? 8 : batchSize;
@@ -148,40 +173,48 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
     }
 
     public PipelineConfig {
-        data = data == null ? new Data(null, null, null, null, null) : data;
+        data = data == null ? new Data(null, null, null, null, null, null, null) : data;
         tokenizer = tokenizer == null ? new TokenizerSpec(null, null, null) : tokenizer;
         teacher = teacher == null ? new Training(null, null, null, null, null, null) : teacher;
         reference = reference == null ? new Training(null, null, null, null, null, null) : reference;
-        selection = selection == null ? new Selection(null) : selection;
+        selection = selection == null ? new Selection(null, null) : selection;
         students = students == null ? new Students(null, null, null, null) : students;
-        evaluation = evaluation == null ? new Evaluation(null, null, null, null, null, null) : evaluation;
+        evaluation = evaluation == null ? new Evaluation(null, null, null, null, null, null, null, null, null) : evaluation;
         run = run == null ? new Run(null, null, null, null, null) : run;
     }
 
     // ==== the demo ====
 
     /**
-     * `kd4j demo` at a scale. At 1, MiniPLM's proportions (teacher much larger and trained much longer than the
-     * students, the reference smaller than the students and trained on less): a 4-layer Qwen2 teacher (hidden 256,
-     * 3.4 M parameters) for 500 steps (about 1.5 passes over the corpus), a 1-layer reference (hidden 64) for 100
-     * steps on a quarter of the corpus, 2-layer students of hidden 128 (0.6 M) and a Llama student with its own
-     * 3,072-token vocabulary, 150 steps each (under one pass over the refined half), on the first 3,000 characters
-     * of each training document (about 0.98 M characters). scale multiplies steps and data and widens models by
-     * sqrt(scale).
+     * `kd4j demo` at a scale. At 1, MiniPLM's proportions and data split: a multi-domain pool (State of the Union
+     * addresses and raw e-mail, ham and spam), every tenth document held out, every fifth of the rest the reference
+     * model's own data (not in the pool), Moby-Dick as a domain no model sees. A 4-layer Qwen2 teacher (hidden 256,
+     * 3.4 M parameters) for 500 steps on pool + reference data; a 1-layer reference (hidden 64) for 100 steps on its
+     * own data; 2-layer students of hidden 128 (0.6 M) and a Llama student with its own 3,072-token vocabulary, 120
+     * steps each (under one pass over the refined half), 3 seeds; documents cut to their first 1,000 characters.
+     * Evaluation: held-out and Moby-Dick loss, 30 BLiMP pairs of each of the 67 paradigms, 200 next-sentence
+     * examples. scale multiplies steps and data and widens models by sqrt(scale).
      */
     public static PipelineConfig demo(double scale, String out, int seeds) {
         if (!(scale > 0)) throw new IllegalArgumentException("--scale must be positive, got " + scale);
         double widen = Math.sqrt(scale);
-        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(3000 * scale));
-        Data data = new Data(null, null, 10, chars, 128);
+        int chars = (int) Math.min(Integer.MAX_VALUE, Math.round(1000 * scale));
+        Data data = new Data(null, null, 10, 5, null, chars, 128);
         TokenizerSpec tok = new TokenizerSpec(2048, 3072, 0L);
         Training teacher = new Training(model("qwen2", 256, 4, widen), steps(500, scale), 8, 2e-3, null, 1.0);
-        Training reference = new Training(model("qwen2", 64, 1, widen), steps(100, scale), 8, 3e-3, null, 0.25);
-        Training student = new Training(model("qwen2", 128, 2, widen), steps(150, scale), 8, 2e-3, null, 1.0);
+        Training reference = new Training(model("qwen2", 64, 1, widen), steps(100, scale), 8, 3e-3, null, 1.0);
+        Training student = new Training(model("qwen2", 128, 2, widen), steps(120, scale), 8, 2e-3, null, 1.0);
         Students students = new Students(student, true, model("llama", 128, 2, widen), true);
-        Evaluation eval = new Evaluation(1500, "auto", 40, "corpora/tasks/next-sentence.jsonl", 200, 8);
-        return new PipelineConfig(data, tok, teacher, reference, new Selection(0.5), students, eval,
+        int pairs = (int) Math.min(100, Math.round(30 * scale));
+        Evaluation eval = new Evaluation(1000, 40, "auto", 40, "corpora/blimp/blimp-100.jsonl.gz", pairs,
+                "corpora/tasks/next-sentence.jsonl", 200, 8);
+        return new PipelineConfig(data, tok, teacher, reference, new Selection(0.5, null), students, eval,
                 new Run(out, seeds, 1234L, 0, "cpu"));
+    }
+
+    /** A copy with another selection section (the CLI's --ratios). */
+    public PipelineConfig withSelection(Selection s) {
+        return new PipelineConfig(data, tokenizer, teacher, reference, s, students, evaluation, run);
     }
 
     private static long steps(long base, double scale) { return Math.max(1, Math.round(base * scale)); }
@@ -287,6 +320,18 @@ public record PipelineConfig(Data data, TokenizerSpec tokenizer, Training teache
             c.fail("reference.subset", "must be in (0, 1], got " + reference.subset());
         if (!(selection.ratio() > 0 && selection.ratio() <= 1))
             c.fail("selection.ratio", "must be in (0, 1], got " + selection.ratio());
+        for (int i = 0; i < selection.curve().size(); i++) {
+            Double r = selection.curve().get(i);
+            if (r == null || !(r > 0 && r <= 1))
+                c.fail("selection.curve", "ratio " + (i + 1) + " of the list must be in (0, 1], got " + r);
+        }
+        c.atLeast("data.referenceEvery", data.referenceEvery(), 2);
+        for (String o : data.outOfDomain())
+            if (data.inputs().contains(o))
+                c.fail("data.outOfDomain", "'" + o + "' is also in data.inputs; an out-of-domain corpus must be one "
+                        + "that no model trains on");
+        c.atLeast("evaluation.outOfDomainDocuments", evaluation.outOfDomainDocuments(), 0);
+        c.atLeast("evaluation.pairsPerParadigm", evaluation.pairsPerParadigm(), 0);
         c.atLeast("evaluation.charsPerDocument", evaluation.charsPerDocument(), 0);
         c.atLeast("evaluation.brownDocuments", evaluation.brownDocuments(), 0);
         c.atLeast("evaluation.taskExamples", evaluation.taskExamples(), 0);

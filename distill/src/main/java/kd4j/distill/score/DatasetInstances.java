@@ -86,12 +86,23 @@ public final class DatasetInstances implements InstanceSource, AutoCloseable {
 
     /**
      * The source file of the document each train instance starts in (for the selection report's kept share per
-     * source), or "unknown". Instances are packed from the train documents in order, so an instance's first
-     * token (after a BOS) is the next unread token of that stream; each mapping is checked against the
-     * document's token and the mapping stops ("unknown" from there) if packing dropped tokens in between.
+     * source), or "unknown" (see instanceDocuments).
      */
     public List<String> instanceSources() throws IOException {
         List<String> out = new ArrayList<>((int) size());
+        for (TokenDataset.DocumentEntry d : instanceDocuments())
+            out.add(d == null ? "unknown" : Path.of(d.source()).getFileName().toString());
+        return out;
+    }
+
+    /**
+     * The document each train instance starts in, or null when unknown. Instances are packed from the train
+     * documents in order, so an instance's first token (after a BOS) is the next unread token of that stream; each
+     * mapping is checked against the document's token and the mapping stops (null from there) if packing dropped
+     * tokens in between.
+     */
+    public List<TokenDataset.DocumentEntry> instanceDocuments() throws IOException {
+        List<TokenDataset.DocumentEntry> out = new ArrayList<>((int) size());
         var docs = dataset.documents(TokenDataset.Split.TRAIN);
         int d = 0;
         long docStart = 0;           // stream offset of docs[d]'s first token
@@ -108,7 +119,7 @@ public final class DatasetInstances implements InstanceSource, AutoCloseable {
                 }
                 if (d >= docs.size() || inst.length <= skip || docTokens[(int) (at - docStart)] != inst[skip]) lost = true;
             }
-            out.add(lost ? "unknown" : Path.of(docs.get(d).source()).getFileName().toString());
+            out.add(lost ? null : docs.get(d));
             at += inst.length - skip;
         }
         return out;

@@ -38,7 +38,7 @@ public final class Retokenizer {
      * stays short, so the batcher pads it and leaves the padding out of the loss rather than training on EOS runs.
      */
     public int[] map(int[] instance, int length) {
-        IntArrayList out = new IntArrayList(length + 16);
+        IntArrayList out = new IntArrayList((int) Math.min(length, 2L * instance.length) + 16);
         if (studentBos >= 0) out.add(studentBos);
         int pieceStart = 0;
         for (int i = 0; i <= instance.length && out.size() < length; i++) {

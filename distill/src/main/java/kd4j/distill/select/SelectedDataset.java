@@ -47,6 +47,21 @@ public final class SelectedDataset {
     public static TokenDataset.Manifest write(DatasetInstances source, Selection selection, Path out,
                                               Retokenizer retokenizer, Tokenizer student,
                                               Map<String, Object> provenance) throws IOException {
+        return write(source, selection, out, retokenizer, student, provenance, false);
+    }
+
+    /**
+     * As above; with pack (re-tokenized data only) the train split is not one student row per kept instance: the
+     * kept instances are re-tokenized whole, in corpus order, joined with the student's EOS where they were not
+     * adjacent in the corpus, and cut into full rows of the instance length (the last one may be shorter). A
+     * student tokenizer with a larger vocabulary needs fewer tokens for the same text, so one-to-one rows would be
+     * short and a student would read fewer real tokens per step than a baseline on packed rows; packed, both read
+     * full rows, and equal steps are equal tokens.
+     */
+    public static TokenDataset.Manifest write(DatasetInstances source, Selection selection, Path out,
+                                              Retokenizer retokenizer, Tokenizer student,
+                                              Map<String, Object> provenance, boolean pack) throws IOException {
+        if (pack && retokenizer == null) throw new IllegalArgumentException("packing applies to re-tokenized data only");
         if ((retokenizer == null) != (student == null))
             throw new IllegalArgumentException("a retokenizer needs the student tokenizer and vice versa");
         if (selection.total() != source.size())
@@ -65,8 +80,32 @@ public final class SelectedDataset {
         Files.deleteIfExists(out.resolve(TokenDataset.MANIFEST));      // a manifest marks a finished data set
 
         long[] trainTokens = {0}, validTokens = {0};
+        long trainRows = 0;
         try (Writer w = writer(out, TokenDataset.Split.TRAIN, megatron, vocab)) {
-            for (int id : selection.kept()) trainTokens[0] += add(w, source.instance(id), retokenizer, length);
+            if (pack) {
+                it.unimi.dsi.fastutil.ints.IntArrayList stream = new it.unimi.dsi.fastutil.ints.IntArrayList();
+                int previous = -2;
+                for (int id : selection.kept()) {
+                    if (previous >= 0 && id != previous + 1 && student.eosId() >= 0) stream.add(student.eosId());
+                    stream.addAll(it.unimi.dsi.fastutil.ints.IntArrayList.wrap(retokenizer.map(source.instance(id), Integer.MAX_VALUE)));
+                    previous = id;
+                    int start = 0;
+                    for (; stream.size() - start >= length; start += length) {
+                        w.add(java.util.Arrays.copyOfRange(stream.elements(), start, start + length));
+                        trainTokens[0] += length;
+                        trainRows++;
+                    }
+                    stream.removeElements(0, start);
+                }
+                if (!stream.isEmpty()) {
+                    w.add(stream.toIntArray());
+                    trainTokens[0] += stream.size();
+                    trainRows++;
+                }
+            } else {
+                for (int id : selection.kept()) trainTokens[0] += add(w, source.instance(id), retokenizer, length);
+                trainRows = selection.keptCount();
+            }
         }
         long validCount = 0;
         if (srcManifest.isPresent()) {
@@ -90,11 +129,13 @@ public final class SelectedDataset {
         sel.put("kept", selection.keptCount());
         sel.put("cutoff", selection.cutoff());
         sel.put("retokenized", student != null);
+        sel.put("packed", pack);
+        sel.put("trainRows", trainRows);
         AtomicFiles.write(out.resolve("selection.json"), JSON.writeValueAsBytes(sel));
 
         List<TokenDataset.FileEntry> files = new ArrayList<>();
         for (var split : TokenDataset.Split.values()) {
-            long n = split == TokenDataset.Split.TRAIN ? selection.keptCount() : validCount;
+            long n = split == TokenDataset.Split.TRAIN ? trainRows : validCount;
             long t = split == TokenDataset.Split.TRAIN ? trainTokens[0] : validTokens[0];
             if (split == TokenDataset.Split.VALID && srcManifest.isEmpty()) continue;
             if (megatron) {
@@ -107,7 +148,7 @@ public final class SelectedDataset {
         files.add(entry(out, "documents.jsonl", 0, 0));
         files.add(entry(out, "kept-ids.txt", selection.keptCount(), 0));
         files.add(entry(out, "selection.json", 0, 0));
-        var train = new TokenDataset.Counts(0, 0, selection.keptCount(), trainTokens[0]);
+        var train = new TokenDataset.Counts(0, 0, trainRows, trainTokens[0]);
         var valid = new TokenDataset.Counts(0, 0, validCount, validTokens[0]);
         var total = new TokenDataset.Counts(0, 0, train.instances() + valid.instances(),
                 train.instanceTokens() + valid.instanceTokens());

@@ -62,19 +62,7 @@ public final class SelectionReport {
         md.append("\n![histogram of difference scores](histogram.png)\n\n");
         md.append("Green: kept, grey: dropped. The cut-off falls between them.\n\n");
 
-        if (sourceOf != null) {
-            Map<String, int[]> per = new TreeMap<>();
-            for (int i = 0; i < s.total(); i++) {
-                int[] c = per.computeIfAbsent(String.valueOf(sourceOf.apply(i)), k -> new int[2]);
-                c[0]++;
-                if (s.isKept(i)) c[1]++;
-            }
-            md.append("## Kept share per source\n\n| source | instances | kept | share kept |\n|---|---:|---:|---:|\n");
-            for (var e : per.entrySet())
-                md.append("| ").append(escape(e.getKey())).append(" | ").append(fmt(e.getValue()[0])).append(" | ")
-                  .append(fmt(e.getValue()[1])).append(" | ").append(pct(e.getValue()[1], e.getValue()[0])).append(" |\n");
-            md.append('\n');
-        }
+        if (sourceOf != null) domains(dir, md, s, sourceOf, textOf);
 
         int[] r = s.ranking();
         int k = s.keptCount();
@@ -86,6 +74,59 @@ public final class SelectionReport {
         Files.writeString(report, md.toString(), StandardCharsets.UTF_8);
         return report;
     }
+
+    /**
+     * The kept share per source. A source named "file / group" is a sub-domain of file: such a file gets a subtotal
+     * row. Also written as domains.json (per source: instances, kept, share, mean difference, and the kept instance
+     * with the highest difference and the dropped one with the lowest, with snippets) for the pipeline's report.
+     */
+    private static void domains(Path dir, StringBuilder md, Selection s, IntFunction<String> sourceOf,
+                                IntFunction<String> textOf) throws IOException {
+        Map<String, int[]> per = new TreeMap<>();                 // instances, kept, best kept id, worst dropped id
+        Map<String, double[]> sums = new TreeMap<>();
+        double[] diff = s.difference();
+        for (int i = 0; i < s.total(); i++) {
+            String src = String.valueOf(sourceOf.apply(i));
+            List<String> keys = new ArrayList<>(List.of(src));
+            int slash = src.indexOf(" / ");
+            if (slash > 0) keys.add(src.substring(0, slash));
+            for (String key : keys) {
+                int[] c = per.computeIfAbsent(key, k -> new int[] {0, 0, -1, -1});
+                c[0]++;
+                if (s.isKept(i)) {
+                    c[1]++;
+                    if (c[2] < 0 || diff[i] > diff[c[2]]) c[2] = i;
+                } else if (Double.isFinite(diff[i]) && (c[3] < 0 || diff[i] < diff[c[3]])) c[3] = i;
+                if (Double.isFinite(diff[i])) {
+                    double[] m = sums.computeIfAbsent(key, k -> new double[2]);
+                    m[0] += diff[i];
+                    m[1]++;
+                }
+            }
+        }
+        md.append("## Kept share per source\n\nA source's sub-domains (its records' `group` / `label`) follow its own row.\n\n")
+          .append("| source | instances | kept | share kept | mean difference |\n|---|---:|---:|---:|---:|\n");
+        var json = JSON.createObjectNode();
+        for (var e : per.entrySet()) {
+            int[] c = e.getValue();
+            double[] m = sums.getOrDefault(e.getKey(), new double[] {Double.NaN, 1});
+            boolean sub = e.getKey().contains(" / ");
+            md.append("| ").append(sub ? "&nbsp;&nbsp;" : "**").append(escape(e.getKey())).append(sub ? "" : "**")
+              .append(" | ").append(fmt(c[0])).append(" | ").append(fmt(c[1])).append(" | ").append(pct(c[1], c[0]))
+              .append(" | ").append(num(m[0] / m[1])).append(" |\n");
+            var o = json.putObject(e.getKey()).put("instances", c[0]).put("kept", c[1])
+                    .put("share", c[0] == 0 ? 0 : c[1] / (double) c[0]).put("meanDifference", m[0] / m[1]).put("subDomain", sub);
+            if (c[2] >= 0) o.putObject("topKept").put("id", c[2]).put("difference", diff[c[2]])
+                    .put("text", textOf == null ? "" : snippet(textOf.apply(c[2])));
+            if (c[3] >= 0) o.putObject("bottomDropped").put("id", c[3]).put("difference", diff[c[3]])
+                    .put("text", textOf == null ? "" : snippet(textOf.apply(c[3])));
+        }
+        md.append('\n');
+        Files.writeString(dir.resolve("domains.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json),
+                StandardCharsets.UTF_8);
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     static CategoryChart histogram(Selection s) {
         double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;

@@ -55,6 +55,26 @@ class PipelineConfigTest {
     }
 
     @Test
+    void curveRatioOutsideUnitInterval_isRefusedNamingFileLineAndPosition() {
+        String text = "{\n\"selection\": {\n  \"ratio\": 0.5,\n  \"curve\": [0.3, 0.7, 1.2]\n}}";
+        ConfigFormatException e = assertThrows(ConfigFormatException.class, () -> PipelineConfig.parse(FILE, text));
+        assertEquals("selection.curve", e.key());
+        assertEquals(4, e.line());
+        assertTrue(e.getMessage().startsWith("pipeline.json:4:"), e.getMessage());
+        assertTrue(e.getMessage().contains("ratio 3 of the list must be in (0, 1], got 1.2"), e.getMessage());
+        PipelineConfig ok = PipelineConfig.parse(FILE, "{\"selection\": {\"ratio\": 0.5, \"curve\": [0.9, 0.3, 0.5]}}");
+        assertEquals(java.util.List.of(0.3, 0.5, 0.9), ok.selection().curveRatios());
+    }
+
+    @Test
+    void outOfDomainCorpusAlsoTrainedOn_isRefused() {
+        ConfigFormatException e = assertThrows(ConfigFormatException.class, () -> PipelineConfig.parse(FILE,
+                "{\"data\": {\"inputs\": [\"a.jsonl\"], \"outOfDomain\": [\"a.jsonl\"]}}"));
+        assertEquals("data.outOfDomain", e.key());
+        assertTrue(e.getMessage().contains("'a.jsonl' is also in data.inputs"), e.getMessage());
+    }
+
+    @Test
     void wrongTypeAndBadShapes_areRefused() {
         ConfigFormatException type = assertThrows(ConfigFormatException.class,
                 () -> PipelineConfig.parse(FILE, "{\"teacher\": {\"steps\": \"many\"}}"));

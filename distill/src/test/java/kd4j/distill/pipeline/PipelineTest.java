@@ -35,20 +35,23 @@ class PipelineTest {
     @TempDir static Path tmp;
     static Path runDir;
     static Pipeline.Result first;
-    static final List<String> METHODS = List.of("teacher", "reference", "nokd", "miniplm", "vanillakd",
+    static final List<String> METHODS = List.of("teacher", "reference", "nokd", "miniplm", "miniplm-r0.3", "vanillakd",
             "cross-miniplm", "cross-nokd");
 
     static String tinyConfig(Path out, double studentLr) {
         return """
                 {
-                  "data": {"inputs": ["corpora/moby-dick.jsonl.gz"], "charsPerDocument": 600, "seq": 32},
+                  "data": {"inputs": ["corpora/moby-dick.jsonl.gz"], "outOfDomain": ["corpora/spam-assassin.jsonl.gz"],
+                           "referenceEvery": 4, "charsPerDocument": 600, "seq": 32},
                   "tokenizer": {"vocabSize": 300, "studentVocabSize": 320},
                   "teacher": {"model": {"hidden": 32, "layers": 1}, "steps": 6, "batchSize": 4},
                   "reference": {"model": {"hidden": 16, "layers": 1, "heads": 2, "kvHeads": 1}, "steps": 3, "batchSize": 4, "subset": 0.5},
                   "students": {"training": {"model": {"hidden": 16, "layers": 1, "heads": 2, "kvHeads": 1}, "steps": 4,
                                             "batchSize": 4, "lr": %s},
                                "crossModel": {"family": "llama", "hidden": 16, "layers": 1, "heads": 2, "kvHeads": 1}},
-                  "evaluation": {"charsPerDocument": 200, "brownDocuments": 2, "taskExamples": 4},
+                  "selection": {"curve": [0.3]},
+                  "evaluation": {"charsPerDocument": 200, "outOfDomainDocuments": 2, "brownDocuments": 2, "pairsPerParadigm": 1,
+                                 "taskExamples": 4},
                   "run": {"out": "%s", "threads": 2}
                 }
                 """.formatted(studentLr, out.toString().replace("\\", "\\\\"));
@@ -86,6 +89,11 @@ class PipelineTest {
             assertTrue(Double.isFinite(in) && in > 0 && in < 10, method + ": in-domain loss " + in);
             double acc = m.get("accuracy").get("mean").asDouble();
             assertTrue(acc >= 0 && acc <= 1, method + ": accuracy " + acc);
+            double ood = m.get("outOfDomain").get("mean").asDouble();
+            assertTrue(Double.isFinite(ood) && ood > 0 && ood < 10, method + ": out-of-domain loss " + ood);
+            double blimp = m.get("pairs").get("mean").asDouble();
+            assertTrue(blimp >= 0 && blimp <= 1, method + ": BLiMP accuracy " + blimp);
+            assertEquals(67, m.get("pairExamples").asInt(), method + ": one pair of each BLiMP paradigm");
             assertTrue(m.get("trainFlops").asDouble() > 0, method + ": training FLOPs");
             if (brownPresent()) {
                 double brown = m.get("brown").get("mean").asDouble();
@@ -102,7 +110,29 @@ class PipelineTest {
         assertEquals(results.get("offline").get("selection").get("scored").asLong() / 2,
                 results.get("offline").get("selection").get("kept").asLong());
 
+        // The split: every 10th of Moby-Dick's 135 chapters held out, every 4th of the rest the reference model's own
+        // data, the others the pool; the e-mail corpus is out-of-domain; no text shared between the sets.
+        JsonNode split = results.get("offline").get("split");
+        assertEquals(14, split.get("heldOut").get("documents").asInt());
+        assertEquals(31, split.get("reference").get("documents").asInt());
+        assertEquals(90, split.get("pool").get("documents").asInt());
+        assertEquals(1000, split.get("outOfDomain").get("documents").asInt());
+        assertEquals(0, split.get("sharedPoolReference").asInt());
+        assertEquals(0, split.get("sharedPoolHeldOut").asInt());
+        assertEquals(results.get("offline").get("pool").get("instances").asLong(), results.get("offline").get("teacherScores").get("instances").asLong());
+        assertTrue(results.get("offline").get("teacherData").get("tokens").asLong()
+                > results.get("offline").get("pool").get("tokens").asLong(), "the teacher reads pool + reference data");
+        // The cross student's refined rows are packed: all full but the last.
+        JsonNode cross = results.get("offline").get("crossRefined");
+        assertTrue(cross.get("tokens").asLong() > 33L * (cross.get("rows").asLong() - 1), cross.toString());
+        // Paired comparisons, with the curve's ratio against the baseline.
+        List<String> compared = new ArrayList<>();
+        for (JsonNode c : results.get("comparisons")) compared.add(c.get("method").asText() + "/" + c.get("metric").asText());
+        assertTrue(compared.contains("miniplm/in-domain loss") && compared.contains("miniplm-r0.3/BLiMP accuracy"), compared.toString());
+
         String md = Files.readString(runDir.resolve(Report.MARKDOWN));
+        assertTrue(md.contains("Disjoint: no document text occurs in two of"), md);
+        assertTrue(md.contains("| 0.3 |") && md.contains("| 0.5 |"), "the ratio curve's table:\n" + md);
         for (String label : List.of("| Teacher |", "| Reference model |", "| Pre-Train w/o KD |", "| Vanilla KD |",
                 "| MiniPLM |", "| MiniPLM (llama, own tokenizer) |", "| Pre-Train w/o KD (llama, own tokenizer) |")) {
             String row = md.lines().filter(l -> l.startsWith(label)).findFirst().orElseThrow(() -> new AssertionError("no row " + label + " in\n" + md));
@@ -110,7 +140,8 @@ class PipelineTest {
             Double.parseDouble(cells[3].trim().split(" ")[0]);          // in-domain loss is a number
             Double.parseDouble(cells[5].trim().split(" ")[0]);          // accuracy is a number
         }
-        for (String plot : List.of("loss-by-method.png", "loss-by-method.svg", "training-loss.png"))
+        for (String plot : List.of("loss-by-method.png", "loss-by-method.svg", "training-loss.png", "blimp-by-field.png",
+                "loss-out-of-domain-by-method.png", "ratio-curve-loss.png", "ratio-curve-blimp.png"))
             assertTrue(Files.size(runDir.resolve("plots").resolve(plot)) > 1000, plot);
         assertTrue(Files.isRegularFile(runDir.resolve("stages/select/report/report.md")));
     }
@@ -141,14 +172,15 @@ class PipelineTest {
         Set<String> ran = new TreeSet<>();
         for (Stage.Outcome o : changed.outcomes()) if (o.action() != Stage.Action.SKIPPED) ran.add(o.stage());
         Set<String> expected = new TreeSet<>();
-        for (String s : List.of("nokd", "miniplm", "vanillakd", "cross-miniplm", "cross-nokd")) {
+        for (String s : List.of("nokd", "miniplm", "miniplm-r0.3", "vanillakd", "cross-miniplm", "cross-nokd")) {
             expected.add("student-" + s + "-s1234");
             expected.add("eval-student-" + s + "-s1234");
         }
         expected.add("report");
         assertEquals(expected, ran);
-        for (String upstream : List.of("corpus", "tokenizer", "prepare", "teacher", "reference", "score-teacher",
-                "score-reference", "select", "select-student", "eval-teacher", "eval-reference"))
+        for (String upstream : List.of("corpus", "tokenizer", "prepare", "prepare-reference", "prepare-teacher", "teacher",
+                "reference", "score-teacher", "score-reference", "select", "select-student", "select-r0.3", "eval-teacher",
+                "eval-reference"))
             assertFalse(ran.contains(upstream), upstream + " should have been cached");
     }
 
@@ -166,7 +198,7 @@ class PipelineTest {
         Pipeline.Result second = run(tinyConfig(again, 3e-3));
         Pipeline.Result cached = run(tinyConfig(runDir, 3e-3));
         for (Stage.Outcome o : second.outcomes()) assertEquals(Stage.Action.RAN, o.action(), o.stage());
-        for (String stage : List.of("teacher", "reference", "student-nokd-s1234", "student-miniplm-s1234",
+        for (String stage : List.of("teacher", "reference", "student-nokd-s1234", "student-miniplm-s1234", "student-miniplm-r0.3-s1234",
                 "student-vanillakd-s1234", "student-cross-miniplm-s1234", "student-cross-nokd-s1234")) {
             List<String> a = lossesByStep(runDir.resolve("stages").resolve(stage).resolve("metrics.jsonl"));
             List<String> b = lossesByStep(again.resolve("stages").resolve(stage).resolve("metrics.jsonl"));

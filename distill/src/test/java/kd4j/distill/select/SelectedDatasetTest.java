@@ -87,6 +87,64 @@ class SelectedDatasetTest {
             assertTrue(md.contains("| whales.jsonl |") && md.contains("| speeches.jsonl |"), md);
             assertTrue(Files.size(dir.resolve("report/histogram.png")) > 1000);
             assertTrue(Files.readString(dir.resolve("report/histogram.svg")).contains("<svg"));
+
+            // Sub-domains of a source ("file / group"): a subtotal row for the file, a row per group, and domains.json.
+            Path sub = SelectionReport.write(dir.resolve("report-sub"), s, "t.scores", "r.scores",
+                    i -> i % 2 == 0 ? "mail.jsonl / ham" : "mail.jsonl / spam (spam)", id -> tok.decode(src.instance(id), true));
+            String subMd = Files.readString(sub);
+            int evens = (n + 1) / 2, keptEven = 0;
+            for (int id : keptExpected) if (id % 2 == 0) keptEven++;
+            assertTrue(subMd.contains("| **mail.jsonl** | " + n + " | " + k + " |"), subMd);
+            assertTrue(subMd.contains("| &nbsp;&nbsp;mail.jsonl / ham | " + evens + " | " + keptEven + " |"), subMd);
+            var domains = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("report-sub/domains.json").toFile());
+            assertEquals(n - evens, domains.get("mail.jsonl / spam (spam)").get("instances").asInt());
+            assertEquals(k - keptEven, domains.get("mail.jsonl / spam (spam)").get("kept").asInt());
+            int top = domains.get("mail.jsonl / ham").get("topKept").get("id").asInt();
+            assertTrue(s.isKept(top) && top % 2 == 0, "the ham instance kept with the highest difference: " + top);
+            for (int id : keptExpected) if (id % 2 == 0) assertTrue(s.difference()[id] <= s.difference()[top]);
+        }
+    }
+
+    /**
+     * Packed re-tokenization: the kept instances (every other one, so none adjacent) are re-tokenized whole and
+     * joined with the student's EOS, then cut into full rows; the rows concatenated are exactly that stream.
+     */
+    @Test
+    void packedCrossTokenizer_fillsEveryRowButTheLast() throws Exception {
+        Tokenizer tok = Tokenizers.load(tokenizerDir());
+        Path data = prepare(tok, Prepare.Format.KD4J);
+        Tokenizer student = new RetokenizerTest.Chars(false) {
+            @Override public int[] encode(String text) { return text.chars().map(c -> 2 + (c & 0x3F)).toArray(); }
+            @Override public int vocabSize() { return 66; }
+        };
+        try (DatasetInstances src = DatasetInstances.open(data, null)) {
+            int n = (int) src.size();
+            double[] t = new double[n], r = new double[n];
+            for (int i = 0; i < n; i++) t[i] = i % 2 == 0 ? 1 + i * 1e-3 : -1;
+            Selection s = DifferenceSampling.select(t, r, 0.5, MissingPolicy.EXCLUDE);
+            Retokenizer rt = new Retokenizer(tok, student);
+            List<Integer> stream = new ArrayList<>();
+            int previous = -2;
+            for (int id : s.kept()) {
+                if (previous >= 0 && id != previous + 1) stream.add(student.eosId());
+                for (int x : rt.map(src.instance(id), Integer.MAX_VALUE)) stream.add(x);
+                previous = id;
+            }
+            Path out = dir.resolve("refined-packed");
+            SelectedDataset.write(src, s, out, rt, student, Map.of(), true);
+            int length = src.dataset().instanceLength();
+            try (TokenDataset refined = TokenDataset.open(out)) {
+                var train = refined.instances(TokenDataset.Split.TRAIN);
+                assertEquals((stream.size() + length - 1) / length, train.size());
+                List<Integer> joined = new ArrayList<>();
+                for (long j = 0; j < train.size(); j++) {
+                    int[] row = train.get(j);
+                    if (j < train.size() - 1) assertEquals(length, row.length, "row " + j + " is full");
+                    for (int x : row) joined.add(x);
+                }
+                assertEquals(stream, joined);
+                assertEquals(stream.size(), refined.manifest().orElseThrow().train().instanceTokens());
+            }
         }
     }
 
