@@ -44,9 +44,12 @@ public final class AtomicFiles {
 
     /** Writes the buffer's remaining bytes to {@link #tmpOf}(path) and forces them to disk, without the rename. */
     public static void writeTmp(Path path, ByteBuffer bytes) throws IOException {
+        long size = bytes.remaining();
         try (FileChannel ch = openTmp(path)) {
             while (bytes.hasRemaining()) ch.write(bytes);
             ch.force(true);
+        } catch (IOException e) {
+            throw DiskFullException.named(e, path, size);
         }
     }
 

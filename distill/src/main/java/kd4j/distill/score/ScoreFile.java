@@ -104,10 +104,15 @@ public final class ScoreFile {
         Path dir = path.toAbsolutePath().getParent();
         if (dir != null) Files.createDirectories(dir);
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+        long size = 0;
+        for (ByteBuffer b : buffers) size += b.remaining();
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             for (ByteBuffer b : buffers) while (b.hasRemaining()) ch.write(b);
             ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw kd4j.data.DiskFullException.named(e, path, size);
         }
         try {
             Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
