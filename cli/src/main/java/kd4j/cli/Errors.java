@@ -14,10 +14,16 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
         boolean verbose = Boolean.getBoolean("kd4j.verbose") || hasVerbose(parsed);
         var err = cl.getErr();
         Throwable cause = ex;
+        String context = null;              // a wrapper's own message ("model.safetensors: cannot write: ...")
         while ((cause instanceof UncheckedIOException || cause instanceof java.util.concurrent.CompletionException
-                || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null)
+                || cause instanceof java.util.concurrent.ExecutionException) && cause.getCause() != null) {
+            String own = cause.getMessage();
+            if (context == null && own != null && !own.equals(cause.getCause().toString())) context = own;
             cause = cause.getCause();
+        }
         String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        // keep the wrapper's message when it says more (the file name) than the bare cause
+        if (context != null && context.contains(message) && !(cause instanceof kd4j.data.DiskFullException)) message = context;
         err.println("kd4j: " + message);
         if (verbose) cause.printStackTrace(err);
         else if (!isKnown(cause)) err.println("      (run with --verbose for the stack trace)");
@@ -38,6 +44,8 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
     static int exitCode(Throwable t) {
         String n = t.getClass().getSimpleName();
         if (n.equals("DeviceUnavailableException")) return ExitCodes.DEVICE_UNAVAILABLE;
+        // A full disk is the run failing, not its input being bad (finished work is kept; rerun to continue).
+        if (kd4j.data.DiskFullException.isDiskFull(t)) return ExitCodes.FAILED;
         // A bad value given on the command line (no config file behind it) is bad usage, not a bad file.
         if (t instanceof kd4j.train.ConfigFormatException c && c.file() == null) return ExitCodes.USAGE;
         if (t instanceof IOException || n.endsWith("FormatException")) return ExitCodes.BAD_INPUT;

@@ -120,6 +120,115 @@ class BadInputCommandTest {
         assertTrue(flag.err().contains("--batch-size: must be >= 1, got 0 [data.batchSize]"), flag.err());
     }
 
+    /** A copy of the prepared data whose train instance file holds id 600 (>= vocab 512) at token 3, with the
+     *  manifest's checksum updated to match: a consistent file that a smaller-vocabulary model must refuse. */
+    static Path dataWithOutOfVocabularyId(String name) throws Exception {
+        Path copy = dir.resolve(name);
+        Files.createDirectories(copy.resolve("shards"));
+        try (var files = Files.walk(data)) {
+            for (Path f : files.filter(Files::isRegularFile).toList())
+                Files.copy(f, copy.resolve(data.relativize(f).toString()));
+        }
+        Path inst = copy.resolve("instances-train.kd4j");
+        byte[] b = Files.readAllBytes(inst);
+        String oldSha = kd4j.data.AtomicFiles.sha256(inst);
+        b[32 + 2 * 3] = (byte) (600 & 0xff);
+        b[32 + 2 * 3 + 1] = (byte) (600 >> 8);
+        Files.write(inst, b);
+        Path manifest = copy.resolve("manifest.json");
+        Files.writeString(manifest, Files.readString(manifest).replace(oldSha, kd4j.data.AtomicFiles.sha256(inst)));
+        return copy;
+    }
+
+    /** A model folder (vocab 512) with one parameter changed by edit. */
+    static Path model(String name, String parameter, java.util.function.Consumer<float[]> edit) throws Exception {
+        Path d = dir.resolve(name);
+        var m = kd4j.models.Models.randomInit(kd4j.models.Models.parseConfig(MODEL, Path.of("model.json")),
+                kd4j.tensor.Backends.cpu(), 5);
+        for (var p : m.parameters().all())
+            if (p.name().equals(parameter)) {
+                float[] w = p.data().toFloatArray();
+                edit.accept(w);
+                p.backend().copy(p.backend().fromFloats(w, p.data().shape()), p.data());
+            }
+        kd4j.models.Models.save(m, d);
+        Files.copy(Path.of(PrepareCommandTest.TOKENIZER, "tokenizer.json"), d.resolve("tokenizer.json"));
+        return d;
+    }
+
+    @Test
+    void outOfVocabularyIdInAPreparedFile_isBadInputForPretrainAndScore() throws Exception {
+        Path bad = dataWithOutOfVocabularyId("data-oov");
+        Path inst = bad.resolve("instances-train.kd4j");
+        Run t = run("pretrain", "--config", baseConfig.toString(), "--train", bad.toString(), "--model-config",
+                modelConfig.toString(), "--out", dir.resolve("oov-run").toString(), "--no-progress");
+        assertEquals(ExitCodes.BAD_INPUT, t.exit(), t.err());
+        assertTrue(t.err().contains(inst + ": sequence 0, position 3: token id 600 is outside the vocabulary [0, 512)"),
+                t.err());
+        assertFalse(Files.exists(dir.resolve("oov-run").resolve("checkpoints")));
+        Path good = model("model-ok", "", w -> {});
+        Run s = run("score", "--model", good.toString(), "--data", bad.toString(), "--out", dir.resolve("oov.scores").toString());
+        assertEquals(ExitCodes.BAD_INPUT, s.exit(), s.err());
+        assertTrue(s.err().contains(inst + ": sequence 0, position 3: token id 600"), s.err());
+    }
+
+    @Test
+    void aFlippedByteInAPreparedFile_isBadInputNamingTheFile() throws Exception {
+        Path copy = dataWithOutOfVocabularyId("data-flip");
+        Path inst = copy.resolve("instances-train.kd4j");
+        byte[] b = Files.readAllBytes(inst);
+        b[b.length / 2] ^= 0x04;                      // after the manifest was updated: the checksum no longer holds
+        Files.write(inst, b);
+        Run t = run("pretrain", "--config", baseConfig.toString(), "--train", copy.toString(), "--model-config",
+                modelConfig.toString(), "--out", dir.resolve("flip-run").toString(), "--no-progress");
+        assertEquals(ExitCodes.BAD_INPUT, t.exit(), t.err());
+        assertTrue(t.err().contains(inst + ": SHA-256 ") && t.err().contains("does not match manifest.json"), t.err());
+    }
+
+    @Test
+    void nonFiniteModels_areRefusedOrStopped_neverScored() throws Exception {
+        // NaN in the weights: refused at load (bad input), naming the tensor
+        Path nan = model("model-nan", "model.layers.0.mlp.down_proj.weight", w -> w[7] = Float.NaN);
+        Run s = run("score", "--model", nan.toString(), "--data", data.toString(), "--out", dir.resolve("nan.scores").toString());
+        assertEquals(ExitCodes.BAD_INPUT, s.exit(), s.err());
+        assertTrue(s.err().contains("tensor 'model.layers.0.mlp.down_proj.weight' holds a non-finite value"), s.err());
+        Run e = run("eval", "--model", nan.toString(), "--data", data.toString(), "--seq-length", "16");
+        assertEquals(ExitCodes.BAD_INPUT, e.exit(), e.err());
+        // finite weights whose logits overflow: the first non-finite log-probability stops the run (exit 1)
+        Path huge = model("model-huge", "model.norm.weight", w -> java.util.Arrays.fill(w, 3e38f));
+        Path scores = dir.resolve("huge.scores");
+        Run h = run("score", "--model", huge.toString(), "--data", data.toString(), "--out", scores.toString());
+        assertEquals(ExitCodes.FAILED, h.exit(), h.err());
+        assertTrue(h.err().contains("instance 0, position 0: the model's log-probability is "), h.err());
+        assertFalse(Files.exists(scores), "no score file");
+        Run he = run("eval", "--model", huge.toString(), "--data", data.toString(), "--seq-length", "16");
+        assertEquals(ExitCodes.FAILED, he.exit(), he.err());
+        assertTrue(he.err().contains("position 0: the model's log-probability is "), he.err());
+        Run c = run("cache-logits", "--model", huge.toString(), "--data", data.toString(), "--out",
+                dir.resolve("huge-logits").toString());
+        assertEquals(ExitCodes.FAILED, c.exit(), c.err());
+        assertTrue(c.err().contains("instance 0, position 0: the teacher's logit of token"), c.err());
+        // online KD with that teacher names the teacher, not the student's learning rate
+        Run kd = pretrain("kd-huge", "--kd", "online", "--teacher", huge.toString());
+        assertEquals(ExitCodes.FAILED, kd.exit(), kd.err());
+        assertTrue(kd.err().contains("the teacher's logits (online KD, --teacher) hold NaN or Inf"), kd.err());
+        assertFalse(kd.err().contains("lower optimizer.lr"), kd.err());
+    }
+
+    @Test
+    void divergingTraining_exits1AtTheStep_andAnomalyCheckNamesTheLayer() {
+        Run r = pretrain("lr-huge", "--lr", "1e6", "--schedule", "constant", "--set", "optimizer.clip=0",
+                "--set", "run.maxSteps=40");
+        assertEquals(ExitCodes.FAILED, r.exit(), r.err());
+        assertTrue(r.err().contains("kd4j: training diverged at step "), r.err());
+        assertTrue(r.err().contains("--detect-anomaly"), r.err());
+        Run a = pretrain("lr-huge-anomaly", "--lr", "1e6", "--schedule", "constant", "--set", "optimizer.clip=0",
+                "--set", "run.maxSteps=40", "--detect-anomaly");
+        assertEquals(ExitCodes.FAILED, a.exit(), a.err());
+        assertTrue(a.err().matches("(?s).*training diverged at step \\d+: (backward of )?op '[A-Za-z]+' \\((after )?model\\..*"),
+                a.err());
+    }
+
     @Test
     void tokenizerTrain_onAnEmptyFile_isBadInputSayingNoText() throws Exception {
         Path empty = dir.resolve("empty.txt");

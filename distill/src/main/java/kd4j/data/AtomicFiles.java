@@ -31,9 +31,14 @@ public final class AtomicFiles {
 
     /** Writes the buffers' remaining bytes, one after the other, to path via path.tmp + fsync + atomic rename. */
     public static void write(Path path, ByteBuffer... buffers) throws IOException {
+        long size = 0;
+        for (ByteBuffer b : buffers) size += b.remaining();
         try (FileChannel ch = openTmp(path)) {
             for (ByteBuffer b : buffers) while (b.hasRemaining()) ch.write(b);
             ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmpOf(path));
+            throw DiskFullException.named(e, path, size);
         }
         commit(path);
     }
@@ -51,6 +56,9 @@ public final class AtomicFiles {
             writer.writeTo(out);
             out.flush();
             ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmpOf(path));
+            throw DiskFullException.named(e, path, -1);
         }
         commit(path);
     }
@@ -73,9 +81,12 @@ public final class AtomicFiles {
 
     /** Writes the buffer's remaining bytes to {@link #tmpOf}(path) and forces them to disk, without the rename. */
     public static void writeTmp(Path path, ByteBuffer bytes) throws IOException {
+        long size = bytes.remaining();
         try (FileChannel ch = openTmp(path)) {
             while (bytes.hasRemaining()) ch.write(bytes);
             ch.force(true);
+        } catch (IOException e) {
+            throw DiskFullException.named(e, path, size);
         }
     }
 

@@ -283,7 +283,11 @@ public final class MegatronIndexedDataset implements TokenSequences {
 
         private void flush() throws IOException {
             buffer.flip();
-            while (buffer.hasRemaining()) channel.write(buffer);
+            try {
+                while (buffer.hasRemaining()) channel.write(buffer);
+            } catch (IOException e) {
+                throw DiskFullException.named(e, AtomicFiles.tmpOf(bin), -1);
+            }
             buffer.clear();
         }
 
@@ -294,6 +298,8 @@ public final class MegatronIndexedDataset implements TokenSequences {
             try (channel) {
                 flush();
                 channel.force(true);
+            } catch (IOException e) {
+                throw DiskFullException.named(e, AtomicFiles.tmpOf(bin), -1);
             }
             int n = sizes.size();
             ByteBuffer out = ByteBuffer.allocate(HEADER_BYTES + 12 * n + 8 * docIdx.size()).order(ByteOrder.LITTLE_ENDIAN);

@@ -85,7 +85,11 @@ public final class ShardWriter implements AutoCloseable {
 
     private void flush() throws IOException {
         buffer.flip();
-        while (buffer.hasRemaining()) channel.write(buffer);
+        try {
+            while (buffer.hasRemaining()) channel.write(buffer);
+        } catch (IOException e) {
+            throw DiskFullException.named(e, AtomicFiles.tmpOf(path), -1);
+        }
         buffer.clear();
     }
 
@@ -107,8 +111,12 @@ public final class ShardWriter implements AutoCloseable {
             flush();
             ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             header.put(MAGIC).putInt(VERSION).putInt(tokenBytes).putLong(sequences()).putLong(tokens).flip();
-            while (header.hasRemaining()) channel.write(header, header.position());
-            channel.force(true);
+            try {
+                while (header.hasRemaining()) channel.write(header, header.position());
+                channel.force(true);
+            } catch (IOException e) {
+                throw DiskFullException.named(e, AtomicFiles.tmpOf(path), -1);
+            }
         }
         AtomicFiles.commit(path);
     }

@@ -99,9 +99,15 @@ public final class Checkpoint {
         } catch (IOException | RuntimeException e) {
             try { deleteTree(tmp); } catch (IOException ignored) { /* the temporary is removed next time */ }
             Optional<Path> previous = latestOrEmpty(checkpointsDir);
-            throw new IOException("checkpoint for step " + state.step() + " not written to " + checkpointsDir + ": "
+            String message = "checkpoint for step " + state.step() + " not written to " + checkpointsDir + ": "
                     + e.getMessage() + (previous.isPresent() ? "; the previous checkpoint " + previous.get().getFileName()
-                    + " is intact" : ""), e);
+                    + " is intact" : "");
+            if (kd4j.data.DiskFullException.isDiskFull(e)) {
+                long bytes = 0;
+                for (Tensor t : tensors.values()) bytes += t.numel() * t.dtype().byteSize();
+                throw kd4j.data.DiskFullException.named(new IOException(message, e), target, bytes);
+            }
+            throw new IOException(message, e);
         }
         prune(checkpointsDir, keep);
         return target;
