@@ -182,6 +182,33 @@ class DistributedPretrainTest {
     }
 
     @Test
+    void kdOnlineAndOffline_twoRanksFollowOneProcess() throws Exception {
+        Path teacher = twoRankRun().resolve("model"), data = dir.resolve("data"), cache = dir.resolve("logits");
+        CliRunner.Run c = CliRunner.run("cache-logits", "--model", teacher.toString(), "--data", data.toString(),
+                "--out", cache.toString(), "--device", "cpu:1", "--batch", "4");
+        assertEquals(0, c.exit(), c.err());
+        for (String[] kd : new String[][] {{"--kd", "online", "--teacher", teacher.toString()}, {"--kd", "offline", "--logits", cache.toString()}}) {
+            Path single = dir.resolve("kd-one-" + kd[1]), two = dir.resolve("kd-two-" + kd[1]);
+            List<String> args = new ArrayList<>(List.of("pretrain", "--config", config.toString(), "--out", single.toString(),
+                    "--no-progress", "--max-steps", "8"));
+            args.addAll(List.of(kd));
+            CliRunner.Run one = CliRunner.run(args.toArray(String[]::new));
+            assertEquals(0, one.exit(), one.err());
+            List<String> more = new ArrayList<>(List.of("--max-steps", "8"));
+            more.addAll(List.of(kd));
+            List<String> cmd = pretrain(two, more.toArray(String[]::new));
+            Job j = mpirun(List.of(cmd, cmd), null);
+            assertEquals(0, j.exit(), j.output());
+            List<JsonNode> a = Metrics.read(single.resolve("metrics.jsonl")), b = Metrics.read(two.resolve("metrics.jsonl"));
+            assertEquals(8, b.size());
+            for (int i = 0; i < 8; i++)
+                assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), TOLERANCE, kd[1] + " KD loss of step " + (i + 1));
+            double w = maxWeightDifference(single.resolve("model"), two.resolve("model"));
+            assertTrue(w <= TOLERANCE, kd[1] + " KD: largest final weight difference " + w);
+        }
+    }
+
+    @Test
     void score_asTwoRanks_mergesTheSameScoresAsOneProcess() throws Exception {
         Path model = twoRankRun().resolve("model"), data = dir.resolve("data");
         Path one = dir.resolve("one.scores"), two = dir.resolve("two.scores");
