@@ -70,11 +70,14 @@ final class BenchModels {
     }
 
     /** Seeded uniform token ids I32 [B, T] in [0, vocab). */
-    static Tensor randomIds(Options o, Backend be, int vocab) {
-        SplittableRandom r = new SplittableRandom(o.seed + 1);
-        int[] ids = new int[o.batch * o.seq];
+    static Tensor randomIds(Options o, Backend be, int vocab) { return randomIds(o, be, vocab, o.batch, 0); }
+
+    /** rows of seeded ids; stream s > 0 gives another rank its own rows. */
+    static Tensor randomIds(Options o, Backend be, int vocab, int rows, int stream) {
+        SplittableRandom r = new SplittableRandom(o.seed + 1 + stream);
+        int[] ids = new int[rows * o.seq];
         for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(vocab);
-        return be.fromInts(ids, o.batch, o.seq);
+        return be.fromInts(ids, rows, o.seq);
     }
 
     static void header(PrintWriter out, String what, Options o, Backend be, CausalLM model) {

@@ -1,7 +1,8 @@
 /*
  * The options kd4j score and kd4j cache-logits share: a resumable, shardable forward-only pass of one model over the
  * train split of a prepared data set (or a Megatron corpus), in batches saved a chunk at a time. Also prints such a
- * pass's progress lines, at most every two seconds.
+ * pass's progress lines, at most every two seconds. Started as MPI ranks (mpirun, srun), rank r of N takes slice r/N
+ * and its share of the node's cores or GPUs, as a convenience beside job arrays.
  */
 package kd4j.cli;
 
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.Supplier;
 import kd4j.distill.score.Shard;
+import kd4j.mpi.Communicator;
+import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
 import kd4j.tokenizers.Tokenizer;
@@ -51,6 +54,13 @@ public final class CorpusPassOptions {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        Communicator comm = Communicators.world();
+        if (comm.isDistributed()) {
+            if (!slice.equals(Shard.WHOLE))
+                throw new ParameterException(spec.commandLine(), "--shard " + shard + " under " + comm.size() + " MPI ranks: "
+                        + "the ranks already split the corpus (rank r takes slice r/" + comm.size() + "); drop --shard or run without mpirun");
+            slice = new Shard(comm.rank(), comm.size());
+        }
         if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batch);
         if (chunk < 1) throw new ParameterException(spec.commandLine(), "--chunk must be at least 1, got " + chunk);
         return slice;
@@ -81,7 +91,10 @@ public final class CorpusPassOptions {
     }
 
     /** A new backend for --device; the caller closes it. */
-    Backend openBackend() { return Backends.open(device); }
+    Backend openBackend() {
+        Communicator comm = Communicators.world();
+        return Backends.open(Backends.forLocalRank(device, comm.localRank(), comm.localSize()));
+    }
 
     /**
      * Prints a pass's progress lines to err: the first, then at most one every two seconds, and always the last;

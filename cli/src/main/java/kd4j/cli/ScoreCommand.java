@@ -2,11 +2,16 @@
  * `kd4j score`: MiniPLM's offline scoring. Runs a model forward-only over every instance of a prepared data set
  * (or a Megatron .bin/.idx corpus) and writes, per instance, the sum and mean of token log-probabilities and the
  * token count to a columnar score file. Resumable: run the same command again after a kill. --shard i/N scores one
- * slice so a scheduler job array can split a corpus; `kd4j score-merge` joins the slices.
+ * slice so a scheduler job array can split a corpus; `kd4j score-merge` joins the slices. As N MPI ranks, rank r
+ * scores slice r/N into OUT.rank-r-of-N and rank 0, once every slice file is there, merges them into OUT (the
+ * slice files stay, so a rerun after a kill redoes only unfinished slices).
  */
 package kd4j.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -19,6 +24,8 @@ import kd4j.distill.score.TeacherScorer;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
 import kd4j.models.Models;
+import kd4j.mpi.Communicator;
+import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,6 +55,9 @@ public final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Shard slice = pass.slice(spec);
+        Communicator comm = Communicators.world();
+        Path whole = out;
+        if (comm.isDistributed()) out = rankFile(whole, comm.rank(), comm.size());
         PrintWriter err = spec.commandLine().getErr();
         Path data = pass.data;
         try (DatasetInstances source = DatasetInstances.open(data, pass.corpusTokenizer(model));
@@ -71,7 +81,35 @@ public final class ScoreCommand implements Callable<Integer> {
                     "scored %,d instances (%,d tokens) in %.1f s: %,.0f tokens/s, %,.1f instances/s -> %s%n",
                     p.instancesThisRun(), p.tokensThisRun(), p.secondsThisRun(), p.tokensPerSecond(),
                     p.instancesPerSecond(), out);
+            if (comm.isDistributed() && comm.isRoot()) mergeRanks(whole, comm.size(), err);
             return ExitCodes.OK;
         }
+    }
+
+    static Path rankFile(Path whole, int rank, int size) {
+        return whole.resolveSibling(whole.getFileName() + ".rank-" + rank + "-of-" + size);
+    }
+
+    /**
+     * Rank 0: waits for every rank's slice file (each is written atomically when its slice is done), then merges
+     * them into whole. The slice files stay, so a rerun finds every slice done and only merges again. No
+     * collective, so no timeout: a rank that fails makes the launcher end the job.
+     */
+    private static void mergeRanks(Path whole, int size, PrintWriter err) throws Exception {
+        List<Path> parts = new ArrayList<>();
+        for (int r = 0; r < size; r++) parts.add(rankFile(whole, r, size));
+        boolean told = false;
+        while (!parts.stream().allMatch(Files::exists)) {
+            if (!told) {
+                err.println("kd4j score: rank 0 waits for the other ranks' slices to merge them into " + whole);
+                err.flush();
+                told = true;
+            }
+            Thread.sleep(500);
+        }
+        ScoreFile merged = ScoreFile.merge(parts);
+        merged.write(whole);
+        err.printf("merged the %d ranks' slices: %,d instances -> %s%n", size, merged.size(), whole);
+        err.flush();
     }
 }

@@ -181,6 +181,55 @@ class DistributedPretrainTest {
         assertTrue(j.output().contains("the training data"), "the seed orders the data too: " + j.output());
     }
 
+    @Test
+    void kdOnlineAndOffline_twoRanksFollowOneProcess() throws Exception {
+        Path teacher = twoRankRun().resolve("model"), data = dir.resolve("data"), cache = dir.resolve("logits");
+        CliRunner.Run c = CliRunner.run("cache-logits", "--model", teacher.toString(), "--data", data.toString(),
+                "--out", cache.toString(), "--device", "cpu:1", "--batch", "4");
+        assertEquals(0, c.exit(), c.err());
+        for (String[] kd : new String[][] {{"--kd", "online", "--teacher", teacher.toString()}, {"--kd", "offline", "--logits", cache.toString()}}) {
+            Path single = dir.resolve("kd-one-" + kd[1]), two = dir.resolve("kd-two-" + kd[1]);
+            List<String> args = new ArrayList<>(List.of("pretrain", "--config", config.toString(), "--out", single.toString(),
+                    "--no-progress", "--max-steps", "8"));
+            args.addAll(List.of(kd));
+            CliRunner.Run one = CliRunner.run(args.toArray(String[]::new));
+            assertEquals(0, one.exit(), one.err());
+            List<String> more = new ArrayList<>(List.of("--max-steps", "8"));
+            more.addAll(List.of(kd));
+            List<String> cmd = pretrain(two, more.toArray(String[]::new));
+            Job j = mpirun(List.of(cmd, cmd), null);
+            assertEquals(0, j.exit(), j.output());
+            List<JsonNode> a = Metrics.read(single.resolve("metrics.jsonl")), b = Metrics.read(two.resolve("metrics.jsonl"));
+            assertEquals(8, b.size());
+            for (int i = 0; i < 8; i++)
+                assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), TOLERANCE, kd[1] + " KD loss of step " + (i + 1));
+            double w = maxWeightDifference(single.resolve("model"), two.resolve("model"));
+            assertTrue(w <= TOLERANCE, kd[1] + " KD: largest final weight difference " + w);
+        }
+    }
+
+    @Test
+    void score_asTwoRanks_mergesTheSameScoresAsOneProcess() throws Exception {
+        Path model = twoRankRun().resolve("model"), data = dir.resolve("data");
+        Path one = dir.resolve("one.scores"), two = dir.resolve("two.scores");
+        CliRunner.Run r = CliRunner.run("score", "--model", model.toString(), "--data", data.toString(), "--out", one.toString(),
+                "--device", "cpu:1", "--batch", "4");
+        assertEquals(0, r.exit(), r.err());
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss8m", "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"), Kd4j.class.getName(),
+                "score", "--model", model.toString(), "--data", data.toString(), "--out", two.toString(), "--device", "cpu:1", "--batch", "4");
+        Job j = mpirun(List.of(cmd, cmd), null);
+        assertEquals(0, j.exit(), j.output());
+        assertTrue(j.output().contains("merged the 2 ranks' slices"), j.output());
+        var a = kd4j.distill.score.ScoreFile.read(one);
+        var b = kd4j.distill.score.ScoreFile.read(two);
+        assertEquals(a.size(), b.size());
+        assertTrue(b.isComplete());
+        for (int i = 0; i < a.size(); i++)
+            assertEquals(a.mean(i), b.mean(i), 1e-5, "mean log-probability of instance " + i);
+    }
+
     private static double maxWeightDifference(Path a, Path b) {
         CausalLM x = Models.load(a, Backends.cpu()), y = Models.load(b, Backends.cpu());
         Map<String, float[]> ys = new LinkedHashMap<>();
