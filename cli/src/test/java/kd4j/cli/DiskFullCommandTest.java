@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import kd4j.cli.CliRunner.Run;
 import kd4j.models.CausalLM;
@@ -58,14 +59,23 @@ class DiskFullCommandTest {
         cmd.addAll(List.of(args));
         StringBuilder line = new StringBuilder("ulimit -f " + kilobytes + "; trap '' XFSZ; exec");
         for (String c : cmd) line.append(" '").append(c.replace("'", "'\\''")).append('\'');
-        Path out = Files.createTempFile(dir, "out", ".txt"), err = Files.createTempFile(dir, "err", ".txt");
-        Process p = new ProcessBuilder("/bin/bash", "-c", line.toString()).redirectOutput(out.toFile())
-                .redirectError(err.toFile()).start();
+        // pipes, not files: the file-size limit would cut a captured stdout or stderr file short as well
+        Process p = new ProcessBuilder("/bin/bash", "-c", line.toString()).start();
+        var out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
+        var err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
         if (!p.waitFor(180, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("child did not finish: " + Files.readString(err));
+            throw new AssertionError("child did not finish: " + err.get(10, TimeUnit.SECONDS));
         }
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        return new Run(p.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
+    }
+
+    private static String read(java.io.InputStream in) {
+        try {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static void assertFailedRunNaming(Run r, Path file) {
