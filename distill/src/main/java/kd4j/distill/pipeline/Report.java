@@ -168,8 +168,9 @@ public final class Report {
         if (!brownRun)
             md.append("Brown column skipped: no Brown corpus found (set KD4J_FIXTURES to the fixtures folder, or "
                     + "evaluation.brown to a brown.jsonl); the out-of-domain column uses the bundled corpus.\n\n");
-        chance(md, rows, Metric.TASK, 0.25, "next-sentence");
-        if (pairsRun) chance(md, rows, Metric.PAIRS, 0.5, "BLiMP");
+        java.util.Set<Metric> atChance = java.util.EnumSet.noneOf(Metric.class);
+        if (chance(md, rows, Metric.TASK, 0.25, "next-sentence")) atChance.add(Metric.TASK);
+        if (pairsRun && chance(md, rows, Metric.PAIRS, 0.5, "BLiMP")) atChance.add(Metric.PAIRS);
 
         md.append("Bits per byte of UTF-8 text (comparable across tokenizers):\n\n");
         md.append("| Method | Model | In-domain bits/byte ↓ |").append(oodRun ? " Out-of-domain bits/byte ↓ |" : "")
@@ -194,7 +195,7 @@ public final class Report {
         ArrayNode comparisons = JsonNodeFactory.instance.arrayNode();
         md.append("## Is the difference real?\n\n");
         teacherMargin(md, by, students, offline);
-        comparisons(md, results, by, compared, cfg.run().seeds(), comparisons);
+        comparisons(md, results, by, compared, atChance, cfg.run().seeds(), comparisons);
         domainsRead(md, offline);
         if (!ratios.isEmpty()) curve(md, results, by, ratios, offline, pairsRun, comparisons);
 
@@ -374,7 +375,8 @@ public final class Report {
         return examples > 0 && Math.abs(accuracy - chance) <= 1.96 * Math.sqrt(chance * (1 - chance) / examples);
     }
 
-    private static void chance(StringBuilder md, List<Aggregate> rows, Metric m, double chance, String name) {
+    /** Writes whether the column is at chance for every model, and returns that. */
+    private static boolean chance(StringBuilder md, List<Aggregate> rows, Metric m, double chance, String name) {
         List<String> above = new ArrayList<>();
         int measured = 0;
         for (Aggregate a : rows) {
@@ -384,12 +386,13 @@ public final class Report {
             int n = m == Metric.PAIRS ? a.pairExamples() : a.taskExamples();
             if (!atChance(s.mean(), chance, n)) above.add(a.label() + String.format(Locale.ROOT, " (%.3f)", s.mean()));
         }
-        if (measured == 0) return;
+        if (measured == 0) return false;
         if (above.isEmpty())
             md.append(String.format(Locale.ROOT, "**The %s column is at chance for every model, the teacher included** (all "
                     + "within 1.96 standard errors of %.0f%%): it cannot rank these models.%n%n", name, 100 * chance));
         else md.append(String.format(Locale.ROOT, "%s: off chance (%.0f%%, beyond 1.96 standard errors): %s.%n%n", name,
                 100 * chance, String.join(", ", above)));
+        return above.isEmpty();
     }
 
     private static void teacherMargin(StringBuilder md, Map<String, Aggregate> by, List<Aggregate> students, Offline o) {
@@ -436,22 +439,23 @@ public final class Report {
     }
 
     private static void comparisons(StringBuilder md, List<MethodResult> results, Map<String, Aggregate> by,
-                                    List<Metric> metrics, int seeds, ArrayNode json) {
+                                    List<Metric> metrics, java.util.Set<Metric> atChance, int seeds, ArrayNode json) {
         md.append("Each method against its baseline, seed by seed (method − baseline: negative is better for a loss, ")
           .append("positive for an accuracy), mean paired difference and its 95% confidence interval (t, n − 1 degrees ")
           .append("of freedom). A difference is called real only when the interval excludes 0.\n\n");
         md.append("| Method vs baseline | Metric | Per seed | Mean [95% CI] | Verdict |\n|---|---|---|---:|---|\n");
         for (String[] p : PAIRS) {
             if (!by.containsKey(p[0]) || !by.containsKey(p[1])) continue;
-            for (Metric m : metrics) comparisonRow(md, results, by, p[0], p[1], m, json);
+            for (Metric m : metrics) comparisonRow(md, results, by, p[0], p[1], m, atChance.contains(m), json);
         }
         md.append('\n');
         if (seeds < 2)
             md.append("With one seed there is no interval: rerun with --seeds 3 or more before calling any difference real.\n\n");
     }
 
+    /** atChance: the column is at chance for every model, so no difference in it is called real. */
     private static void comparisonRow(StringBuilder md, List<MethodResult> results, Map<String, Aggregate> by, String method,
-                                      String baseline, Metric m, ArrayNode json) {
+                                      String baseline, Metric m, boolean atChance, ArrayNode json) {
         Statistics.Paired d = paired(results, method, baseline, m);
         if (d == null) return;
         Map<Long, Double> a = bySeed(results, method, m), b = bySeed(results, baseline, m);
@@ -464,13 +468,15 @@ public final class Report {
             seedsJson.add(e.getValue() - y);
         }
         boolean better = m.lowerIsBetter ? d.mean() < 0 : d.mean() > 0;
+        boolean real = d.real() && !atChance;
         String verdict = d.n() < 2 ? "one seed: no verdict"
-                : d.real() ? (better ? "**real: better**" : "**real: worse**") : "not distinguishable from 0";
+                : atChance ? "column at chance for every model: no verdict"
+                : real ? (better ? "**real: better**" : "**real: worse**") : "not distinguishable from 0";
         md.append("| ").append(by.get(method).label()).append(" vs ").append(by.get(baseline).label()).append(" | ")
           .append(m.title).append(" | ").append(String.join(", ", perSeed)).append(" | ").append(d.format(m.digits))
           .append(" | ").append(verdict).append(" |\n");
         ObjectNode o = json.addObject().put("method", method).put("baseline", baseline).put("metric", m.title)
-                .put("mean", d.mean()).put("n", d.n()).put("real", d.real());
+                .put("mean", d.mean()).put("n", d.n()).put("real", real).put("atChance", atChance);
         put(o, "low", d.low());
         put(o, "high", d.high());
         o.set("perSeed", seedsJson);
@@ -600,10 +606,16 @@ public final class Report {
 
     private static void zoom(org.knowm.xchart.internal.chartpart.Chart<? extends org.knowm.xchart.style.AxesChartStyler, ?> chart,
                              double lo, double hi) {
+        zoom(chart, lo, hi, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+    }
+
+    /** The y axis fitted to [lo, hi] with a margin, never beyond [min, max] (an accuracy stays within [0, 1]). */
+    private static void zoom(org.knowm.xchart.internal.chartpart.Chart<? extends org.knowm.xchart.style.AxesChartStyler, ?> chart,
+                             double lo, double hi, double min, double max) {
         if (!(hi >= lo)) return;
         double pad = Math.max(1e-3, (hi - lo) * 0.15);
-        chart.getStyler().setYAxisMin(lo - pad);
-        chart.getStyler().setYAxisMax(hi + pad);
+        chart.getStyler().setYAxisMin(Math.max(min, lo - pad));
+        chart.getStyler().setYAxisMax(Math.min(max, hi + pad));
     }
 
     /** BLiMP accuracy per field (and overall) for every method, mean with 95% seed interval. */
@@ -635,7 +647,7 @@ public final class Report {
             }
             chart.addSeries(a.label(), cats, y, e);
         }
-        zoom(chart, lo, hi);
+        zoom(chart, lo, hi, 0, 1);
         save(chart, path);
     }
 
@@ -673,7 +685,7 @@ public final class Report {
             lo = Math.min(lo, b - h);
             hi = Math.max(hi, b + h);
         }
-        zoom(chart, lo, hi);
+        if (m.lowerIsBetter) zoom(chart, lo, hi); else zoom(chart, lo, hi, 0, 1);
         save(chart, path);
     }
 
