@@ -111,7 +111,7 @@ public final class ShardReader implements TokenSequences {
         }
     }
 
-    private int maxId = -1;              // unsigned; -1 (all ones) doubles as "not computed" and "0xffffffff"
+    private int maxId;                   // compared unsigned; valid once maxIdKnown
     private boolean maxIdKnown;
 
     @Override

@@ -66,9 +66,14 @@ public final class Metrics implements Closeable {
                 .put("dataWaitShare", round(r.dataWaitShare())).put("stepSeconds", round(r.stepSeconds()));
         if (r.hasEval()) n.put("evalLoss", r.evalLoss()).put("evalPerplexity", Math.exp(r.evalLoss()));
         for (var e : new java.util.TreeMap<>(r.extra()).entrySet()) n.put(e.getKey(), e.getValue());
-        out.write(JSON.writeValueAsString(n));
-        out.write('\n');
-        out.flush();
+        String line = JSON.writeValueAsString(n);
+        try {
+            out.write(line);
+            out.write('\n');
+            out.flush();
+        } catch (IOException e) {
+            throw kd4j.data.DiskFullException.named(e, file, line.length() + 1L);
+        }
     }
 
     private static double round(double v) { return Math.round(v * 1e4) / 1e4; }

@@ -46,6 +46,9 @@ public final class SafeTensors {
     /** Headers larger than this are refused: real ones are a few hundred kB even for 7B models. */
     static final long MAX_HEADER_BYTES = 100L << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * One tensor as the header describes it. dtype is null when the header names a dtype kd4j does not support
@@ -214,21 +217,17 @@ public final class SafeTensors {
         long n = e.numel();
         switch (e.dtype()) {
             case F32 -> {
-                for (long i = 0; i < n; i++)
-                    if ((b.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 4 * i) & 0x7f800000) == 0x7f800000) return i;
+                for (long i = 0; i < n; i++) if ((b.get(LE_INT, 4 * i) & 0x7f800000) == 0x7f800000) return i;
             }
             case F64 -> {
                 for (long i = 0; i < n; i++)
-                    if ((b.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 8 * i) & 0x7ff0000000000000L)
-                            == 0x7ff0000000000000L) return i;
+                    if ((b.get(LE_LONG, 8 * i) & 0x7ff0000000000000L) == 0x7ff0000000000000L) return i;
             }
             case BF16 -> {
-                for (long i = 0; i < n; i++)
-                    if ((b.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2 * i) & 0x7f80) == 0x7f80) return i;
+                for (long i = 0; i < n; i++) if ((b.get(LE_SHORT, 2 * i) & 0x7f80) == 0x7f80) return i;
             }
             case F16 -> {
-                for (long i = 0; i < n; i++)
-                    if ((b.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2 * i) & 0x7c00) == 0x7c00) return i;
+                for (long i = 0; i < n; i++) if ((b.get(LE_SHORT, 2 * i) & 0x7c00) == 0x7c00) return i;
             }
             default -> { }
         }
