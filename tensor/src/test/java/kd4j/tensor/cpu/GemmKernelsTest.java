@@ -5,6 +5,7 @@ package kd4j.tensor.cpu;
 import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 @ExtendWith(VectorWidthCondition.class)
 class GemmKernelsTest {
-    /** m, n, k triples crossing the micro-tile (4 or 12 x 2L), the MC = 72 row block and the K blocks (kcFor: at most 384). */
+    /** m, n, k triples crossing the micro-tile (4, 8 or 12 x 2L), the MC = 72 row block and the K blocks (kcFor: at most 384). */
     static final int[][] DIMS = {
             {1, 1, 1}, {1, 5, 3}, {3, 7, 13}, {6, 16, 8}, {7, 17, 31}, {8, 16, 64}, {13, 100, 17},
             {31, 127, 257}, {64, 64, 64}, {73, 33, 300}, {100, 257, 31}, {127, 3, 513}, {2, 2100, 5}, {0, 4, 3}, {5, 4, 0}};
@@ -32,6 +33,12 @@ class GemmKernelsTest {
             for (boolean ta : new boolean[] {false, true})
                 for (boolean tb : new boolean[] {false, true}) out.add(Arguments.of(d[0], d[1], d[2], ta, tb));
         return out.stream();
+    }
+
+    @Test
+    void tileRows_are4Below512Bits_else8_or12WhenAsked() {
+        int expected = Simd.SCALAR || Simd.L < 16 ? 4 : "12".equals(System.getProperty("kd4j.gemmTileRows")) ? 12 : 8;
+        assertEquals(expected, GemmKernels.MR, "the tile the surefire execution asked for (gemm-tile-12 runs this class at 12)");
     }
 
     private static int[] dims(boolean trans, int rows, int cols) { return trans ? new int[] {cols, rows} : new int[] {rows, cols}; }
