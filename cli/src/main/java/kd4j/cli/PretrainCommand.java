@@ -146,8 +146,8 @@ public final class PretrainCommand implements Callable<Integer> {
              TokenDataset trainSet = TokenDataset.open(Path.of(cfg.data().train()));
              TokenDataset validSet = cfg.data().validation() == null ? null : TokenDataset.open(Path.of(cfg.data().validation()))) {
             ModelConfig studentConfig = Models.readConfig(Path.of(cfg.model().init() != null ? cfg.model().init() : cfg.model().config()));
-            // run.activationCheckpointing is not a config key yet (#17); the plan takes it once it is
-            var plan = MemoryPlan.training(studentConfig, cfg.data().batchSize(), cfg.data().seqLength(), false,
+            var plan = MemoryPlan.training(studentConfig, cfg.data().batchSize(), cfg.data().seqLength(),
+                    cfg.run().activationCheckpointing(),
                     kd.onlineTeacher(), be);
             spec.commandLine().getErr().println(plan.table());
             plan.requireFits("lower data.batchSize (raise data.gradAccum to keep the tokens per step) or data.seqLength,"

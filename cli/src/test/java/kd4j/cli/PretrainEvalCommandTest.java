@@ -54,6 +54,21 @@ class PretrainEvalCommandTest {
         return cfg;
     }
 
+    /** The memory plan printed before training counts what run.activationCheckpointing keeps, not the plain run. */
+    @Test
+    void pretrain_withActivationCheckpointing_plansForIt() throws Exception {
+        Path data = prepare();
+        String cfg = config(data, 512, "").toString();
+        CliRunner.Run plain = CliRunner.run("pretrain", "--config", cfg, "--no-progress", "--threads", "1", "--max-steps", "1");
+        CliRunner.Run ckpt = CliRunner.run("pretrain", "--config", cfg, "--no-progress", "--threads", "1", "--max-steps", "1",
+                "--activation-checkpointing", "--out", dir.resolve("run-ckpt").toString());
+        assertEquals(0, plain.exit(), plain.err());
+        assertEquals(0, ckpt.exit(), ckpt.err());
+        assertTrue(ckpt.err().contains(", activation checkpointing"), ckpt.err());
+        assertTrue(plain.err().contains("activations + their gradients") && !plain.err().contains("activation checkpointing"),
+                plain.err());
+    }
+
     @Test
     void pretrain_writesTheRunFolder_andEvalScoresTheModel() throws Exception {
         Path data = prepare();

@@ -17,7 +17,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -25,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import kd4j.autograd.Parameter;
+import kd4j.data.AtomicFiles;
 import kd4j.mpi.Communicator;
 import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
@@ -144,7 +144,7 @@ public final class DataParallel {
 
     /** The bytes of every parameter's data, in registry order (after the same init or restore, ranks match). */
     public static byte[] weightsFingerprint(List<Parameter> params) {
-        MessageDigest md = digest();
+        MessageDigest md = AtomicFiles.newSha256();
         for (Parameter p : params) {
             Tensor t = p.data();
             md.update(p.name().getBytes(StandardCharsets.UTF_8));
@@ -157,13 +157,5 @@ public final class DataParallel {
         return md.digest();
     }
 
-    static byte[] sha256(byte[] bytes) { return digest().digest(bytes); }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
-        }
-    }
+    static byte[] sha256(byte[] bytes) { return AtomicFiles.newSha256().digest(bytes); }
 }

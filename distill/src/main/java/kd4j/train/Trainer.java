@@ -37,6 +37,7 @@ import kd4j.autograd.Var;
 import kd4j.autograd.optim.AdamW;
 import kd4j.autograd.optim.GradClip;
 import kd4j.autograd.optim.LrSchedule;
+import kd4j.data.AtomicFiles;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.mpi.Communicator;
@@ -212,7 +213,7 @@ public final class Trainer {
         } else {
             if (resume && progressOut != null)
                 progressOut.println("kd4j: no checkpoint in " + checkpoints + "; starting from step 0");
-            if (root) Files.writeString(runDir.resolve(CONFIG_FILE), config.toJson(), StandardCharsets.UTF_8);
+            if (root) AtomicFiles.write(runDir.resolve(CONFIG_FILE), config.toJson());
         }
         parallel.checkAgreement(fingerprints(step, tokens));
         Path metricsFile = runDir.resolve(METRICS_FILE);

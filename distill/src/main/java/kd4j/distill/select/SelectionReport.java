@@ -8,7 +8,6 @@ package kd4j.distill.select;
 
 import java.awt.Color;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.IntFunction;
+import kd4j.data.AtomicFiles;
 import kd4j.distill.select.DifferenceSampling.Selection;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
@@ -71,7 +71,7 @@ public final class SelectionReport {
         table(md, "Borderline: first dropped", s, range(r, k, Math.min(r.length, k + SHOWN)), sourceOf, textOf);
         table(md, "Lowest differences (dropped first)", s, range(r, Math.max(k, r.length - SHOWN), r.length), sourceOf, textOf);
         Path report = dir.resolve("report.md");
-        Files.writeString(report, md.toString(), StandardCharsets.UTF_8);
+        AtomicFiles.write(report, md.toString());
         return report;
     }
 
@@ -122,8 +122,7 @@ public final class SelectionReport {
                     .put("text", textOf == null ? "" : snippet(textOf.apply(c[3])));
         }
         md.append('\n');
-        Files.writeString(dir.resolve("domains.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json),
-                StandardCharsets.UTF_8);
+        AtomicFiles.write(dir.resolve("domains.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
     }
 
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
