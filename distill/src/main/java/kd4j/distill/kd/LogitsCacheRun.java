@@ -53,8 +53,9 @@ public final class LogitsCacheRun {
     private final Path out;
     private final int batchSize;
     private final int chunkInstances;
-    /** Bytes of one block of teacher logits: 16 MiB, since each block is copied to the heap for truncation. */
-    public static final long LOGITS_BLOCK_BYTES = 16L << 20;
+    /** Bytes of one block of teacher logits (ChunkedLogits' default); it reaches the heap 16 MiB at a time. */
+    public static final long LOGITS_BLOCK_BYTES = ChunkedLogits.DEFAULT_CHUNK_BYTES;
+    private static final long HOST_COPY_BYTES = 16L << 20;
     private final ChunkedLogits logits;
 
     public LogitsCacheRun(InstanceSource source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
@@ -202,25 +203,29 @@ public final class LogitsCacheRun {
                 mask == null ? null : be.fromInts(mask, b, tLen), (r0, block) -> {
             if (block.dim(1) != vocab)
                 throw new IllegalStateException("teacher returned " + block.dim(1) + " logits per token, its config says " + vocab);
-            float[] host = block.toFloatArray();
-            for (int r = 0; r < block.dim(0); r++) {
-                int j = (r0 + r) / tLen, t = (r0 + r) % tLen;
-                while (begun[0] < j) {
-                    int next = ++begun[0];
-                    enc.beginInstance(positions[next]);
-                    rng[0] = manifest.keepsSamples()
-                            ? new SplittableRandom(manifest.seed() ^ (first + next) * 0x9E3779B97F4A7C15L) : null;
+            int rowsPerCopy = ChunkedLogits.rowsPerBlock(vocab, HOST_COPY_BYTES);
+            for (int c0 = 0; c0 < block.dim(0); c0 += rowsPerCopy) {
+                int n = Math.min(rowsPerCopy, block.dim(0) - c0);
+                float[] host = block.narrow(0, c0, n).toFloatArray();
+                for (int r = 0; r < n; r++) {
+                    int j = (r0 + c0 + r) / tLen, t = (r0 + c0 + r) % tLen;
+                    while (begun[0] < j) {
+                        int next = ++begun[0];
+                        enc.beginInstance(positions[next]);
+                        rng[0] = manifest.keepsSamples()
+                                ? new SplittableRandom(manifest.seed() ^ (first + next) * 0x9E3779B97F4A7C15L) : null;
+                    }
+                    if (t >= positions[j]) continue;
+                    for (int q = r * vocab; q < (r + 1) * vocab; q++)
+                        if (!Float.isFinite(host[q]))
+                            throw new kd4j.train.NonFiniteResultException("instance " + (first + j) + ", position " + t
+                                    + ": the teacher's logit of token " + (q - r * vocab) + " is " + host[q]
+                                    + "; its output is not finite, so nothing of this chunk is cached");
+                    int c = truncator.truncate(host, r * vocab, kept, probs, rng[0]);
+                    double mass = 0;
+                    for (int q = 0; q < c; q++) mass += probs[q];
+                    enc.token(kept, probs, c, manifest.keepsSamples() ? 0f : (float) Math.max(0, 1 - mass));
                 }
-                if (t >= positions[j]) continue;
-                for (int q = r * vocab; q < (r + 1) * vocab; q++)
-                    if (!Float.isFinite(host[q]))
-                        throw new kd4j.train.NonFiniteResultException("instance " + (first + j) + ", position " + t
-                                + ": the teacher's logit of token " + (q - r * vocab) + " is " + host[q]
-                                + "; its output is not finite, so nothing of this chunk is cached");
-                int c = truncator.truncate(host, r * vocab, kept, probs, rng[0]);
-                double mass = 0;
-                for (int q = 0; q < c; q++) mass += probs[q];
-                enc.token(kept, probs, c, manifest.keepsSamples() ? 0f : (float) Math.max(0, 1 - mass));
             }
         });
         while (begun[0] < b - 1) enc.beginInstance(positions[++begun[0]]);

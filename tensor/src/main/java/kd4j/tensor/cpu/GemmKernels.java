@@ -99,6 +99,10 @@ public final class GemmKernels {
     static void gemm(Parallel par, int batches, int m, int n, int k, float alpha, Operand a, Operand b, float beta,
                      MemorySegment c, long cBase, long cBatchStride, long ldc) {
         if (batches == 0 || m == 0 || n == 0) return;
+        if (m <= ROWS_TIMES_WEIGHT_MAX_M && k > 0 && a.colStride == 1 && b.rowStride == 1 && !Simd.SCALAR) {
+            rowsTimesWeight(par, batches, m, n, k, alpha, a, b, beta, c, cBase, cBatchStride, ldc);
+            return;
+        }
         int threads = par.threads();
         long mnk = (long) m * n * k;
         if (threads == 1 || k == 0 || batches * mnk < PARALLEL_MIN_MNK) {
@@ -118,6 +122,49 @@ public final class GemmKernels {
         for (int bt = 0; bt < batches; bt++)
             cooperative(par, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, beta, c, cBase + bt * cBatchStride, ldc);
     }
+
+    /** Up to this many rows of A (a decode step's batch) go through rowsTimesWeight instead of packing B. */
+    static final int ROWS_TIMES_WEIGHT_MAX_M = 4;
+
+    /**
+     * A few rows of A times a transposed weight (op(B) column j = row j of a Linear weight [N, K], contiguous in k):
+     * each output is one dot product over k, the weight row widened once into a heap copy and shared by the m rows.
+     * Decoding with a 0.5B bf16 model is this GEMM: packing all of B for one row of A wrote 2 GB of packed panels a
+     * token (1.5 tokens/s); this path reads each weight byte once. Parallel over columns; every element is the same
+     * chain of FMAs whatever the thread count, so results are bit-identical across thread counts, as gemm's.
+     */
+    private static void rowsTimesWeight(Parallel par, int batches, int m, int n, int k, float alpha, Operand a, Operand b,
+                                        float beta, MemorySegment c, long cBase, long cBatchStride, long ldc) {
+        for (int bt = 0; bt < batches; bt++) {
+            long aOff = a.base + bt * a.batchStride, bOff = b.base + bt * b.batchStride, cOff = cBase + bt * cBatchStride;
+            Parallel.RangeBody columns = (j0, j1) -> {
+                RowScratch s = ROW_SCRATCH.get().ensure(m, k);
+                for (int i = 0; i < m; i++) Simd.copyWidened(a.segment, DType.F32, aOff + i * a.rowStride, s.rows, i * k, k);
+                for (int j = j0; j < j1; j++) {
+                    Simd.copyWidened(b.segment, b.dtype, bOff + j * b.colStride, s.weight, 0, k);
+                    for (int i = 0; i < m; i++) {
+                        float v = alpha * Simd.dot(s.rows, i * k, s.weight, 0, k);
+                        long at = cOff + i * ldc + j;
+                        c.setAtIndex(FLOAT, at, beta == 0 ? v : v + beta * c.getAtIndex(FLOAT, at));
+                    }
+                }
+            };
+            if ((long) m * n * k < PARALLEL_MIN_MNK) columns.run(0, n);
+            else par.forRange(n, 16, columns);
+        }
+    }
+
+    private static final class RowScratch {
+        float[] rows = new float[0], weight = new float[0];
+
+        RowScratch ensure(int m, int k) {
+            if (rows.length < m * k) rows = new float[m * k];
+            if (weight.length < k) weight = new float[k];
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<RowScratch> ROW_SCRATCH = ThreadLocal.withInitial(RowScratch::new);
 
     /**
      * One GEMM by all threads over shared packed B panels. Step s is the panel (jc, pc) = (s / kBlocks * NC,

@@ -138,9 +138,6 @@ public final class NativeMemory {
         return physical > 0 ? Math.min(limit, physical) : limit;
     }
 
-    /** Physical memory in bytes, or 0 when unknown. */
-    public static long physicalBytes() { return physicalMemoryBytes(); }
-
     static long parseBytes(String p) {
         char unit = Character.toLowerCase(p.charAt(p.length() - 1));
         int shift = switch (unit) { case 'k' -> 10; case 'm' -> 20; case 'g' -> 30; default -> 0; };

@@ -140,6 +140,38 @@ class GemmKernelsTest {
         }
     }
 
+    /**
+     * Decode-sized GEMMs (m <= ROWS_TIMES_WEIGHT_MAX_M rows times a transposed bf16/fp32 weight, parallel size) take
+     * the dot-product path: against the double reference, with beta, and the same bits for every thread count.
+     */
+    @Test
+    void gemm_fewRowsTimesTransposedWeight_matchesReferenceOnEveryThreadCount() {
+        var ref = new kd4j.tensor.reference.ReferenceBackend();
+        for (DType dt : new DType[] {DType.F32, DType.BF16})
+            for (int m = 1; m <= GemmKernels.ROWS_TIMES_WEIGHT_MAX_M + 1; m++) {
+                int n = 700, k = 1500;                                     // m n k >= PARALLEL_MIN_MNK from m = 1
+                float[] av = Compare.uniform(m, m * k, -1, 1), wv = Compare.uniform(k, n * k, -1, 1), cv = Compare.uniform(3, m * n, -1, 1);
+                Tensor wRef = ref.empty(dt, n, k);
+                ref.copy(ref.fromFloats(wv, n, k), wRef);
+                Tensor cRef = ref.fromFloats(cv, m, n);
+                ref.gemm(false, true, 0.5f, ref.fromFloats(av, m, k), wRef, 0.25f, cRef);
+                float[] expected = cRef.toFloatArray(), first = null;
+                for (int threads : new int[] {1, 2, 3}) {
+                    try (CpuBackend be = new CpuBackend(threads)) {
+                        Tensor w = be.empty(dt, n, k);
+                        be.copy(be.fromFloats(wv, n, k), w);
+                        Tensor c = be.fromFloats(cv, m, n);
+                        be.gemm(false, true, 0.5f, be.fromFloats(av, m, k), w, 0.25f, c);
+                        float[] got = c.toFloatArray();
+                        for (int i = 0; i < got.length; i++)
+                            assertEquals(expected[i], got[i], 2e-6 * k, dt + " m=" + m + " index " + i);
+                        if (first == null) first = got;
+                        else assertArrayEquals(first, got, dt + " m=" + m + ": " + threads + " threads differ from 1");
+                    }
+                }
+            }
+    }
+
     @Test
     void gemm_rejectsBadShapesAndAliasing() {
         Tensor a = CPU.empty(DType.F32, 4, 384), b = CPU.empty(DType.F32, 512, 1024), c = CPU.empty(DType.F32, 4, 1024);
