@@ -519,24 +519,27 @@ public final class Report {
                               Offline o, boolean pairsRun, ArrayNode json) {
         md.append("**The selection ratio as a curve** (MiniPLM's Fig. 9; the MiniPLM student trained once per ratio and ")
           .append("seed, the teacher, reference and scores shared; the difference is against Pre-Train w/o KD, seed by seed):\n\n");
-        md.append("| Ratio | Kept instances | In-domain loss (mean ± 95% CI) | vs no KD [95% CI] |")
-          .append(pairsRun ? " BLiMP acc (mean ± 95% CI) | vs no KD [95% CI] |" : "").append("\n|---:|---:|---:|---:|")
+        md.append("| Ratio | Kept instances | In-domain loss (mean ± 95% CI) | vs no KD [95% CI] | Out-of-domain loss (mean ± 95% CI) | vs no KD [95% CI] |")
+          .append(pairsRun ? " BLiMP acc (mean ± 95% CI) | vs no KD [95% CI] |" : "").append("\n|---:|---:|---:|---:|---:|---:|")
           .append(pairsRun ? "---:|---:|" : "").append('\n');
         for (double r : ratios) {
             String method = methodAt(by, r);
             Aggregate a = by.get(method);
             if (a == null) continue;
             md.append("| ").append(Pipeline.ratioName(r)).append(" | ").append(fmt(o.curve().get(r).path("kept").asLong())).append(" | ")
-              .append(ci(a.stat(Metric.IN_DOMAIN), 4)).append(" | ").append(diff(paired(results, method, "nokd", Metric.IN_DOMAIN), 4)).append(" |");
+              .append(ci(a.stat(Metric.IN_DOMAIN), 4)).append(" | ").append(diff(paired(results, method, "nokd", Metric.IN_DOMAIN), 4)).append(" | ")
+              .append(ci(a.stat(Metric.OUT_OF_DOMAIN), 4)).append(" | ").append(diff(paired(results, method, "nokd", Metric.OUT_OF_DOMAIN), 4)).append(" |");
             if (pairsRun) md.append(' ').append(ci(a.stat(Metric.PAIRS), 3)).append(" | ")
                     .append(diff(paired(results, method, "nokd", Metric.PAIRS), 3)).append(" |");
             md.append('\n');
             if (!method.equals("miniplm")) {
                 comparisonJson(results, method, Metric.IN_DOMAIN, json);
+                comparisonJson(results, method, Metric.OUT_OF_DOMAIN, json);
                 if (pairsRun) comparisonJson(results, method, Metric.PAIRS, json);
             }
         }
         md.append("\n![held-out loss against the selection ratio](plots/ratio-curve-loss.png)\n\n");
+        md.append("![out-of-domain loss against the selection ratio](plots/ratio-curve-loss-out-of-domain.png)\n\n");
         if (pairsRun) md.append("![BLiMP accuracy against the selection ratio](plots/ratio-curve-blimp.png)\n\n");
     }
 
@@ -654,6 +657,8 @@ public final class Report {
     private static void curvePlots(PipelineConfig cfg, Map<String, Aggregate> by, List<Double> ratios, Path dir) throws IOException {
         curvePlot(by, ratios, Metric.IN_DOMAIN, "Held-out in-domain loss against the selection ratio (mean, 95% seed interval)",
                 "loss (nats/token)", dir.resolve("ratio-curve-loss"));
+        curvePlot(by, ratios, Metric.OUT_OF_DOMAIN, "Out-of-domain loss against the selection ratio (mean, 95% seed interval)",
+                "loss (nats/token)", dir.resolve("ratio-curve-loss-out-of-domain"));
         if (by.values().stream().anyMatch(a -> a.stat(Metric.PAIRS).n() > 0))
             curvePlot(by, ratios, Metric.PAIRS, "BLiMP accuracy against the selection ratio (mean, 95% seed interval)",
                     "accuracy", dir.resolve("ratio-curve-blimp"));

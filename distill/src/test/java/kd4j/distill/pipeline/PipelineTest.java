@@ -128,7 +128,8 @@ class PipelineTest {
         // Paired comparisons, with the curve's ratio against the baseline.
         List<String> compared = new ArrayList<>();
         for (JsonNode c : results.get("comparisons")) compared.add(c.get("method").asText() + "/" + c.get("metric").asText());
-        assertTrue(compared.contains("miniplm/in-domain loss") && compared.contains("miniplm-r0.3/BLiMP accuracy"), compared.toString());
+        assertTrue(compared.contains("miniplm/in-domain loss") && compared.contains("miniplm-r0.3/BLiMP accuracy")
+                && compared.contains("miniplm-r0.3/out-of-domain loss"), compared.toString());
 
         String md = Files.readString(runDir.resolve(Report.MARKDOWN));
         assertTrue(md.contains("Disjoint: no document text occurs in two of"), md);
@@ -141,7 +142,7 @@ class PipelineTest {
             Double.parseDouble(cells[5].trim().split(" ")[0]);          // accuracy is a number
         }
         for (String plot : List.of("loss-by-method.png", "loss-by-method.svg", "training-loss.png", "blimp-by-field.png",
-                "loss-out-of-domain-by-method.png", "ratio-curve-loss.png", "ratio-curve-blimp.png"))
+                "loss-out-of-domain-by-method.png", "ratio-curve-loss.png", "ratio-curve-loss-out-of-domain.png", "ratio-curve-blimp.png"))
             assertTrue(Files.size(runDir.resolve("plots").resolve(plot)) > 1000, plot);
         assertTrue(Files.isRegularFile(runDir.resolve("stages/select/report/report.md")));
     }
