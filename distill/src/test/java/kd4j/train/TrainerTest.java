@@ -141,6 +141,17 @@ class TrainerTest {
     }
 
     @Test
+    void bf16Precision_isRefusedOnTheCpuBackend_withTheReason() throws IOException {
+        TrainConfig bf16 = config(2, Map.of("run.precision", "bf16"));
+        assertEquals(kd4j.autograd.MatmulPrecision.BF16, bf16.run().precision());
+        assertEquals(kd4j.autograd.MatmulPrecision.FP32, config(2, Map.of()).run().precision(), "fp32 by default");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> run(dir.resolve("bf16"), bf16, 7, false, -1));
+        assertTrue(e.getMessage().contains("run.precision bf16") && e.getMessage().contains("computes every GEMM in fp32"),
+                e.getMessage());
+    }
+
+    @Test
     void resumeWithADifferentBatchSize_isRefused() throws IOException {
         Path runDir = dir.resolve("run");
         run(runDir, config(8, Map.of()), 7, false, 5);

@@ -4,7 +4,10 @@
  * B is [K, N] (ldb = N) or [N, K] (ldb = K). Batch strides in elements; a shared rank-2 B has strideB = 0.
  * Build options fix everything the inner loops depend on, so they hold no runtime branch:
  *   TRANS_A, TRANS_B (0/1): one kernel binary per transpose combination, chosen by the host;
+ *   A_TYPE 0 F32, 2 BF16, 3 F16: A's element type (BF16 in mixed-precision runs), widened as it is loaded;
  *   B_TYPE 0 F32, 2 BF16, 3 F16: B's element type, widened to fp32 as it is loaded;
+ * A product of two bf16 values is exact in fp32 (8 + 8 significant bits), so with bf16 inputs every fma adds an
+ * exact product to the fp32 accumulator: the result is the fp32-accumulated GEMM of the bf16 values.
  *   BM, BN, BK, TM, TN: a work-group of NT = (BM/TM) * (BN/TN) items computes one BM x BN tile of C, each item a
  *   TM x TN register block (TM, TN multiples of 4; BM*BK/4 and BK*BN/4 multiples of NT).
  * Per BK step the group stages the A tile (as [BK][BM]) and the B tile (as [BK][BN]) in local memory, double
@@ -21,6 +24,26 @@
 #define LA (BM * BK / 4 / NT)   /* 4-element loads of A per item per step */
 #define LB (BK * BN / 4 / NT)
 #define PAD 4
+
+#ifndef A_TYPE
+#define A_TYPE 0
+#endif
+#if A_TYPE == 2
+typedef ushort a_t;
+#define LOAD_A1(p, i) as_float(((uint) (p)[i]) << 16)    /* bf16: the upper half of an fp32 */
+inline float4 load_a4(global const ushort* p) {
+    ushort4 u = *(global const ushort4*) p;
+    return as_float4(convert_uint4(u) << 16);
+}
+#elif A_TYPE == 3
+typedef half a_t;
+#define LOAD_A1(p, i) vload_half((i), (p))
+inline float4 load_a4(global const half* p) { return vload_half4(0, p); }
+#else
+typedef float a_t;
+#define LOAD_A1(p, i) ((p)[i])
+inline float4 load_a4(global const float* p) { return *(global const float4*) p; }
+#endif
 
 #if B_TYPE == 2
 typedef ushort b_t;
@@ -41,7 +64,7 @@ inline float4 load_b4(global const float* p) { return *(global const float4*) p;
 
 __attribute__((reqd_work_group_size(NT, 1, 1)))
 kernel void gemm(int M, int N, int K, float alpha, float beta,
-                 global const float* A, long ao, long strideA,
+                 global const a_t* A, long ao, long strideA,
                  global const b_t* B, long bo, long strideB,
                  global float* C, long co, long strideC, int vecA, int vecB, int vecC) {
     local float As[2][BK][BM + PAD] __attribute__((aligned(16)));
@@ -90,16 +113,16 @@ kernel void gemm(int M, int N, int K, float alpha, float beta,
         if (vecA && A_FULL) {                                                                   \
             for (int l = 0; l < LA; l++) {                                                      \
                 int e = tid + l * NT, r = e / A_COLS, c = (e % A_COLS) * 4;                     \
-                ra[l] = *(global const float4*) (A + A_IDX(r, c));                              \
+                ra[l] = load_a4(A + A_IDX(r, c));                                               \
             }                                                                                   \
         } else {                                                                                \
             for (int l = 0; l < LA; l++) {                                                      \
                 int e = tid + l * NT, r = e / A_COLS, c = (e % A_COLS) * 4;                     \
                 float4 v;                                                                       \
-                v.x = A_OK(r, c) ? A[A_IDX(r, c)] : 0.0f;                                       \
-                v.y = A_OK(r, c + 1) ? A[A_IDX(r, c + 1)] : 0.0f;                               \
-                v.z = A_OK(r, c + 2) ? A[A_IDX(r, c + 2)] : 0.0f;                               \
-                v.w = A_OK(r, c + 3) ? A[A_IDX(r, c + 3)] : 0.0f;                               \
+                v.x = A_OK(r, c) ? LOAD_A1(A, A_IDX(r, c)) : 0.0f;                              \
+                v.y = A_OK(r, c + 1) ? LOAD_A1(A, A_IDX(r, c + 1)) : 0.0f;                      \
+                v.z = A_OK(r, c + 2) ? LOAD_A1(A, A_IDX(r, c + 2)) : 0.0f;                      \
+                v.w = A_OK(r, c + 3) ? LOAD_A1(A, A_IDX(r, c + 3)) : 0.0f;                      \
                 ra[l] = v;                                                                      \
             }                                                                                   \
         }                                                                                       \

@@ -42,6 +42,7 @@ public final class OpenClBackend implements Backend {
     /** Smaller tiles for GEMMs whose large-tile grid would leave compute units idle (null: always the large ones). */
     private final GemmTiles smallTiles;
     private final int computeUnits;
+    private final GemmPath bf16Path;
     /** -Dkd4j.opencl.profile=true: every launch is followed by clFinish and timed per kernel; printed at close. */
     private final boolean profile = Boolean.getBoolean("kd4j.opencl.profile");
     private final Map<String, long[]> profileTimes = new java.util.HashMap<>();
@@ -100,6 +101,7 @@ public final class OpenClBackend implements Backend {
                 ? GemmTiles.parse(System.getProperty("kd4j.opencl.gemmSmallTiles"))
                 : bigGpu ? new GemmTiles(64, 64, 16, 4, 4) : null;
         this.computeUnits = Math.max(1, device.computeUnits());
+        this.bf16Path = GemmPath.forBf16(device);
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment err = tmp.allocate(JAVA_INT);
             MemorySegment ids = tmp.allocate(ADDRESS);
@@ -454,7 +456,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        f32("gemm", "a", a); f32("gemm", "c", c); weight("gemm", "b", b);
+        weight("gemm", "a", a); f32("gemm", "c", c); weight("gemm", "b", b);
         if (a.rank() < 2 || b.rank() < 2 || c.rank() != a.rank() || b.rank() > a.rank() || a.rank() > 3)
             throw ShapeException.of("gemm", "ranks must be a,c [M,K]/[Bt,M,K] and b rank 2 or a's rank", "a", a, "b", b, "c", c);
         int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
@@ -469,7 +471,7 @@ public final class OpenClBackend implements Backend {
         GemmTiles t = tiles;
         if (smallTiles != null && (long) ceilDiv(m, tiles.bm()) * ceilDiv(n, tiles.bn()) * batch < 2L * computeUnits) t = smallTiles;
         ClKernel kern = kernel("gemm", "gemm", t.options() + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0)
-                + " -DB_TYPE=" + typeCode(b.dtype()));
+                + " -DA_TYPE=" + typeCode(a.dtype()) + " -DB_TYPE=" + typeCode(b.dtype()));
         long strideA = (long) m * k, strideB = b.rank() == 3 ? (long) k * n : 0, strideC = (long) m * n;
         int lda = transA ? m : k, ldb = transB ? k : n;
         // float4 loads/stores need every row start 16-byte aligned (cl_mem bases are): offsets, strides, leading dims % 4
@@ -487,6 +489,12 @@ public final class OpenClBackend implements Backend {
         int nt = t.threads();
         enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), batch}, new long[] {nt, 1, 1});
     }
+
+    @Override
+    public boolean supportsBf16Matmul() { return true; }
+
+    /** The kernel GEMMs with bf16 a and b run on this device (GemmPath: tensor cores or the plain kernel). */
+    public GemmPath bf16GemmPath() { return bf16Path; }
 
     /** The GEMM tile shape chosen for this device (for benchmarks and reports). */
     public String gemmTiles() { return tiles + (smallTiles != null ? " (small grids: " + smallTiles + ")" : ""); }
