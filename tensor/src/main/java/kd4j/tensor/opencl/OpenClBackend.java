@@ -43,6 +43,7 @@ public final class OpenClBackend implements Backend {
     private final GemmTiles smallTiles;
     private final int computeUnits;
     private final GemmPath bf16Path;
+    private final boolean mmaEmulated;
     /** -Dkd4j.opencl.profile=true: every launch is followed by clFinish and timed per kernel; printed at close. */
     private final boolean profile = Boolean.getBoolean("kd4j.opencl.profile");
     private final Map<String, long[]> profileTimes = new java.util.HashMap<>();
@@ -80,7 +81,13 @@ public final class OpenClBackend implements Backend {
     public OpenClBackend(int index) { this(index, null, null); }
 
     /** With explicit GEMM tiles (tests run the GPU shapes on PoCL); null: -Dkd4j.opencl.gemmTiles/gemmSmallTiles or the device default. */
-    OpenClBackend(int index, GemmTiles large, GemmTiles small) {
+    OpenClBackend(int index, GemmTiles large, GemmTiles small) { this(index, large, small, false); }
+
+    /**
+     * mmaEmulated: bf16 GEMMs run gemm_mma with -DMMA_EMULATE=1 (the tensor-core kernel with its mma.sync replaced
+     * by an emulation from the PTX fragment layouts), so PoCL tests the rest of that kernel.
+     */
+    OpenClBackend(int index, GemmTiles large, GemmTiles small, boolean mmaEmulated) {
         List<ClDevice> devices = ClDevice.list();
         if (devices.isEmpty())
             throw DeviceUnavailableException.noPlatform("libOpenCL.so.1 loaded, clGetPlatformIDs returned 0 platforms");
@@ -102,6 +109,7 @@ public final class OpenClBackend implements Backend {
                 : bigGpu ? new GemmTiles(64, 64, 16, 4, 4) : null;
         this.computeUnits = Math.max(1, device.computeUnits());
         this.bf16Path = GemmPath.forBf16(device);
+        this.mmaEmulated = mmaEmulated;
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment err = tmp.allocate(JAVA_INT);
             MemorySegment ids = tmp.allocate(ADDRESS);
@@ -468,16 +476,34 @@ public final class OpenClBackend implements Backend {
         if (c.storage() == a.storage() || c.storage() == b.storage())
             throw ShapeException.of("gemm", "c may not share storage with a or b", "a", a, "b", b, "c", c);
         if (m == 0 || n == 0 || batch == 0) return;
+        long strideA = (long) m * k, strideB = b.rank() == 3 ? (long) k * n : 0, strideC = (long) m * n;
+        if ((bf16Path == GemmPath.TENSOR_CORE || mmaEmulated) && a.dtype() == DType.BF16 && b.dtype() == DType.BF16) {
+            // tensor cores: 64 x 64 tiles of C, 4 warps per group (gemm.cl, gemm_mma)
+            ClKernel kern = kernel("gemm", "gemm_mma", "-DMMA=1" + (mmaEmulated ? " -DMMA_EMULATE=1" : "")
+                    + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0));
+            setGemmArgs(kern, m, n, k, alpha, beta, a, strideA, b, strideB, c, strideC, false, false, false);
+            if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " mma m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "");
+            enqueue(kern, new long[] {(long) ceilDiv(m, 64) * 128, ceilDiv(n, 64), batch}, new long[] {128, 1, 1});
+            return;
+        }
         GemmTiles t = tiles;
         if (smallTiles != null && (long) ceilDiv(m, tiles.bm()) * ceilDiv(n, tiles.bn()) * batch < 2L * computeUnits) t = smallTiles;
         ClKernel kern = kernel("gemm", "gemm", t.options() + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0)
                 + " -DA_TYPE=" + typeCode(a.dtype()) + " -DB_TYPE=" + typeCode(b.dtype()));
-        long strideA = (long) m * k, strideB = b.rank() == 3 ? (long) k * n : 0, strideC = (long) m * n;
         int lda = transA ? m : k, ldb = transB ? k : n;
         // float4 loads/stores need every row start 16-byte aligned (cl_mem bases are): offsets, strides, leading dims % 4
         boolean vecA = a.offset() % 4 == 0 && strideA % 4 == 0 && lda % 4 == 0;
         boolean vecB = b.offset() % 4 == 0 && strideB % 4 == 0 && ldb % 4 == 0;
         boolean vecC = c.offset() % 4 == 0 && strideC % 4 == 0 && n % 4 == 0;
+        setGemmArgs(kern, m, n, k, alpha, beta, a, strideA, b, strideB, c, strideC, vecA, vecB, vecC);
+        if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " " + b.dtype() + " m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "") + " tiles " + t.bm() + "x" + t.bn();
+        int nt = t.threads();
+        enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), batch}, new long[] {nt, 1, 1});
+    }
+
+    /** The arguments of gemm.cl's gemm and gemm_mma (the same list). */
+    private void setGemmArgs(ClKernel kern, int m, int n, int k, float alpha, float beta, Tensor a, long strideA,
+                             Tensor b, long strideB, Tensor c, long strideC, boolean vecA, boolean vecB, boolean vecC) {
         int i = 0;
         kern.intArg(i++, m); kern.intArg(i++, n); kern.intArg(i++, k);
         kern.floatArg(i++, alpha); kern.floatArg(i++, beta);
@@ -485,9 +511,6 @@ public final class OpenClBackend implements Backend {
         kern.memArg(i++, mem(b)); kern.longArg(i++, b.offset()); kern.longArg(i++, strideB);
         kern.memArg(i++, mem(c)); kern.longArg(i++, c.offset()); kern.longArg(i++, strideC);
         kern.intArg(i++, vecA ? 1 : 0); kern.intArg(i++, vecB ? 1 : 0); kern.intArg(i, vecC ? 1 : 0);
-        if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " " + b.dtype() + " m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "") + " tiles " + t.bm() + "x" + t.bn();
-        int nt = t.threads();
-        enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), batch}, new long[] {nt, 1, 1});
     }
 
     @Override

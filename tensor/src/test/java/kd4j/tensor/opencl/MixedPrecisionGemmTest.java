@@ -7,7 +7,8 @@
  *  - against the double GEMM of the unrounded fp32 inputs within the bf16-derived bound |alpha| 2^-7 sum_k |a||b|
  *    (bf16 keeps 8 significant bits, so a rounding is off by at most u = 2^-8 relative and a product of two
  *    rounded values by at most 2u + u^2; the 2^-16 term is covered by the fp32 atol).
- * The tensor-core (mma.sync) variant cannot run here; GemmPathTest covers its selection.
+ * The tensor-core kernel (gemm_mma) runs here with its mma.sync emulated from the PTX ISA fragment layouts; the asm
+ * statement itself needs an NVIDIA sm_80+ device. GemmPathTest covers when that kernel is chosen.
  */
 package kd4j.tensor.opencl;
 
@@ -116,6 +117,22 @@ public class MixedPrecisionGemmTest {
                         for (int tb = 0; tb < 2; tb++)
                             check(g, "GPU tiles (float4 loads)", ta == 1, tb == 1, 0, s[0], s[1], s[2], 1f, 1f);
             }
+    }
+
+    /**
+     * gemm_mma, the tensor-core kernel, with its one mma.sync statement replaced by the emulation built from the PTX
+     * ISA fragment layouts (-DMMA_EMULATE): tile loads, fragment reads, edges, batches and the C store are the
+     * kernel's own. The asm line itself runs only on an NVIDIA sm_80+ device.
+     */
+    @Test
+    void tensorCoreKernelWithEmulatedMma_matchesDoubleReference() {
+        try (OpenClBackend g = new OpenClBackend(0, null, null, true)) {
+            for (int[] s : new int[][] {{1, 1, 1}, {16, 8, 16}, {64, 64, 32}, {70, 45, 129}, {130, 68, 20}})
+                for (int ta = 0; ta < 2; ta++)
+                    for (int tb = 0; tb < 2; tb++)
+                        check(g, "emulated mma", ta == 1, tb == 1, 0, s[0], s[1], s[2], 0.5f, 0.75f);
+            check(g, "emulated mma, batched, shared b", false, true, 3, 37, 41, 19, 1f, 0f);
+        }
     }
 
     @Test
