@@ -14,6 +14,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.MatmulPrecision;
+import kd4j.autograd.PackedParameters;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
@@ -74,6 +75,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             if (parallel != null) out.printf("data-parallel: %d ranks of %d rows (%s)%n", comm.size(), options.batch / comm.size(), comm.describe());
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize(), options.batch / comm.size(), comm.rank());
             Tensor targets = Models.nextTokenTargets(ids, null);
+            PackedParameters.pack(model.parameters().all());      // as the Trainer does: one AdamW launch a step
             AdamW optimizer = new AdamW(model.parameters().all(), 1e-4, 0.1);
             StepArena arena = new StepArena();
             long tokens = (long) options.batch * options.seq;

@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.MatmulPrecision;
+import kd4j.autograd.PackedParameters;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
@@ -92,6 +93,7 @@ public final class Trainer {
         this.warnings = b.warnings;
         for (Parameter p : model.parameters().all()) if (p.requiresGrad()) trainable.add(p);
         TrainConfig.Optimizer o = config.optimizer();
+        PackedParameters.pack(trainable);       // one storage for values, one for gradients: one AdamW launch a step
         this.optimizer = new AdamW(trainable, o.lr(), o.beta1(), o.beta2(), o.eps(), o.weightDecay());
         this.schedule = schedule(config, config.totalSteps());
         this.random = new SplitMix64(config.run().seed());

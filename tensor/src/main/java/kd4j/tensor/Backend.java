@@ -297,6 +297,18 @@ public interface Backend extends AutoCloseable {
     void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                    float weightDecay, int step);
 
+    /**
+     * adamwStep for every i: params, grads, moments m and v as parallel lists, weightDecay[i] per tensor; the
+     * result is bit-identical to one adamwStep per tensor. A backend may run it as one launch (OpenCL does when
+     * each list lives in one storage, parameter i at the same offset in all four: PackedParameters and AdamW).
+     */
+    default void adamwSteps(java.util.List<Tensor> params, java.util.List<Tensor> grads, java.util.List<Tensor> m,
+                            java.util.List<Tensor> v, float lr, float beta1, float beta2, float eps, float[] weightDecay,
+                            int step) {
+        for (int i = 0; i < params.size(); i++)
+            adamwStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay[i], step);
+    }
+
     /** SGD with momentum and decoupled weight decay: buf = momentum buf + g; p -= lr * (buf + weightDecay * p). */
     void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float weightDecay);
 }

@@ -49,6 +49,8 @@ public final class OpenClBackend implements Backend {
     private final Map<String, long[]> profileTimes = new java.util.HashMap<>();
     private String profileLabel = "";
     private final ClStorage partials;
+    /** adamw_step_multi's device tables by layout (a training run has one). */
+    private final Map<String, Object[]> multiTensorTables = new HashMap<>();
     private final ClStorage dummy;
     private boolean closed;
 
@@ -775,6 +777,67 @@ public final class OpenClBackend implements Backend {
         if (step < 1) throw new IllegalArgumentException("adamwStep: step counts from 1, got " + step);
         float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         launch1d("optim", "adamw_step", param.numel(), param, grad, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, param.numel());
+    }
+
+    /**
+     * One launch for every tensor when each list shares one storage with tensor i at the same offset in all four
+     * (PackedParameters + AdamW); otherwise one adamw_step per tensor. Both run adamw_update: bit-identical.
+     */
+    @Override
+    public synchronized void adamwSteps(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float lr,
+                                        float beta1, float beta2, float eps, float[] weightDecay, int step) {
+        int count = params.size();
+        if (grads.size() != count || m.size() != count || v.size() != count || weightDecay.length != count)
+            throw new IllegalArgumentException("adamwSteps: " + count + " params, " + grads.size() + " grads, " + m.size()
+                    + " m, " + v.size() + " v, " + weightDecay.length + " weight decays: the lists must be parallel");
+        boolean fused = count > 1;
+        long total = 0;
+        long[] table = new long[3 * count];
+        for (int i = 0; i < count && fused; i++) {
+            Tensor p = params.get(i), g = grads.get(i), mi = m.get(i), vi = v.get(i);
+            for (Tensor t : new Tensor[] {p, g, mi, vi}) { f32("adamwSteps", "tensor", t); sameNumel("adamwSteps", p, t); }
+            fused = p.storage() == params.get(0).storage() && g.storage() == grads.get(0).storage()
+                    && mi.storage() == m.get(0).storage() && vi.storage() == v.get(0).storage()
+                    && g.offset() == p.offset() && mi.offset() == p.offset() && vi.offset() == p.offset();
+            table[3 * i] = p.offset();
+            table[3 * i + 1] = p.numel();
+            table[3 * i + 2] = total;
+            total += p.numel();
+        }
+        if (!fused || total == 0) {
+            for (int i = 0; i < count; i++)
+                adamwStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay[i], step);
+            return;
+        }
+        if (step < 1) throw new IllegalArgumentException("adamwSteps: step counts from 1, got " + step);
+        Raw[] t = multiTensorTable(table, weightDecay);
+        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
+        ClKernel k = kernel("optim", "adamw_step_multi");
+        int i = 0;
+        k.memArg(i++, mem(params.get(0))); k.memArg(i++, mem(grads.get(0))); k.memArg(i++, mem(m.get(0))); k.memArg(i++, mem(v.get(0)));
+        k.memArg(i++, t[0].storage().mem); k.memArg(i++, t[1].storage().mem); k.intArg(i++, count); k.longArg(i++, total);
+        k.floatArg(i++, lr); k.floatArg(i++, beta1); k.floatArg(i++, beta2); k.floatArg(i++, eps);
+        k.floatArg(i++, bc1); k.floatArg(i, bc2);
+        enqueue1d(k, total);
+    }
+
+    /** The offset table and weight decays of adamw_step_multi on the device, uploaded once per distinct layout. */
+    private Raw[] multiTensorTable(long[] table, float[] weightDecay) {
+        String key = Arrays.hashCode(table) + "/" + Arrays.hashCode(weightDecay);
+        Object[] cached = multiTensorTables.get(key);
+        if (cached != null && Arrays.equals((long[]) cached[0], table) && Arrays.equals((float[]) cached[1], weightDecay))
+            return (Raw[]) cached[2];
+        ClStorage t = allocateBytes(table.length * 8L), w = allocateBytes(Math.max(16, weightDecay.length * 4L));
+        try (Arena tmp = Arena.ofConfined()) {
+            ClError.check(Cl.enqueueWriteBuffer(queue, t.mem, Cl.CL_TRUE, 0, table.length * 8L, tmp.allocateFrom(JAVA_LONG, table)),
+                    "clEnqueueWriteBuffer(adamw table)");
+            ClError.check(Cl.enqueueWriteBuffer(queue, w.mem, Cl.CL_TRUE, 0, weightDecay.length * 4L, tmp.allocateFrom(JAVA_FLOAT, weightDecay)),
+                    "clEnqueueWriteBuffer(adamw weight decays)");
+        }
+        Raw[] out = {new Raw(t), new Raw(w)};
+        if (multiTensorTables.size() > 16) multiTensorTables.clear();
+        multiTensorTables.put(key, new Object[] {table.clone(), weightDecay.clone(), out});
+        return out;
     }
 
     @Override
