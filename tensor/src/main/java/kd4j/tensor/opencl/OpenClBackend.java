@@ -31,6 +31,8 @@ public final class OpenClBackend implements Backend {
     private final int wg;
     private static final int MAX_PARTIALS = 256;
     private static final int ATTENTION_DMAX = 128, ATTENTION_TILE = 32, SCAN_NMAX = 64;
+    /** Two-stage column reductions: about this many rows per slice, at most this many slices. */
+    private static final int ROWS_PER_SLICE = 64, COLUMN_SLICES_MAX = 128;
 
     private final ClDevice device;
     private final Arena arena = Arena.ofShared();
@@ -316,7 +318,7 @@ public final class OpenClBackend implements Backend {
         long c = dB.numel();
         if (c == 0 || dOut.numel() % c != 0)
             throw ShapeException.of("sumRowsBackward", "dOut does not view as [R, dB.numel()]", "dOut", dOut, "dB", dB);
-        launch1d("elementwise", "sum_rows_backward", c, dOut, dB, (int) (dOut.numel() / c), (int) c);
+        columnSums("elementwise", "sum_rows_backward_partials", (int) (dOut.numel() / c), (int) c, new Tensor[] {dB}, dOut);
     }
 
     @Override
@@ -431,7 +433,7 @@ public final class OpenClBackend implements Backend {
         if (!x.sameShape(dX) || dW.numel() != c) throw ShapeException.of("rmsNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW);
         rowVector("rmsNormBackward", "invRms", invRms, x.rows());
         launchRows("norm", "rms_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), invRms, dX, c);
-        launch1d("norm", "rms_norm_backward_dw", c, dOut, x, invRms, dW, (int) x.rows(), c);
+        columnSums("norm", "rms_norm_backward_dw_partials", (int) x.rows(), c, new Tensor[] {dW}, dOut, x, invRms);
     }
 
     @Override
@@ -451,8 +453,7 @@ public final class OpenClBackend implements Backend {
             throw ShapeException.of("layerNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW, "dB", dB);
         rowVector("layerNormBackward", "mean", mean, x.rows()); rowVector("layerNormBackward", "invStd", invStd, x.rows());
         launchRows("norm", "layer_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), mean, invStd, dX, c);
-        launch1d("norm", "layer_norm_backward_dwdb", c, dOut, x, mean, invStd, dW, orDummy(dB), dB == null ? 0 : 1,
-                (int) x.rows(), c);
+        columnSums("norm", "layer_norm_backward_dwdb_partials", (int) x.rows(), c, new Tensor[] {dW, dB}, dOut, x, mean, invStd);
     }
 
     private int normShapes(String op, Tensor x, Tensor w, Tensor other) {
@@ -460,6 +461,27 @@ public final class OpenClBackend implements Backend {
         int c = lastDim(x);
         if (!x.sameShape(other) || w.numel() != c) throw ShapeException.of(op, "x [R, C], w [C] expected", "x", x, "w", w, "out", other);
         return c;
+    }
+
+    /**
+     * Two-stage column sums of a [rows, cols] reduction (dW, dB): the family's partials kernel writes one sum per
+     * (column, row slice) to scratch (outs.length blocks of slices x cols), then reduce.cl's sum_column_partials adds
+     * each column's slices in order to outs[j] (+=; a null out is skipped). args precede the kernel's
+     * (partials, R, C, rowsPerSlice). The slicing is a function of rows alone (deterministic on every device).
+     */
+    private void columnSums(String family, String partialsKernel, int rows, int cols, Tensor[] outs, Object... args) {
+        if (rows == 0 || cols == 0) return;
+        int slices = Math.max(1, Math.min(COLUMN_SLICES_MAX, ceilDiv(rows, ROWS_PER_SLICE)));
+        int rowsPerSlice = ceilDiv(rows, slices);
+        slices = ceilDiv(rows, rowsPerSlice);
+        Raw partials = new Raw(allocateBytes((long) outs.length * slices * cols * 4));
+        ClKernel k = kernel(family, partialsKernel);
+        int i = setArgs(k, 0, args);
+        setArgs(k, i, partials, rows, cols, rowsPerSlice);
+        enqueue(k, new long[] {ceilDiv(cols, wg) * (long) wg, slices}, new long[] {wg, 1});
+        for (int j = 0; j < outs.length; j++)
+            if (outs[j] != null)
+                launch1d("reduce", "sum_column_partials", cols, partials, (long) j * slices * cols, slices, cols, outs[j]);
     }
 
     // ==== gemm family ====
@@ -555,7 +577,14 @@ public final class OpenClBackend implements Backend {
         f32("embeddingBackward", "dOut", dOut); i32("embeddingBackward", "ids", ids); f32("embeddingBackward", "dTable", dTable);
         if (dTable.rank() != 2 || dOut.numel() != ids.numel() * dTable.dim(1))
             throw ShapeException.of("embeddingBackward", "dOut [N, C], ids [N], dTable [V, C] expected", "dOut", dOut, "ids", ids, "dTable", dTable);
-        launch1d("embedding", "embedding_backward", dTable.dim(1), dOut, ids, (int) ids.numel(), dTable.dim(0), dTable.dim(1), dTable);
+        int n = (int) ids.numel(), cols = dTable.dim(1);
+        if (n == 0 || cols == 0) return;
+        Raw order = new Raw(allocateBytes(Math.max(16, n * 4L))), runStart = new Raw(allocateBytes(Math.max(16, n * 4L))),
+                runLength = new Raw(allocateBytes(Math.max(16, n * 4L)));
+        launch1d("embedding", "embedding_backward_order", n, ids, n, dTable.dim(0), order, runStart, runLength);
+        ClKernel k = kernel("embedding", "embedding_backward");
+        setArgs(k, 0, dOut, ids, order, runStart, runLength, n, cols, dTable);
+        enqueue(k, new long[] {ceilDiv(cols, wg) * (long) wg, n}, new long[] {wg, 1});
     }
 
     // ==== attention family ====
