@@ -212,6 +212,21 @@ kernel void gemm(int M, int N, int K, float alpha, float beta,
         }
     }
 }
+
+/*
+ * gemm_splitk_sum, the second pass of split-K (weight-gradient GEMMs whose tile grid is too small for the device):
+ * P [S, M, N] holds the S slices' products (each slice of K through gemm above with alpha 1, beta 0); one work-item
+ * per element e of C adds the slices in order s = 0..S-1 and writes C = alpha * sum + beta * C (beta 0: C is not
+ * read). Fixed order, no atomics: reruns give the same bits.
+ */
+kernel void gemm_splitk_sum(global const float* P, int S, long MN, float alpha, float beta, global float* C, long co) {
+    long e = get_global_id(0);
+    if (e >= MN) return;
+    float s = 0.0f;
+    for (int i = 0; i < S; i++) s += P[i * MN + e];
+    float r = s * alpha;
+    C[co + e] = beta == 0.0f ? r : r + beta * C[co + e];
+}
 #endif  /* !MMA */
 
 #if MMA

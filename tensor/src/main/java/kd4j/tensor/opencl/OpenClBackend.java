@@ -46,6 +46,9 @@ public final class OpenClBackend implements Backend {
     private final int computeUnits;
     private final GemmPath bf16Path;
     private final boolean mmaEmulated;
+    private int forcedSplitK;
+    /** Split-K: at least this many K per slice, at most this many slices. */
+    private static final int SPLIT_K_MIN = 256, SPLIT_K_MAX = 16;
     /** -Dkd4j.opencl.profile=true: every launch is followed by clFinish and timed per kernel; printed at close. */
     private final boolean profile = Boolean.getBoolean("kd4j.opencl.profile");
     private final Map<String, long[]> profileTimes = new java.util.HashMap<>();
@@ -505,37 +508,92 @@ public final class OpenClBackend implements Backend {
             // tensor cores: 64 x 64 tiles of C, 4 warps per group (gemm.cl, gemm_mma)
             ClKernel kern = kernel("gemm", "gemm_mma", "-DMMA=1" + (mmaEmulated ? " -DMMA_EMULATE=1" : "")
                     + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0));
-            setGemmArgs(kern, m, n, k, alpha, beta, a, strideA, b, strideB, c, strideC, false, false, false);
+            setGemmArgs(kern, m, n, k, alpha, beta, mem(a), a.offset(), strideA, mem(b), b.offset(), strideB, mem(c), c.offset(),
+                    strideC, false, false, false);
             if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " mma m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "");
             enqueue(kern, new long[] {(long) ceilDiv(m, 64) * 128, ceilDiv(n, 64), batch}, new long[] {128, 1, 1});
             return;
         }
         GemmTiles t = tiles;
         if (smallTiles != null && (long) ceilDiv(m, tiles.bm()) * ceilDiv(n, tiles.bn()) * batch < 2L * computeUnits) t = smallTiles;
-        ClKernel kern = kernel("gemm", "gemm", t.options() + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0)
-                + " -DA_TYPE=" + typeCode(a.dtype()) + " -DB_TYPE=" + typeCode(b.dtype()));
+        String options = t.options() + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0)
+                + " -DA_TYPE=" + typeCode(a.dtype()) + " -DB_TYPE=" + typeCode(b.dtype());
+        ClKernel kern = kernel("gemm", "gemm", options);
+        int slices = transA && !transB && batch == 1 ? splitKSlices(t, m, n, k) : 1;
+        if (slices > 1) {
+            gemmSplitK(kern, options, t, slices, m, n, k, alpha, beta, a, b, c);
+            return;
+        }
         int lda = transA ? m : k, ldb = transB ? k : n;
         // float4 loads/stores need every row start 16-byte aligned (cl_mem bases are): offsets, strides, leading dims % 4
         boolean vecA = a.offset() % 4 == 0 && strideA % 4 == 0 && lda % 4 == 0;
         boolean vecB = b.offset() % 4 == 0 && strideB % 4 == 0 && ldb % 4 == 0;
         boolean vecC = c.offset() % 4 == 0 && strideC % 4 == 0 && n % 4 == 0;
-        setGemmArgs(kern, m, n, k, alpha, beta, a, strideA, b, strideB, c, strideC, vecA, vecB, vecC);
+        setGemmArgs(kern, m, n, k, alpha, beta, mem(a), a.offset(), strideA, mem(b), b.offset(), strideB, mem(c), c.offset(),
+                strideC, vecA, vecB, vecC);
         if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " " + b.dtype() + " m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "") + " tiles " + t.bm() + "x" + t.bn();
         int nt = t.threads();
         enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), batch}, new long[] {nt, 1, 1});
     }
 
-    /** The arguments of gemm.cl's gemm and gemm_mma (the same list). */
-    private void setGemmArgs(ClKernel kern, int m, int n, int k, float alpha, float beta, Tensor a, long strideA,
-                             Tensor b, long strideB, Tensor c, long strideC, boolean vecA, boolean vecB, boolean vecC) {
+    /** The arguments of gemm.cl's gemm and gemm_mma (the same list): buffers with element offsets and batch strides. */
+    private void setGemmArgs(ClKernel kern, int m, int n, int k, float alpha, float beta, MemorySegment a, long ao, long strideA,
+                             MemorySegment b, long bo, long strideB, MemorySegment c, long co, long strideC,
+                             boolean vecA, boolean vecB, boolean vecC) {
         int i = 0;
         kern.intArg(i++, m); kern.intArg(i++, n); kern.intArg(i++, k);
         kern.floatArg(i++, alpha); kern.floatArg(i++, beta);
-        kern.memArg(i++, mem(a)); kern.longArg(i++, a.offset()); kern.longArg(i++, strideA);
-        kern.memArg(i++, mem(b)); kern.longArg(i++, b.offset()); kern.longArg(i++, strideB);
-        kern.memArg(i++, mem(c)); kern.longArg(i++, c.offset()); kern.longArg(i++, strideC);
+        kern.memArg(i++, a); kern.longArg(i++, ao); kern.longArg(i++, strideA);
+        kern.memArg(i++, b); kern.longArg(i++, bo); kern.longArg(i++, strideB);
+        kern.memArg(i++, c); kern.longArg(i++, co); kern.longArg(i++, strideC);
         kern.intArg(i++, vecA ? 1 : 0); kern.intArg(i++, vecB ? 1 : 0); kern.intArg(i, vecC ? 1 : 0);
     }
+
+    /**
+     * K slices for a weight-gradient GEMM (c = a^T b, a [K, M], b [K, N], K the long side): more than 1 when its tile
+     * grid would leave compute units idle and K is long enough to share out, so each slice's work-groups fill
+     * the device. A function of the shape and the device only: reruns take the same slices.
+     */
+    private int splitKSlices(GemmTiles t, int m, int n, int k) {
+        if (forcedSplitK > 0) return Math.min(forcedSplitK, Math.max(1, ceilDiv(k, t.bk())));
+        long grid = (long) ceilDiv(m, t.bm()) * ceilDiv(n, t.bn());
+        if (grid >= computeUnits || k < 2 * SPLIT_K_MIN) return 1;
+        return (int) Math.max(1, Math.min(Math.min(SPLIT_K_MAX, k / SPLIT_K_MIN), ceilDiv(2L * computeUnits, grid)));
+    }
+
+    /**
+     * Split-K: slice s of K (Ks rows of a and b, a multiple of BK; the last slice takes the rest) goes through the
+     * plain kernel into partials [S, M, N] (one batched launch for the full slices, one for the rest), then
+     * gemm_splitk_sum adds the slices in order: c = alpha * sum + beta * c. Deterministic: no atomics, fixed order.
+     */
+    private void gemmSplitK(ClKernel kern, String options, GemmTiles t, int slices, int m, int n, int k, float alpha,
+                            float beta, Tensor a, Tensor b, Tensor c) {
+        int ks = ceilDiv(ceilDiv(k, slices), t.bk()) * t.bk();
+        int full = k / ks, rest = k - full * ks, count = full + (rest > 0 ? 1 : 0);
+        long mn = (long) m * n;
+        ClStorage partials = allocateBytes(count * mn * 4);
+        int nt = t.threads();
+        boolean vecC = mn % 4 == 0 && n % 4 == 0;
+        // a^T slices: rows s * Ks.. of a [K, M] (stride Ks * M), of b [K, N] (stride Ks * N)
+        boolean vecA = a.offset() % 4 == 0 && m % 4 == 0, vecB = b.offset() % 4 == 0 && n % 4 == 0;
+        if (full > 0) {
+            setGemmArgs(kern, m, n, ks, 1f, 0f, mem(a), a.offset(), (long) ks * m, mem(b), b.offset(), (long) ks * n,
+                    partials.mem, 0, mn, vecA, vecB, vecC);
+            if (profile) profileLabel = " TN split-K " + count + " m" + m + " n" + n + " k" + k + " tiles " + t.bm() + "x" + t.bn();
+            enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), full}, new long[] {nt, 1, 1});
+        }
+        if (rest > 0) {
+            setGemmArgs(kern, m, n, rest, 1f, 0f, mem(a), a.offset() + (long) full * ks * m, 0, mem(b),
+                    b.offset() + (long) full * ks * n, 0, partials.mem, full * mn, 0, vecA, vecB, vecC);
+            enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), 1}, new long[] {nt, 1, 1});
+        }
+        ClKernel sum = kernel("gemm", "gemm_splitk_sum", options);
+        setArgs(sum, 0, new Raw(partials), count, mn, alpha, beta, c);
+        enqueue1d(sum, mn);
+    }
+
+    /** Tests: every transA && !transB GEMM takes this many K slices (0: the device's own choice). */
+    void forceSplitK(int slices) { forcedSplitK = slices; }
 
     @Override
     public boolean supportsBf16Matmul() { return true; }
