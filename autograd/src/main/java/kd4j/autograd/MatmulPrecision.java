@@ -4,7 +4,8 @@
  * bf16 (round to nearest even, Backend.copy) and the GEMM reads bf16 and accumulates in fp32. Master weights, their
  * gradients and the optimizer state stay fp32: the casts are scratch of the step, and their gradient is the
  * identity (straight-through), so dW lands in the fp32 gradient buffer of the fp32 weight.
- * Only backends with Backend.supportsBf16Matmul() take BF16 inputs (OpenCL); the CPU backend computes in fp32.
+ * Only linear layers change: LinearOps.matmul, attention, norms, losses and the optimizer stay fp32. Only backends
+ * with Backend.supportsBf16Matmul() take BF16 inputs (OpenCL); the CPU backend computes in fp32 and refuses BF16.
  * The setting is per thread, like GradMode; an op's backward uses the precision its forward ran under.
  *
  *   try (var p = MatmulPrecision.use(MatmulPrecision.BF16)) { loss = model.forward(...); Tape.backward(loss); }

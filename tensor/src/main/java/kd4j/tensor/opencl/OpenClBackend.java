@@ -3,7 +3,9 @@
  * in-order command queue. Tensors live in device buffers (ClStorage) across ops and steps; only copyOut and the
  * scalar reductions (sum, sumOfSquares, allFinite) come back to the host. Programs are built once per device and
  * options (ClProgramCache). Not the reference: the CPU/reference backends are the oracles its tests compare with.
- * Compute is fp32; weights documented as F32/BF16/F16 are widened inside the kernels.
+ * Compute is fp32; weights documented as F32/BF16/F16 are widened inside the kernels. GEMMs also take a BF16 a
+ * (mixed precision): the plain kernel widens it as loaded, and on NVIDIA sm_80+ bf16 x bf16 runs on tensor cores
+ * (gemm_mma, GemmPath). Reductions are deterministic: fixed orders, no float atomics.
  */
 package kd4j.tensor.opencl;
 
