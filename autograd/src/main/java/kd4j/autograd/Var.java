@@ -35,6 +35,13 @@ public class Var {
 
     void setGrad(Tensor grad) { this.grad = grad; this.gradIsZero = false; }
 
+    /** PackedParameters: data and grad become views of the packed storages (same values). */
+    void adoptPacked(Tensor data, Tensor grad, boolean gradIsZero) {
+        this.data = data;
+        this.grad = grad;
+        this.gradIsZero = gradIsZero;
+    }
+
     /**
      * The gradient buffer, allocated zero-filled on first use (same shape, F32 unless data is F64). Parameters
      * keep theirs across steps; activations draw theirs from the active StepArena.

@@ -43,6 +43,10 @@ public final class BenchGemmCommand implements Callable<Integer> {
     boolean transA;
     @Option(names = "--trans-b", description = "Use B stored [N, K] (C = A B^T, the layout of a Linear weight).")
     boolean transB;
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16",
+            description = "bf16: A stored bf16 as well (the mixed-precision GEMM of --precision bf16 training: with "
+                    + "--dtype bf16, both inputs bf16, fp32 accumulation; tensor cores on NVIDIA sm_80+). OpenCL only.")
+    String precision;
     @Option(names = "--repeats", defaultValue = "7", paramLabel = "R", description = "Timed runs after warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 
@@ -63,7 +67,19 @@ public final class BenchGemmCommand implements Callable<Integer> {
                 be.copy(b, half);
                 b = half;
             }
-            out.printf("%s; gemm %d x %d x %d, %s%s, B %s%n", be.describe(), m, k, n, transA ? "T" : "N", transB ? "T" : "N", dtype);
+            boolean bf16A = precision.equalsIgnoreCase("bf16");
+            if (!bf16A && !precision.equalsIgnoreCase("fp32"))
+                throw new CommandLine.ParameterException(spec.commandLine(), "--precision: expected fp32 or bf16, got '" + precision + "'");
+            if (bf16A && !be.supportsBf16Matmul())
+                throw new CommandLine.ParameterException(spec.commandLine(), "--precision bf16: the " + be.name()
+                        + " backend computes every GEMM in fp32 (bf16 inputs need --device opencl)");
+            if (bf16A) {
+                Tensor half = be.empty(DType.BF16, a.shape());
+                be.copy(a, half);
+                a = half;
+            }
+            out.printf("%s; gemm %d x %d x %d, %s%s, A %s, B %s%n", be.describe(), m, k, n, transA ? "T" : "N", transB ? "T" : "N",
+                    bf16A ? "bf16" : "fp32", dtype);
             double flops = 2.0 * m * n * k;
             long warmUntil = System.nanoTime() + 1_000_000_000L;   // at least 3 runs and ~1 s: C2 compiles the micro-kernel
             int warm = 0;

@@ -13,6 +13,8 @@ package kd4j.cli;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import kd4j.autograd.ActivationCheckpoint;
+import kd4j.autograd.MatmulPrecision;
+import kd4j.autograd.PackedParameters;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
@@ -31,7 +33,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Training tokens/s (forward + backward + AdamW, fp32) of a random model from a config.json.")
+        description = "Training tokens/s (forward + backward + AdamW; fp32, or --precision bf16 GEMM inputs) of a random model from a config.json.")
 public final class BenchTrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -43,6 +45,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
             description = "recompute each decoder/Mamba layer's forward in backward (run.activationCheckpointing)")
     boolean activationCheckpointing;
 
+    @CommandLine.Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            description = "the linear layers' GEMM inputs: fp32 or bf16 (fp32 accumulation and master weights; "
+                    + "OpenCL devices only) (run.precision)")
+    String precision;
+
     @Override
     public Integer call() {
         options.validate(spec.commandLine());
@@ -53,12 +60,22 @@ public final class BenchTrainCommand implements Callable<Integer> {
         DataParallel parallel = comm.isDistributed() ? new DataParallel(comm) : null;
         // rank 0 prints the report; the other ranks print their communication share only
         PrintWriter out = comm.isRoot() ? spec.commandLine().getOut() : new PrintWriter(java.io.Writer.nullWriter());
-        try (Backend be = BenchModels.open(options)) {
+        MatmulPrecision matmul;
+        try {
+            matmul = MatmulPrecision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--precision: " + e.getMessage());
+        }
+        try (Backend be = BenchModels.open(options); var precisionScope = MatmulPrecision.use(matmul)) {
+            if (matmul == MatmulPrecision.BF16 && !be.supportsBf16Matmul())
+                throw new CommandLine.ParameterException(spec.commandLine(), "--precision bf16: the " + be.name()
+                        + " backend computes every GEMM in fp32 (bf16 matrix inputs need --device opencl)");
             CausalLM model = BenchModels.model(options, be);
             BenchModels.header(out, "train", options, be, model);
             if (parallel != null) out.printf("data-parallel: %d ranks of %d rows (%s)%n", comm.size(), options.batch / comm.size(), comm.describe());
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize(), options.batch / comm.size(), comm.rank());
             Tensor targets = Models.nextTokenTargets(ids, null);
+            PackedParameters.pack(model.parameters().all());      // as the Trainer does: one AdamW launch a step
             AdamW optimizer = new AdamW(model.parameters().all(), 1e-4, 0.1);
             StepArena arena = new StepArena();
             long tokens = (long) options.batch * options.seq;
@@ -86,6 +103,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             out.printf("activation checkpointing %s: step arena (activations, gradients of activations, scratch) "
                     + "%.1f MiB%n", activationCheckpointing ? "on" : "off", arena.bytesAllocated() / 1048576.0);
             BenchModels.memory(out, 4 * paramBytes + arena.bytesAllocated());
+            out.printf("precision %s (linear layers' GEMM inputs)%n", matmul.label());
             out.printf("median step: %.1f ms%n", median * 1e3);
             if (parallel != null) {
                 double[] c = comms.clone();

@@ -1,5 +1,6 @@
 /*
- * `kd4j devices`: the OpenCL platforms and devices kd4j can use, numbered as --device opencl:N expects, plus the CPU.
+ * `kd4j devices`: the OpenCL platforms and devices kd4j can use, numbered as --device opencl:N expects, plus the CPU,
+ * each with the GEMM path it runs for fp32 and for --precision bf16 (GemmPath: tensor cores or the plain kernel).
  * With no OpenCL runtime it says what to install and exits with DEVICE_UNAVAILABLE.
  */
 package kd4j.cli;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import kd4j.tensor.opencl.ClDevice;
 import kd4j.tensor.opencl.DeviceUnavailableException;
+import kd4j.tensor.opencl.GemmPath;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,6 +25,7 @@ public final class DevicesCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         out.printf("cpu        %s, %d cores (Java %s)%n", System.getProperty("os.arch"),
                 Runtime.getRuntime().availableProcessors(), Runtime.version());
+        out.println("           gemm: fp32 (Vector API); --precision bf16 is refused here: the cpu backend computes in fp32");
         List<ClDevice> devices;
         try {
             devices = ClDevice.list();
@@ -46,6 +49,9 @@ public final class DevicesCommand implements Callable<Integer> {
             out.printf("opencl:%-3d %s [%s] %s, driver %s, %d compute units @ %d MHz, %.1f GiB, local %d KiB%n",
                     d.index(), d.name(), d.gpu() ? "GPU" : "CPU", d.version(), d.driverVersion(), d.computeUnits(),
                     d.clockMHz(), d.globalMemBytes() / (1024.0 * 1024 * 1024), d.localMemBytes() / 1024);
+            out.printf("           gemm: %s; --precision bf16: %s%s%n", GemmPath.FP32.description(),
+                    GemmPath.forBf16(d).description(), d.nvComputeCapability() >= 0
+                            ? String.format(" (compute capability %d.%d)", d.nvComputeCapability() / 10, d.nvComputeCapability() % 10) : "");
         }
         return ExitCodes.OK;
     }

@@ -196,6 +196,6 @@ public final class KdOptions {
         TrainConfig.Run r = c.run();
         return new TrainConfig(c.model(), c.data(), c.optimizer(), c.schedule(), new TrainConfig.Run(r.out(), steps,
                 r.maxTokens(), r.evalInterval(), r.evalBatches(), r.checkpointInterval(), r.keepCheckpoints(),
-                r.logInterval(), r.seed(), r.threads(), r.device(), r.activationCheckpointing()));
+                r.logInterval(), r.seed(), r.threads(), r.device(), r.activationCheckpointing(), r.precision()));
     }
 }

@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
                 "Config sections: model {init | config}, data {train, validation, seqLength, batchSize, gradAccum}, "
                 + "optimizer {lr, weightDecay, beta1, beta2, eps, clip}, schedule {kind: cosine|wsd|constant, warmupSteps, "
                 + "minLrRatio, decayFraction}, run {out, maxSteps, maxTokens, evalInterval, evalBatches, "
-                + "checkpointInterval, keepCheckpoints, logInterval, seed, threads, device, activationCheckpointing}."})
+                + "checkpointInterval, keepCheckpoints, logInterval, seed, threads, device, activationCheckpointing, precision}."})
 public final class PretrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -115,6 +115,11 @@ public final class PretrainCommand implements Callable<Integer> {
             description = "recompute each layer's forward in backward: same gradients, far less activation memory, "
                     + "one more forward per step (run.activationCheckpointing)")
     Boolean activationCheckpointing;
+
+    @Option(names = "--precision", paramLabel = "fp32|bf16",
+            description = "the linear layers' GEMM inputs: fp32 (default) or bf16 (mixed precision: fp32 accumulation,"
+                    + " fp32 master weights and optimizer state; OpenCL devices only) (run.precision)")
+    String precision;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any config key, e.g. --set optimizer.clip=0.5")
     List<String> set = new ArrayList<>();
@@ -238,6 +243,7 @@ public final class PretrainCommand implements Callable<Integer> {
         put(o, flagOf, "--threads", "run.threads", threads);
         put(o, flagOf, "--device", "run.device", device);
         put(o, flagOf, "--activation-checkpointing", "run.activationCheckpointing", activationCheckpointing);
+        put(o, flagOf, "--precision", "run.precision", precision);
         kd.addOverrides(o);
         for (String kv : set) {
             int eq = kv.indexOf('=');

@@ -36,6 +36,7 @@ class DevicesCommandTest {
     void devicesNumbersOpenClDevices() {
         var run = CliRunner.run("devices");
         assertTrue(run.out().startsWith("cpu "), run.out());
+        assertTrue(run.out().contains("gemm: fp32 (Vector API); --precision bf16 is refused here"), run.out());
         boolean any;
         try { any = !ClDevice.list().isEmpty(); } catch (RuntimeException e) { any = false; }
         if (!any) {
@@ -45,6 +46,9 @@ class DevicesCommandTest {
         }
         assertEquals(0, run.exit(), run.err());
         assertTrue(run.out().contains("\nopencl:0   " + ClDevice.list().get(0).name()), run.out());
+        // each OpenCL device says which GEMM kernel a bf16 run gets (PoCL and every non-NVIDIA device: the plain one)
+        String path = kd4j.tensor.opencl.GemmPath.forBf16(ClDevice.list().get(0)).description();
+        assertTrue(run.out().contains("gemm: plain kernel, fp32; --precision bf16: " + path), run.out());
     }
 
     @Test

@@ -34,6 +34,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import kd4j.autograd.MatmulPrecision;
 import kd4j.train.ConfigErrors.Checker;
 
 public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule schedule, Run run) {
@@ -91,11 +92,13 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
      * The run: its folder, its budget (maxSteps, or maxTokens when maxSteps is 0), how often to evaluate, write
      * a checkpoint and log, and seed/threads/device. threads 0 = all cores. activationCheckpointing: backward
      * recomputes each decoder/Mamba layer's forward instead of keeping its activations (same gradients, bit for
-     * bit; far less activation memory; one more forward per step).
+     * bit; far less activation memory; one more forward per step). precision: the linear layers' GEMM inputs,
+     * fp32 (default) or bf16 (mixed precision: bf16 inputs, fp32 accumulation, fp32 master weights and AdamW
+     * state; OpenCL devices only, the CPU backend refuses it).
      */
     public record Run(String out, Long maxSteps, Long maxTokens, Integer evalInterval, Integer evalBatches,
                       Integer checkpointInterval, Integer keepCheckpoints, Integer logInterval, Long seed,
-                      Integer threads, String device, Boolean activationCheckpointing) {
+                      Integer threads, String device, Boolean activationCheckpointing, MatmulPrecision precision) {
         public Run {
             out = out == null ? "runs/pretrain" : out;
             maxSteps = maxSteps == null ? 0L : maxSteps;
@@ -109,6 +112,7 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
             threads = threads == null ? 0 : threads;
             device = device == null ? "cpu" : device;
             activationCheckpointing = activationCheckpointing != null && activationCheckpointing;
+            precision = precision == null ? MatmulPrecision.FP32 : precision;
         }
     }
 
@@ -117,7 +121,7 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
         data = data == null ? new Data(null, null, null, null, null) : data;
         optimizer = optimizer == null ? new Optimizer(null, null, null, null, null, null) : optimizer;
         schedule = schedule == null ? new Schedule(null, null, null, null) : schedule;
-        run = run == null ? new Run(null, null, null, null, null, null, null, null, null, null, null, null) : run;
+        run = run == null ? new Run(null, null, null, null, null, null, null, null, null, null, null, null, null) : run;
     }
 
     /** Every default, nothing set. */

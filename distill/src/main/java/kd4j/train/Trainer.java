@@ -30,6 +30,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import kd4j.autograd.ActivationCheckpoint;
+import kd4j.autograd.MatmulPrecision;
+import kd4j.autograd.PackedParameters;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
@@ -91,6 +93,7 @@ public final class Trainer {
         this.warnings = b.warnings;
         for (Parameter p : model.parameters().all()) if (p.requiresGrad()) trainable.add(p);
         TrainConfig.Optimizer o = config.optimizer();
+        PackedParameters.pack(trainable);       // one storage for values, one for gradients: one AdamW launch a step
         this.optimizer = new AdamW(trainable, o.lr(), o.beta1(), o.beta2(), o.eps(), o.weightDecay());
         this.schedule = schedule(config, config.totalSteps());
         this.random = new SplitMix64(config.run().seed());
@@ -191,6 +194,10 @@ public final class Trainer {
 
     private Result runChecked() throws IOException {
         parallel.checkBatch(config.data().batchSize());
+        if (config.run().precision() == MatmulPrecision.BF16 && !model.backend().supportsBf16Matmul())
+            throw new IllegalArgumentException("run.precision bf16: the " + model.backend().name() + " backend computes"
+                    + " every GEMM in fp32 (bf16 matrix inputs need an OpenCL device); use --precision fp32 or"
+                    + " --device opencl");
         boolean root = parallel.root();
         int vocab = model.config().vocabSize();
         String whose = "the model (vocab_size " + vocab + ")";
@@ -237,7 +244,8 @@ public final class Trainer {
                     rankTokens += (long) batch.batchSize() * batch.seqLength();
                     double share = parallel.share(batch, global);     // 1 on a single process
                     try (var scope = arena.activate();
-                         var recompute = ActivationCheckpoint.enable(config.run().activationCheckpointing())) {
+                         var recompute = ActivationCheckpoint.enable(config.run().activationCheckpointing());
+                         var precision = MatmulPrecision.use(config.run().precision())) {
                         Var loss = lossFunction.loss(model, batch, step + 1);
                         // Each micro-batch contributes 1/accum of the mean (and a rank its share of the global
                         // batch): the seed of backward carries the factor.

@@ -141,6 +141,44 @@ class TrainerTest {
     }
 
     @Test
+    void bf16Precision_isRefusedOnTheCpuBackend_withTheReason() throws IOException {
+        TrainConfig bf16 = config(2, Map.of("run.precision", "bf16"));
+        assertEquals(kd4j.autograd.MatmulPrecision.BF16, bf16.run().precision());
+        assertEquals(kd4j.autograd.MatmulPrecision.FP32, config(2, Map.of()).run().precision(), "fp32 by default");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> run(dir.resolve("bf16"), bf16, 7, false, -1));
+        assertTrue(e.getMessage().contains("run.precision bf16") && e.getMessage().contains("computes every GEMM in fp32"),
+                e.getMessage());
+    }
+
+    /** run.precision bf16 reaches the linear layers: on OpenCL the losses track the fp32 run's without equalling them. */
+    @Test
+    void bf16Precision_onOpenCl_tracksTheFp32Run() throws IOException {
+        Backend cl;
+        try {
+            cl = kd4j.tensor.Backends.open("opencl");
+        } catch (RuntimeException e) {
+            org.junit.jupiter.api.Assumptions.abort("OpenCL unavailable (" + e.getMessage() + "); install one with: "
+                    + "sudo apt-get install pocl-opencl-icd ocl-icd-libopencl1");
+            return;
+        }
+        try (cl) {
+            List<Double> fp32 = new ArrayList<>(), bf16 = new ArrayList<>();
+            for (String precision : new String[] {"fp32", "bf16"}) {
+                List<StepResult> steps = new ArrayList<>();
+                Trainer.builder(TestModels.tinyQwen2(cl, 7), config(4, Map.of("run.precision", precision, "run.evalInterval", "0")),
+                                new TestModels.ListData(train(), BATCH, SEQ, 5))
+                        .runDir(dir.resolve(precision)).listener(steps::add).build().run();
+                (precision.equals("fp32") ? fp32 : bf16).addAll(losses(steps));
+            }
+            assertEquals(4, bf16.size());
+            for (int i = 0; i < fp32.size(); i++)
+                assertEquals(fp32.get(i), bf16.get(i), 1e-2 * fp32.get(i), "loss of step " + (i + 1) + ": " + fp32 + " vs " + bf16);
+            assertFalse(fp32.equals(bf16), "bf16 GEMM inputs change the last digits of the losses: " + fp32);
+        }
+    }
+
+    @Test
     void resumeWithADifferentBatchSize_isRefused() throws IOException {
         Path runDir = dir.resolve("run");
         run(runDir, config(8, Map.of()), 7, false, 5);

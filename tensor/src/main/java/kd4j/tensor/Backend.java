@@ -178,10 +178,17 @@ public interface Backend extends AutoCloseable {
     /**
      * c = alpha * op(a) op(b) + beta * c, op(x) = x or x^T over the last two dims.
      * a: [M, K] ([K, M] when transA) or batched [Bt, M, K]; b: [K, N] ([N, K] when transB) or [Bt, K, N]
-     * (a rank-2 b is shared by every batch); c: [M, N] or [Bt, M, N]. a and c F32; b F32/BF16/F16.
+     * (a rank-2 b is shared by every batch); c: [M, N] or [Bt, M, N]. a and c F32; b F32/BF16/F16; a may also be
+     * BF16 where supportsBf16Matmul() (each product of bf16 inputs is exact in fp32; accumulation is fp32).
      * beta = 0 means c is overwritten (its old contents, even NaN, are ignored).
      */
     void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c);
+
+    /**
+     * True when gemm also takes a as BF16 (mixed-precision training: bf16 inputs, fp32 accumulation, run.precision
+     * bf16). Backends without it (the CPU) compute every GEMM with an fp32 a.
+     */
+    default boolean supportsBf16Matmul() { return false; }
 
     // ==== rope family ====
 
@@ -289,6 +296,18 @@ public interface Backend extends AutoCloseable {
      */
     void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                    float weightDecay, int step);
+
+    /**
+     * adamwStep for every i: params, grads, moments m and v as parallel lists, weightDecay[i] per tensor; the
+     * result is bit-identical to one adamwStep per tensor. A backend may run it as one launch (OpenCL does when
+     * each list lives in one storage, parameter i at the same offset in all four: PackedParameters and AdamW).
+     */
+    default void adamwSteps(java.util.List<Tensor> params, java.util.List<Tensor> grads, java.util.List<Tensor> m,
+                            java.util.List<Tensor> v, float lr, float beta1, float beta2, float eps, float[] weightDecay,
+                            int step) {
+        for (int i = 0; i < params.size(); i++)
+            adamwStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay[i], step);
+    }
 
     /** SGD with momentum and decoupled weight decay: buf = momentum buf + g; p -= lr * (buf + weightDecay * p). */
     void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float weightDecay);

@@ -2,6 +2,7 @@
  * common.cl: the helpers several op families share, prepended by KernelSource to every family's source before
  * it is built (so each is written once). WG, the work-group size, a power of two, comes from the build options.
  *   load_w      one element of a weight stored as F32/BF16/F16 (type 0/2/3), widened to float
+ *   bf16_to_float  a bf16 bit pattern widened to float (bf16 is the upper half of an fp32)
  *   group_sum   sum of one value per work-item of the group, as a tree in local memory; every item gets it
  *   group_max   the same for the maximum
  *   merge_lse   merges two online log-sum-exp states (max, sum of exp(x - max))
@@ -14,6 +15,8 @@ float load_w(global const void* p, long i, int type) {
     if (type == 2) return as_float(((uint) ((global const ushort*) p)[i]) << 16);   // bf16: upper half of fp32
     return vload_half(i, (global const half*) p);
 }
+
+float bf16_to_float(ushort h) { return as_float(((uint) h) << 16); }
 
 float group_sum(float v, local float* scratch) {
     int l = get_local_id(0);

@@ -2,7 +2,8 @@
  * elementwise.cl: pointwise ops and their backwards (add, mul, scale, addScaled, the bias-gradient row sum,
  * SiLU, GELU (exact, erf), softplus, SwiGLU). All tensors F32, contiguous, addressed as pointer + element offset.
  * Work: one work-item per element, 1-D over n (global rounded up to the work-group size; extra items return).
- * add/mul broadcast b over a's leading dims: b[i % bn]. sum_rows_backward: one work-item per column.
+ * add/mul broadcast b over a's leading dims: b[i % bn]. sum_rows_backward_partials: one work-item per (column,
+ * row slice), the first stage of a two-stage column sum (see norm.cl).
  */
 
 kernel void add(global const float* a, long ao, global const float* b, long bo, long bn,
@@ -28,12 +29,16 @@ kernel void scale(global const float* x, long xo, float alpha, global float* out
 }
 
 /* dB[c] += sum_r dOut[r, c]: one work-item per column, coalesced across columns. */
-kernel void sum_rows_backward(global const float* dOut, long go, global float* dB, long bo, int R, int C) {
-    int c = get_global_id(0);
+/* Stage 1 of dB += column sums of dOut [R, C]: item (c, slice) sums the slice's rows; reduce.cl's
+ * sum_column_partials adds the slices in order. */
+kernel void sum_rows_backward_partials(global const float* dOut, long go, global float* partials, int R, int C,
+                                       int rowsPerSlice) {
+    int c = get_global_id(0), slice = get_global_id(1);
     if (c >= C) return;
+    int r1 = min(R, (slice + 1) * rowsPerSlice);
     float s = 0.0f;
-    for (int r = 0; r < R; r++) s += dOut[go + (long) r * C + c];
-    dB[bo + c] += s;
+    for (int r = slice * rowsPerSlice; r < r1; r++) s += dOut[go + (long) r * C + c];
+    partials[(long) slice * C + c] = s;
 }
 
 float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }

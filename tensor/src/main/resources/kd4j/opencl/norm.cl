@@ -2,8 +2,10 @@
  * norm.cl: RMSNorm and LayerNorm over the last dim, forward and backward. x, out, dOut, dX [R, C] F32;
  * w [C] F32/BF16/F16 (wType 0/2/3, widened as loaded); b [C] F32 (hasB = 0 when absent).
  * Forward and the dX backward: one work-group of WG items per row, sums as group trees. Forwards save invRms [R]
- * (RMSNorm) or mean, invStd [R] (LayerNorm). Parameter gradients dW, dB (+=) use one work-item per column looping
- * over rows, so no atomics are needed.
+ * (RMSNorm) or mean, invStd [R] (LayerNorm). Parameter gradients dW, dB (+=) are two-stage column reductions
+ * without atomics: the *_partials kernels run one work-item per (column c, row slice s) and write the slice's sum
+ * to partials[s * C + c] (rows of a slice in order); reduce.cl's sum_column_partials then adds the slices of each
+ * column in order to dW / dB. The slicing depends on R alone, so reruns give the same bits.
  *   rms:   y = x * inv * w, inv = 1/sqrt(mean(x^2) + eps); dx = inv * g*w - x * inv^3 * mean(g*w*x)
  *   layer: xh = (x - mean) * inv; y = xh * w + b;         dx = inv * (g*w - mean(g*w) - xh * mean(g*w*xh))
  */
@@ -38,13 +40,15 @@ kernel void rms_norm_backward_dx(global const float* dOut, long go, global const
         dX[dxo + row * C + c] = inv * g[c] * load_w(w, wo + c, wType) - xr[c] * inv * inv * inv * dot;
 }
 
-kernel void rms_norm_backward_dw(global const float* dOut, long go, global const float* x, long xo,
-                                 global const float* invRms, long io, global float* dW, long dwo, int R, int C) {
-    int c = get_global_id(0);
+kernel void rms_norm_backward_dw_partials(global const float* dOut, long go, global const float* x, long xo,
+                                          global const float* invRms, long io, global float* partials, int R, int C,
+                                          int rowsPerSlice) {
+    int c = get_global_id(0), slice = get_global_id(1);
     if (c >= C) return;
+    int r1 = min(R, (slice + 1) * rowsPerSlice);
     float s = 0.0f;
-    for (int r = 0; r < R; r++) s += dOut[go + (long) r * C + c] * x[xo + (long) r * C + c] * invRms[io + r];
-    dW[dwo + c] += s;
+    for (int r = slice * rowsPerSlice; r < r1; r++) s += dOut[go + (long) r * C + c] * x[xo + (long) r * C + c] * invRms[io + r];
+    partials[(long) slice * C + c] = s;
 }
 
 kernel void layer_norm_forward(global const float* x, long xo, global const void* w, long wo, int wType,
@@ -88,17 +92,19 @@ kernel void layer_norm_backward_dx(global const float* dOut, long go, global con
     }
 }
 
-kernel void layer_norm_backward_dwdb(global const float* dOut, long go, global const float* x, long xo,
-                                     global const float* mean, long mo, global const float* invStd, long io,
-                                     global float* dW, long dwo, global float* dB, long dbo, int hasB, int R, int C) {
-    int c = get_global_id(0);
+/* dW partials at partials[s * C + c], dB partials after them at partials[(S + s) * C + c] (S = slices). */
+kernel void layer_norm_backward_dwdb_partials(global const float* dOut, long go, global const float* x, long xo,
+                                              global const float* mean, long mo, global const float* invStd, long io,
+                                              global float* partials, int R, int C, int rowsPerSlice) {
+    int c = get_global_id(0), slice = get_global_id(1);
     if (c >= C) return;
+    int r1 = min(R, (slice + 1) * rowsPerSlice);
     float sw = 0.0f, sb = 0.0f;
-    for (int r = 0; r < R; r++) {
+    for (int r = slice * rowsPerSlice; r < r1; r++) {
         float g = dOut[go + (long) r * C + c];
         sw += g * (x[xo + (long) r * C + c] - mean[mo + r]) * invStd[io + r];
         sb += g;
     }
-    dW[dwo + c] += sw;
-    if (hasB) dB[dbo + c] += sb;
+    partials[(long) slice * C + c] = sw;
+    partials[(long) (get_global_size(1) + slice) * C + c] = sb;
 }

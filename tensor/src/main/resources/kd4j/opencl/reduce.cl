@@ -6,6 +6,8 @@
  * 2 count of non-finite values.
  * Softmax rows: one work-group per row of x [R, C]; max and sum are group trees; out may alias x (each element is
  * read and written by the same work-item). Saves nothing beyond out itself.
+ * sum_column_partials: the second stage of the two-stage column reductions (dW, dB, see norm.cl): one work-item
+ * per column c adds partials[po + s * C + c] for s = 0..S-1 in order to out[c] (+=). Deterministic, no atomics.
  */
 #if defined(cl_khr_fp64)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -29,6 +31,14 @@ kernel void reduce_partials(global const float* x, long xo, long n, int mode, gl
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (l == 0) partials[get_group_id(0)] = (float) scratch[0];
+}
+
+kernel void sum_column_partials(global const float* partials, long po, int S, int C, global float* out, long oo) {
+    int c = get_global_id(0);
+    if (c >= C) return;
+    float s = 0.0f;
+    for (int slice = 0; slice < S; slice++) s += partials[po + (long) slice * C + c];
+    out[oo + c] += s;
 }
 
 kernel void softmax_forward(global const float* x, long xo, global float* out, long oo, int C) {

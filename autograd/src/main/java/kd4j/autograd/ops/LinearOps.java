@@ -1,6 +1,8 @@
 /*
  * The gemm family as autograd ops: linear layers (y = x W^T + b, W in HF's [out, in] layout, F32/BF16/F16) and
  * batched matmul. Each backward is two more gemms on the same kernel; parameter gradients are accumulated.
+ * Under MatmulPrecision.BF16 a linear layer's GEMM inputs (x, W, and dY in backward) are rounded to bf16 scratch
+ * first; outputs and gradients stay fp32 (the cast's gradient is the identity).
  */
 package kd4j.autograd.ops;
 
@@ -9,9 +11,11 @@ import static kd4j.autograd.ops.Ops.dense;
 import static kd4j.autograd.ops.Ops.require;
 import static kd4j.autograd.ops.Ops.scratch;
 
+import kd4j.autograd.MatmulPrecision;
 import kd4j.autograd.Tape;
 import kd4j.autograd.Var;
 import kd4j.tensor.Backend;
+import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
 
 public final class LinearOps {
@@ -19,7 +23,8 @@ public final class LinearOps {
 
     /**
      * y = x W^T + b. x [.., in]; weight [out, in] F32/BF16/F16; bias [out] or null; y [.., out].
-     * Backward: dX = dY W (assigned), dW += dY^T x, dB += sum over rows of dY.
+     * Backward: dX = dY W (assigned), dW += dY^T x, dB += sum over rows of dY. Under MatmulPrecision.BF16
+     * (backends with supportsBf16Matmul) x, W and dY enter the GEMMs as bf16, accumulated in fp32.
      */
     public static Var linear(Var x, Var weight, Var bias) {
         Backend be = x.backend();
@@ -31,13 +36,19 @@ public final class LinearOps {
         require(bias == null || bias.data().numel() == out, "linear", "bias must be [out]", "weight", w,
                 "bias", bias == null ? "null" : bias.data());
         Tensor y = scratch(be, act(xt), Ops.withLast(xt.shape(), out));
+        boolean bf16 = MatmulPrecision.current() == MatmulPrecision.BF16;
+        if (bf16 && !be.supportsBf16Matmul())
+            throw new IllegalStateException("linear: bf16 matrix inputs need a backend with bf16 GEMM inputs; "
+                    + be.name() + " computes in fp32 (use precision fp32 there)");
         Tensor x2 = xt.reshape(-1, in), y2 = y.reshape(-1, out);
-        be.gemm(false, true, 1f, x2, w, 0f, y2);
+        Tensor xIn = bf16 ? toBf16(be, x2) : x2, wIn = bf16 ? toBf16(be, w) : w;   // saved for backward
+        be.gemm(false, true, 1f, xIn, wIn, 0f, y2);
         if (bias != null) be.add(y2, bias.data(), y2);
         return Tape.record("linear", y, (dOut, grads) -> {
             Tensor g2 = dOut.reshape(-1, out);
-            if (grads.wants(x)) be.gemm(false, false, 1f, g2, w, 0f, grads.assign(x).reshape(-1, in));
-            if (grads.wants(weight)) be.gemm(true, false, 1f, g2, x2, 1f, grads.accumulate(weight));
+            Tensor gIn = bf16 && (grads.wants(x) || grads.wants(weight)) ? toBf16(be, g2) : g2;
+            if (grads.wants(x)) be.gemm(false, false, 1f, gIn, wIn, 0f, grads.assign(x).reshape(-1, in));
+            if (grads.wants(weight)) be.gemm(true, false, 1f, gIn, xIn, 1f, grads.accumulate(weight));
             if (bias != null && grads.wants(bias)) be.sumRowsBackward(g2, grads.accumulate(bias));
         }, x, weight, bias);
     }
@@ -90,6 +101,14 @@ public final class LinearOps {
                 if (transB) be.copy(tmp.transpose(-1, -2), b3.rank() == 2 ? dB : batched(dB));
             }
         }, a, b);
+    }
+
+    /** An F32 tensor rounded to bf16 scratch (nearest even); other dtypes (bf16/f16 weights) as they are. */
+    private static Tensor toBf16(Backend be, Tensor t) {
+        if (t.dtype() != DType.F32) return t;
+        Tensor out = scratch(be, DType.BF16, t.shape());
+        be.copy(t, out);
+        return out;
     }
 
     /** [.., R, C] as [Bt, R, C] (a view of a contiguous tensor). */

@@ -1,7 +1,10 @@
 /*
- * AdamW with decoupled weight decay (Loshchilov & Hutter; PyTorch's torch.optim.AdamW), one Backend.adamwStep per
- * parameter. Parameters in Group.NO_DECAY (norms, biases, embeddings by convention) get no weight decay. Moment
- * buffers are allocated once, at construction, and are exported/imported by name for checkpoints.
+ * AdamW with decoupled weight decay (Loshchilov & Hutter; PyTorch's torch.optim.AdamW): one Backend.adamwSteps
+ * call per step for all parameters, which the OpenCL backend runs as one launch when the parameters are packed
+ * (PackedParameters) and as one Backend.adamwStep per parameter otherwise, with the same arithmetic. Parameters in
+ * Group.NO_DECAY (norms, biases, embeddings by convention) get no weight decay. Moment buffers are allocated once,
+ * at construction (in one storage each, at the parameters' offsets, when the parameters are packed), and are
+ * exported/imported by name for checkpoints.
  */
 package kd4j.autograd.optim;
 
@@ -9,8 +12,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import kd4j.autograd.PackedParameters;
 import kd4j.autograd.Parameter;
 import kd4j.tensor.DType;
+import kd4j.tensor.Storage;
 import kd4j.tensor.Tensor;
 
 public final class AdamW {
@@ -38,6 +43,18 @@ public final class AdamW {
         this.weightDecay = weightDecay;
         m = new Tensor[this.params.size()];
         v = new Tensor[this.params.size()];
+        if (packed(this.params)) {
+            // one storage per moment, each moment at its parameter's offset: the packed layout's offset table
+            Tensor first = this.params.get(0).data();
+            long size = first.storage().byteSize() / DType.F32.byteSize();
+            Storage ms = first.backend().allocate(DType.F32, size), vs = first.backend().allocate(DType.F32, size);
+            for (int i = 0; i < m.length; i++) {
+                Tensor d = this.params.get(i).data();
+                m[i] = new Tensor(ms, DType.F32, d.shape(), Tensor.contiguousStrides(d.shape()), d.offset());
+                v[i] = new Tensor(vs, DType.F32, d.shape(), Tensor.contiguousStrides(d.shape()), d.offset());
+            }
+            return;
+        }
         for (int i = 0; i < m.length; i++) {
             Tensor data = this.params.get(i).data();
             DType t = momentType(data);
@@ -47,6 +64,16 @@ public final class AdamW {
     }
 
     static DType momentType(Tensor data) { return data.dtype() == DType.F64 ? DType.F64 : DType.F32; }
+
+    /** Every parameter trainable, F32 and in one values storage (PackedParameters.pack). */
+    private static boolean packed(List<Parameter> params) {
+        List<Tensor> data = new ArrayList<>();
+        for (Parameter p : params) {
+            if (!p.requiresGrad() || p.data().dtype() != DType.F32) return false;
+            data.add(p.data());
+        }
+        return params.size() > 1 && PackedParameters.shareStorage(data);
+    }
 
     public double lr() { return lr; }
 
@@ -59,13 +86,20 @@ public final class AdamW {
     /** One update of every trainable parameter that has a gradient. */
     public void step() {
         step++;
+        List<Tensor> ps = new ArrayList<>(), gs = new ArrayList<>(), ms = new ArrayList<>(), vs = new ArrayList<>();
+        float[] decay = new float[m.length];
         for (int i = 0; i < m.length; i++) {
             Parameter p = params.get(i);
             if (!p.requiresGrad() || p.grad() == null) continue;
-            double wd = p.group() == Parameter.Group.NO_DECAY ? 0.0 : weightDecay;
-            p.backend().adamwStep(p.data(), p.grad(), m[i], v[i], (float) lr, (float) beta1, (float) beta2,
-                    (float) eps, (float) wd, step);
+            decay[ps.size()] = (float) (p.group() == Parameter.Group.NO_DECAY ? 0.0 : weightDecay);
+            ps.add(p.data());
+            gs.add(p.grad());
+            ms.add(m[i]);
+            vs.add(v[i]);
         }
+        if (ps.isEmpty()) return;
+        ps.get(0).backend().adamwSteps(ps, gs, ms, vs, (float) lr, (float) beta1, (float) beta2, (float) eps,
+                java.util.Arrays.copyOf(decay, ps.size()), step);
     }
 
     /**

@@ -28,7 +28,10 @@ final class Cl {
     static final int CL_DEVICE_TYPE = 0x1000, CL_DEVICE_MAX_COMPUTE_UNITS = 0x1002,
             CL_DEVICE_MAX_WORK_GROUP_SIZE = 0x1004, CL_DEVICE_MAX_CLOCK_FREQUENCY = 0x100C,
             CL_DEVICE_GLOBAL_MEM_SIZE = 0x101F, CL_DEVICE_LOCAL_MEM_SIZE = 0x1023, CL_DEVICE_NAME = 0x102B,
-            CL_DEVICE_VENDOR = 0x102C, CL_DRIVER_VERSION = 0x102D, CL_DEVICE_VERSION = 0x102F;
+            CL_DEVICE_VENDOR = 0x102C, CL_DRIVER_VERSION = 0x102D, CL_DEVICE_VERSION = 0x102F,
+            CL_DEVICE_EXTENSIONS = 0x1030;
+    /** cl_nv_device_attribute_query: the CUDA compute capability (cl_uint each). */
+    static final int CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV = 0x4000, CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV = 0x4001;
     static final long CL_MEM_READ_WRITE = 1;
     static final int CL_PROGRAM_BUILD_LOG = 0x1183;
     static final int CL_TRUE = 1, CL_FALSE = 0;

@@ -1,6 +1,8 @@
 /*
  * One OpenCL device as kd4j numbers them: index N of `opencl:N` counts devices over all platforms in loader order.
- * list() enumerates them (empty when the loader is present but no platform is installed).
+ * list() enumerates them (empty when the loader is present but no platform is installed). nvComputeCapability is
+ * the CUDA compute capability as major * 10 + minor (86 for 8.6) where the device reports
+ * cl_nv_device_attribute_query, else -1.
  */
 package kd4j.tensor.opencl;
 
@@ -15,7 +17,8 @@ import java.util.List;
 
 public record ClDevice(int index, MemorySegment platform, MemorySegment id, String platformName, String name,
                        String vendor, String driverVersion, String version, boolean gpu, int computeUnits,
-                       int clockMHz, long globalMemBytes, long localMemBytes, long maxWorkGroupSize) {
+                       int clockMHz, long globalMemBytes, long localMemBytes, long maxWorkGroupSize,
+                       String extensions, int nvComputeCapability) {
 
     private static final long CL_DEVICE_TYPE_GPU = 4;
 
@@ -56,11 +59,23 @@ public record ClDevice(int index, MemorySegment platform, MemorySegment id, Stri
                             (int) deviceInt(arena, dev, Cl.CL_DEVICE_MAX_CLOCK_FREQUENCY),
                             deviceLong(arena, dev, Cl.CL_DEVICE_GLOBAL_MEM_SIZE),
                             deviceLong(arena, dev, Cl.CL_DEVICE_LOCAL_MEM_SIZE),
-                            deviceLong(arena, dev, Cl.CL_DEVICE_MAX_WORK_GROUP_SIZE)));
+                            deviceLong(arena, dev, Cl.CL_DEVICE_MAX_WORK_GROUP_SIZE),
+                            deviceString(arena, dev, Cl.CL_DEVICE_EXTENSIONS), nvComputeCapability(arena, dev)));
                 }
             }
         }
         return out;
+    }
+
+    /** major * 10 + minor from cl_nv_device_attribute_query, or -1 when the device does not report it. */
+    private static int nvComputeCapability(Arena arena, MemorySegment dev) {
+        String ext = deviceString(arena, dev, Cl.CL_DEVICE_EXTENSIONS);
+        if (!GemmPath.hasExtension(ext, GemmPath.NV_ATTRIBUTE_QUERY)) return -1;
+        MemorySegment v = arena.allocate(JAVA_LONG);
+        if (Cl.getDeviceInfo(dev, Cl.CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV, 4, v, MemorySegment.NULL) != Cl.CL_SUCCESS) return -1;
+        int major = v.get(JAVA_INT, 0);
+        if (Cl.getDeviceInfo(dev, Cl.CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV, 4, v, MemorySegment.NULL) != Cl.CL_SUCCESS) return -1;
+        return major * 10 + v.get(JAVA_INT, 0);
     }
 
     private static String platformString(Arena arena, MemorySegment platform, int param) {

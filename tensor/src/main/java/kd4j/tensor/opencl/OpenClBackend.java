@@ -3,7 +3,9 @@
  * in-order command queue. Tensors live in device buffers (ClStorage) across ops and steps; only copyOut and the
  * scalar reductions (sum, sumOfSquares, allFinite) come back to the host. Programs are built once per device and
  * options (ClProgramCache). Not the reference: the CPU/reference backends are the oracles its tests compare with.
- * Compute is fp32; weights documented as F32/BF16/F16 are widened inside the kernels.
+ * Compute is fp32; weights documented as F32/BF16/F16 are widened inside the kernels. GEMMs also take a BF16 a
+ * (mixed precision): the plain kernel widens it as loaded, and on NVIDIA sm_80+ bf16 x bf16 runs on tensor cores
+ * (gemm_mma, GemmPath). Reductions are deterministic: fixed orders, no float atomics.
  */
 package kd4j.tensor.opencl;
 
@@ -31,6 +33,8 @@ public final class OpenClBackend implements Backend {
     private final int wg;
     private static final int MAX_PARTIALS = 256;
     private static final int ATTENTION_DMAX = 128, ATTENTION_TILE = 32, SCAN_NMAX = 64;
+    /** Two-stage column reductions: about this many rows per slice, at most this many slices. */
+    private static final int ROWS_PER_SLICE = 64, COLUMN_SLICES_MAX = 128;
 
     private final ClDevice device;
     private final Arena arena = Arena.ofShared();
@@ -42,11 +46,18 @@ public final class OpenClBackend implements Backend {
     /** Smaller tiles for GEMMs whose large-tile grid would leave compute units idle (null: always the large ones). */
     private final GemmTiles smallTiles;
     private final int computeUnits;
+    private final GemmPath bf16Path;
+    private final boolean mmaEmulated;
+    private int forcedSplitK;
+    /** Split-K: at least this many K per slice, at most this many slices. */
+    private static final int SPLIT_K_MIN = 256, SPLIT_K_MAX = 16;
     /** -Dkd4j.opencl.profile=true: every launch is followed by clFinish and timed per kernel; printed at close. */
     private final boolean profile = Boolean.getBoolean("kd4j.opencl.profile");
     private final Map<String, long[]> profileTimes = new java.util.HashMap<>();
     private String profileLabel = "";
     private final ClStorage partials;
+    /** adamw_step_multi's device tables by layout (a training run has one). */
+    private final Map<String, Object[]> multiTensorTables = new HashMap<>();
     private final ClStorage dummy;
     private boolean closed;
 
@@ -79,7 +90,13 @@ public final class OpenClBackend implements Backend {
     public OpenClBackend(int index) { this(index, null, null); }
 
     /** With explicit GEMM tiles (tests run the GPU shapes on PoCL); null: -Dkd4j.opencl.gemmTiles/gemmSmallTiles or the device default. */
-    OpenClBackend(int index, GemmTiles large, GemmTiles small) {
+    OpenClBackend(int index, GemmTiles large, GemmTiles small) { this(index, large, small, false); }
+
+    /**
+     * mmaEmulated: bf16 GEMMs run gemm_mma with -DMMA_EMULATE=1 (the tensor-core kernel with its mma.sync replaced
+     * by an emulation from the PTX fragment layouts), so PoCL tests the rest of that kernel.
+     */
+    OpenClBackend(int index, GemmTiles large, GemmTiles small, boolean mmaEmulated) {
         List<ClDevice> devices = ClDevice.list();
         if (devices.isEmpty())
             throw DeviceUnavailableException.noPlatform("libOpenCL.so.1 loaded, clGetPlatformIDs returned 0 platforms");
@@ -100,6 +117,8 @@ public final class OpenClBackend implements Backend {
                 ? GemmTiles.parse(System.getProperty("kd4j.opencl.gemmSmallTiles"))
                 : bigGpu ? new GemmTiles(64, 64, 16, 4, 4) : null;
         this.computeUnits = Math.max(1, device.computeUnits());
+        this.bf16Path = GemmPath.forBf16(device);
+        this.mmaEmulated = mmaEmulated;
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment err = tmp.allocate(JAVA_INT);
             MemorySegment ids = tmp.allocate(ADDRESS);
@@ -304,7 +323,7 @@ public final class OpenClBackend implements Backend {
         long c = dB.numel();
         if (c == 0 || dOut.numel() % c != 0)
             throw ShapeException.of("sumRowsBackward", "dOut does not view as [R, dB.numel()]", "dOut", dOut, "dB", dB);
-        launch1d("elementwise", "sum_rows_backward", c, dOut, dB, (int) (dOut.numel() / c), (int) c);
+        columnSums("elementwise", "sum_rows_backward_partials", (int) (dOut.numel() / c), (int) c, new Tensor[] {dB}, dOut);
     }
 
     @Override
@@ -419,7 +438,7 @@ public final class OpenClBackend implements Backend {
         if (!x.sameShape(dX) || dW.numel() != c) throw ShapeException.of("rmsNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW);
         rowVector("rmsNormBackward", "invRms", invRms, x.rows());
         launchRows("norm", "rms_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), invRms, dX, c);
-        launch1d("norm", "rms_norm_backward_dw", c, dOut, x, invRms, dW, (int) x.rows(), c);
+        columnSums("norm", "rms_norm_backward_dw_partials", (int) x.rows(), c, new Tensor[] {dW}, dOut, x, invRms);
     }
 
     @Override
@@ -439,8 +458,7 @@ public final class OpenClBackend implements Backend {
             throw ShapeException.of("layerNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW, "dB", dB);
         rowVector("layerNormBackward", "mean", mean, x.rows()); rowVector("layerNormBackward", "invStd", invStd, x.rows());
         launchRows("norm", "layer_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), mean, invStd, dX, c);
-        launch1d("norm", "layer_norm_backward_dwdb", c, dOut, x, mean, invStd, dW, orDummy(dB), dB == null ? 0 : 1,
-                (int) x.rows(), c);
+        columnSums("norm", "layer_norm_backward_dwdb_partials", (int) x.rows(), c, new Tensor[] {dW, dB}, dOut, x, mean, invStd);
     }
 
     private int normShapes(String op, Tensor x, Tensor w, Tensor other) {
@@ -450,11 +468,32 @@ public final class OpenClBackend implements Backend {
         return c;
     }
 
+    /**
+     * Two-stage column sums of a [rows, cols] reduction (dW, dB): the family's partials kernel writes one sum per
+     * (column, row slice) to scratch (outs.length blocks of slices x cols), then reduce.cl's sum_column_partials adds
+     * each column's slices in order to outs[j] (+=; a null out is skipped). args precede the kernel's
+     * (partials, R, C, rowsPerSlice). The slicing is a function of rows alone (deterministic on every device).
+     */
+    private void columnSums(String family, String partialsKernel, int rows, int cols, Tensor[] outs, Object... args) {
+        if (rows == 0 || cols == 0) return;
+        int slices = Math.max(1, Math.min(COLUMN_SLICES_MAX, ceilDiv(rows, ROWS_PER_SLICE)));
+        int rowsPerSlice = ceilDiv(rows, slices);
+        slices = ceilDiv(rows, rowsPerSlice);
+        Raw partials = new Raw(allocateBytes((long) outs.length * slices * cols * 4));
+        ClKernel k = kernel(family, partialsKernel);
+        int i = setArgs(k, 0, args);
+        setArgs(k, i, partials, rows, cols, rowsPerSlice);
+        enqueue(k, new long[] {ceilDiv(cols, wg) * (long) wg, slices}, new long[] {wg, 1});
+        for (int j = 0; j < outs.length; j++)
+            if (outs[j] != null)
+                launch1d("reduce", "sum_column_partials", cols, partials, (long) j * slices * cols, slices, cols, outs[j]);
+    }
+
     // ==== gemm family ====
 
     @Override
     public synchronized void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        f32("gemm", "a", a); f32("gemm", "c", c); weight("gemm", "b", b);
+        weight("gemm", "a", a); f32("gemm", "c", c); weight("gemm", "b", b);
         if (a.rank() < 2 || b.rank() < 2 || c.rank() != a.rank() || b.rank() > a.rank() || a.rank() > 3)
             throw ShapeException.of("gemm", "ranks must be a,c [M,K]/[Bt,M,K] and b rank 2 or a's rank", "a", a, "b", b, "c", c);
         int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
@@ -466,27 +505,103 @@ public final class OpenClBackend implements Backend {
         if (c.storage() == a.storage() || c.storage() == b.storage())
             throw ShapeException.of("gemm", "c may not share storage with a or b", "a", a, "b", b, "c", c);
         if (m == 0 || n == 0 || batch == 0) return;
+        long strideA = (long) m * k, strideB = b.rank() == 3 ? (long) k * n : 0, strideC = (long) m * n;
+        if ((bf16Path == GemmPath.TENSOR_CORE || mmaEmulated) && a.dtype() == DType.BF16 && b.dtype() == DType.BF16) {
+            // tensor cores: 64 x 64 tiles of C, 4 warps per group (gemm.cl, gemm_mma)
+            ClKernel kern = kernel("gemm", "gemm_mma", "-DMMA=1" + (mmaEmulated ? " -DMMA_EMULATE=1" : "")
+                    + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0));
+            setGemmArgs(kern, m, n, k, alpha, beta, mem(a), a.offset(), strideA, mem(b), b.offset(), strideB, mem(c), c.offset(),
+                    strideC, false, false, false);
+            if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " mma m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "");
+            enqueue(kern, new long[] {(long) ceilDiv(m, 64) * 128, ceilDiv(n, 64), batch}, new long[] {128, 1, 1});
+            return;
+        }
         GemmTiles t = tiles;
         if (smallTiles != null && (long) ceilDiv(m, tiles.bm()) * ceilDiv(n, tiles.bn()) * batch < 2L * computeUnits) t = smallTiles;
-        ClKernel kern = kernel("gemm", "gemm", t.options() + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0)
-                + " -DB_TYPE=" + typeCode(b.dtype()));
-        long strideA = (long) m * k, strideB = b.rank() == 3 ? (long) k * n : 0, strideC = (long) m * n;
+        String options = t.options() + " -DTRANS_A=" + (transA ? 1 : 0) + " -DTRANS_B=" + (transB ? 1 : 0)
+                + " -DA_TYPE=" + typeCode(a.dtype()) + " -DB_TYPE=" + typeCode(b.dtype());
+        ClKernel kern = kernel("gemm", "gemm", options);
+        int slices = transA && !transB && batch == 1 ? splitKSlices(t, m, n, k) : 1;
+        if (slices > 1) {
+            gemmSplitK(kern, options, t, slices, m, n, k, alpha, beta, a, b, c);
+            return;
+        }
         int lda = transA ? m : k, ldb = transB ? k : n;
         // float4 loads/stores need every row start 16-byte aligned (cl_mem bases are): offsets, strides, leading dims % 4
         boolean vecA = a.offset() % 4 == 0 && strideA % 4 == 0 && lda % 4 == 0;
         boolean vecB = b.offset() % 4 == 0 && strideB % 4 == 0 && ldb % 4 == 0;
         boolean vecC = c.offset() % 4 == 0 && strideC % 4 == 0 && n % 4 == 0;
-        int i = 0;
-        kern.intArg(i++, m); kern.intArg(i++, n); kern.intArg(i++, k);
-        kern.floatArg(i++, alpha); kern.floatArg(i++, beta);
-        kern.memArg(i++, mem(a)); kern.longArg(i++, a.offset()); kern.longArg(i++, strideA);
-        kern.memArg(i++, mem(b)); kern.longArg(i++, b.offset()); kern.longArg(i++, strideB);
-        kern.memArg(i++, mem(c)); kern.longArg(i++, c.offset()); kern.longArg(i++, strideC);
-        kern.intArg(i++, vecA ? 1 : 0); kern.intArg(i++, vecB ? 1 : 0); kern.intArg(i, vecC ? 1 : 0);
+        setGemmArgs(kern, m, n, k, alpha, beta, mem(a), a.offset(), strideA, mem(b), b.offset(), strideB, mem(c), c.offset(),
+                strideC, vecA, vecB, vecC);
         if (profile) profileLabel = " " + (transA ? "T" : "N") + (transB ? "T" : "N") + " " + b.dtype() + " m" + m + " n" + n + " k" + k + (batch > 1 ? " x" + batch : "") + " tiles " + t.bm() + "x" + t.bn();
         int nt = t.threads();
         enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), batch}, new long[] {nt, 1, 1});
     }
+
+    /** The arguments of gemm.cl's gemm and gemm_mma (the same list): buffers with element offsets and batch strides. */
+    private void setGemmArgs(ClKernel kern, int m, int n, int k, float alpha, float beta, MemorySegment a, long ao, long strideA,
+                             MemorySegment b, long bo, long strideB, MemorySegment c, long co, long strideC,
+                             boolean vecA, boolean vecB, boolean vecC) {
+        int i = 0;
+        kern.intArg(i++, m); kern.intArg(i++, n); kern.intArg(i++, k);
+        kern.floatArg(i++, alpha); kern.floatArg(i++, beta);
+        kern.memArg(i++, a); kern.longArg(i++, ao); kern.longArg(i++, strideA);
+        kern.memArg(i++, b); kern.longArg(i++, bo); kern.longArg(i++, strideB);
+        kern.memArg(i++, c); kern.longArg(i++, co); kern.longArg(i++, strideC);
+        kern.intArg(i++, vecA ? 1 : 0); kern.intArg(i++, vecB ? 1 : 0); kern.intArg(i, vecC ? 1 : 0);
+    }
+
+    /**
+     * K slices for a weight-gradient GEMM (c = a^T b, a [K, M], b [K, N], K the long side): more than 1 when its tile
+     * grid would leave compute units idle and K is long enough to share out, so each slice's work-groups fill
+     * the device. A function of the shape and the device only: reruns take the same slices.
+     */
+    private int splitKSlices(GemmTiles t, int m, int n, int k) {
+        if (forcedSplitK > 0) return Math.min(forcedSplitK, Math.max(1, ceilDiv(k, t.bk())));
+        long grid = (long) ceilDiv(m, t.bm()) * ceilDiv(n, t.bn());
+        if (grid >= computeUnits || k < 2 * SPLIT_K_MIN) return 1;
+        return (int) Math.max(1, Math.min(Math.min(SPLIT_K_MAX, k / SPLIT_K_MIN), ceilDiv(2L * computeUnits, grid)));
+    }
+
+    /**
+     * Split-K: slice s of K (Ks rows of a and b, a multiple of BK; the last slice takes the rest) goes through the
+     * plain kernel into partials [S, M, N] (one batched launch for the full slices, one for the rest), then
+     * gemm_splitk_sum adds the slices in order: c = alpha * sum + beta * c. Deterministic: no atomics, fixed order.
+     */
+    private void gemmSplitK(ClKernel kern, String options, GemmTiles t, int slices, int m, int n, int k, float alpha,
+                            float beta, Tensor a, Tensor b, Tensor c) {
+        int ks = ceilDiv(ceilDiv(k, slices), t.bk()) * t.bk();
+        int full = k / ks, rest = k - full * ks, count = full + (rest > 0 ? 1 : 0);
+        long mn = (long) m * n;
+        ClStorage partials = allocateBytes(count * mn * 4);
+        int nt = t.threads();
+        boolean vecC = mn % 4 == 0 && n % 4 == 0;
+        // a^T slices: rows s * Ks.. of a [K, M] (stride Ks * M), of b [K, N] (stride Ks * N)
+        boolean vecA = a.offset() % 4 == 0 && m % 4 == 0, vecB = b.offset() % 4 == 0 && n % 4 == 0;
+        if (full > 0) {
+            setGemmArgs(kern, m, n, ks, 1f, 0f, mem(a), a.offset(), (long) ks * m, mem(b), b.offset(), (long) ks * n,
+                    partials.mem, 0, mn, vecA, vecB, vecC);
+            if (profile) profileLabel = " TN split-K " + count + " m" + m + " n" + n + " k" + k + " tiles " + t.bm() + "x" + t.bn();
+            enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), full}, new long[] {nt, 1, 1});
+        }
+        if (rest > 0) {
+            setGemmArgs(kern, m, n, rest, 1f, 0f, mem(a), a.offset() + (long) full * ks * m, 0, mem(b),
+                    b.offset() + (long) full * ks * n, 0, partials.mem, full * mn, 0, vecA, vecB, vecC);
+            enqueue(kern, new long[] {(long) ceilDiv(m, t.bm()) * nt, ceilDiv(n, t.bn()), 1}, new long[] {nt, 1, 1});
+        }
+        ClKernel sum = kernel("gemm", "gemm_splitk_sum", options);
+        setArgs(sum, 0, new Raw(partials), count, mn, alpha, beta, c);
+        enqueue1d(sum, mn);
+    }
+
+    /** Tests: every transA && !transB GEMM takes this many K slices (0: the device's own choice). */
+    void forceSplitK(int slices) { forcedSplitK = slices; }
+
+    @Override
+    public boolean supportsBf16Matmul() { return true; }
+
+    /** The kernel GEMMs with bf16 a and b run on this device (GemmPath: tensor cores or the plain kernel). */
+    public GemmPath bf16GemmPath() { return bf16Path; }
 
     /** The GEMM tile shape chosen for this device (for benchmarks and reports). */
     public String gemmTiles() { return tiles + (smallTiles != null ? " (small grids: " + smallTiles + ")" : ""); }
@@ -522,7 +637,14 @@ public final class OpenClBackend implements Backend {
         f32("embeddingBackward", "dOut", dOut); i32("embeddingBackward", "ids", ids); f32("embeddingBackward", "dTable", dTable);
         if (dTable.rank() != 2 || dOut.numel() != ids.numel() * dTable.dim(1))
             throw ShapeException.of("embeddingBackward", "dOut [N, C], ids [N], dTable [V, C] expected", "dOut", dOut, "ids", ids, "dTable", dTable);
-        launch1d("embedding", "embedding_backward", dTable.dim(1), dOut, ids, (int) ids.numel(), dTable.dim(0), dTable.dim(1), dTable);
+        int n = (int) ids.numel(), cols = dTable.dim(1);
+        if (n == 0 || cols == 0) return;
+        Raw order = new Raw(allocateBytes(Math.max(16, n * 4L))), runStart = new Raw(allocateBytes(Math.max(16, n * 4L))),
+                runLength = new Raw(allocateBytes(Math.max(16, n * 4L)));
+        launch1d("embedding", "embedding_backward_order", n, ids, n, dTable.dim(0), order, runStart, runLength);
+        ClKernel k = kernel("embedding", "embedding_backward");
+        setArgs(k, 0, dOut, ids, order, runStart, runLength, n, cols, dTable);
+        enqueue(k, new long[] {ceilDiv(cols, wg) * (long) wg, n}, new long[] {wg, 1});
     }
 
     // ==== attention family ====
@@ -744,6 +866,67 @@ public final class OpenClBackend implements Backend {
         if (step < 1) throw new IllegalArgumentException("adamwStep: step counts from 1, got " + step);
         float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         launch1d("optim", "adamw_step", param.numel(), param, grad, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, param.numel());
+    }
+
+    /**
+     * One launch for every tensor when each list shares one storage with tensor i at the same offset in all four
+     * (PackedParameters + AdamW); otherwise one adamw_step per tensor. Both run adamw_update: bit-identical.
+     */
+    @Override
+    public synchronized void adamwSteps(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float lr,
+                                        float beta1, float beta2, float eps, float[] weightDecay, int step) {
+        int count = params.size();
+        if (grads.size() != count || m.size() != count || v.size() != count || weightDecay.length != count)
+            throw new IllegalArgumentException("adamwSteps: " + count + " params, " + grads.size() + " grads, " + m.size()
+                    + " m, " + v.size() + " v, " + weightDecay.length + " weight decays: the lists must be parallel");
+        boolean fused = count > 1;
+        long total = 0;
+        long[] table = new long[3 * count];
+        for (int i = 0; i < count && fused; i++) {
+            Tensor p = params.get(i), g = grads.get(i), mi = m.get(i), vi = v.get(i);
+            for (Tensor t : new Tensor[] {p, g, mi, vi}) { f32("adamwSteps", "tensor", t); sameNumel("adamwSteps", p, t); }
+            fused = p.storage() == params.get(0).storage() && g.storage() == grads.get(0).storage()
+                    && mi.storage() == m.get(0).storage() && vi.storage() == v.get(0).storage()
+                    && g.offset() == p.offset() && mi.offset() == p.offset() && vi.offset() == p.offset();
+            table[3 * i] = p.offset();
+            table[3 * i + 1] = p.numel();
+            table[3 * i + 2] = total;
+            total += p.numel();
+        }
+        if (!fused || total == 0) {
+            for (int i = 0; i < count; i++)
+                adamwStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay[i], step);
+            return;
+        }
+        if (step < 1) throw new IllegalArgumentException("adamwSteps: step counts from 1, got " + step);
+        Raw[] t = multiTensorTable(table, weightDecay);
+        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
+        ClKernel k = kernel("optim", "adamw_step_multi");
+        int i = 0;
+        k.memArg(i++, mem(params.get(0))); k.memArg(i++, mem(grads.get(0))); k.memArg(i++, mem(m.get(0))); k.memArg(i++, mem(v.get(0)));
+        k.memArg(i++, t[0].storage().mem); k.memArg(i++, t[1].storage().mem); k.intArg(i++, count); k.longArg(i++, total);
+        k.floatArg(i++, lr); k.floatArg(i++, beta1); k.floatArg(i++, beta2); k.floatArg(i++, eps);
+        k.floatArg(i++, bc1); k.floatArg(i, bc2);
+        enqueue1d(k, total);
+    }
+
+    /** The offset table and weight decays of adamw_step_multi on the device, uploaded once per distinct layout. */
+    private Raw[] multiTensorTable(long[] table, float[] weightDecay) {
+        String key = Arrays.hashCode(table) + "/" + Arrays.hashCode(weightDecay);
+        Object[] cached = multiTensorTables.get(key);
+        if (cached != null && Arrays.equals((long[]) cached[0], table) && Arrays.equals((float[]) cached[1], weightDecay))
+            return (Raw[]) cached[2];
+        ClStorage t = allocateBytes(table.length * 8L), w = allocateBytes(Math.max(16, weightDecay.length * 4L));
+        try (Arena tmp = Arena.ofConfined()) {
+            ClError.check(Cl.enqueueWriteBuffer(queue, t.mem, Cl.CL_TRUE, 0, table.length * 8L, tmp.allocateFrom(JAVA_LONG, table)),
+                    "clEnqueueWriteBuffer(adamw table)");
+            ClError.check(Cl.enqueueWriteBuffer(queue, w.mem, Cl.CL_TRUE, 0, weightDecay.length * 4L, tmp.allocateFrom(JAVA_FLOAT, weightDecay)),
+                    "clEnqueueWriteBuffer(adamw weight decays)");
+        }
+        Raw[] out = {new Raw(t), new Raw(w)};
+        if (multiTensorTables.size() > 16) multiTensorTables.clear();
+        multiTensorTables.put(key, new Object[] {table.clone(), weightDecay.clone(), out});
+        return out;
     }
 
     @Override
