@@ -457,7 +457,7 @@ public class OpenClConformanceTest {
         assertTrue(e.getMessage().startsWith("gemm: inner dimensions differ"), e.getMessage());
         Tensor host = ref.zeros(DType.F32, 3, 4);
         e = assertThrows(kd4j.tensor.ShapeException.class, () -> cl.add(host, a, a));
-        assertTrue(e.getMessage().contains("lives on reference, not opencl:"), e.getMessage());
+        assertTrue(e.getMessage().contains("lives on reference, not on opencl:"), e.getMessage());
         assertThrows(DeviceUnavailableException.class, () -> new OpenClBackend(99));
     }
 }
