@@ -659,8 +659,8 @@ public final class BackendChecks {
         boolean here = residency == Residency.HOST ? t.storage() instanceof HostStorage : t.storage().backend() == owner;
         if (!here)
             throw ShapeException.of(op, name + " lives on " + t.backend().name() + ", not "
-                    + (residency == Residency.HOST ? "in host memory" : "on " + owner.name()) + "; copy it with "
-                    + (residency == Residency.HOST ? "a host backend" : owner.name()) + ".upload(" + name + ") first", name, t);
+                    + (residency == Residency.HOST ? "in host memory" : "on " + owner.name()) + "; copy it there first with upload("
+                    + name + ") on " + (residency == Residency.HOST ? "the cpu or reference backend" : owner.name()), name, t);
     }
 
     /** The one wording of "must be contiguous", also for a backend whose kernel cannot take a view another one can. */
