@@ -12,7 +12,8 @@
  *  - An output never aliases an input unless the method says it may.
  *  - Token ids and targets are I32. Shapes are written [B, T, H, D] etc.: B batch, T query length, S key length,
  *    H heads, Hkv key/value heads, D head dim, C channels, V vocabulary, R rows, N tokens.
- *  - A method that detects mismatched shapes throws ShapeException naming itself and the shapes.
+ *  - A method that detects mismatched shapes throws ShapeException naming itself and the shapes. The checks are
+ *    BackendChecks, written once and called first by every backend, so the same mistake reads the same everywhere.
  */
 package kd4j.tensor;
 

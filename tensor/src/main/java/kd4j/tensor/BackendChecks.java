@@ -92,25 +92,22 @@ public final class BackendChecks {
     public long broadcast(String op, Tensor a, Tensor b, Tensor out) {
         floats(op, "a", a);
         floats(op, "b", b);
-        floats(op, "out", out);
         int ar = a.rank(), br = b.rank();
         boolean trailing = br <= ar;
         for (int i = 1; trailing && i <= br; i++) trailing = b.dim(br - i) == a.dim(ar - i);
         if (!trailing) throw ShapeException.of(op, "b must have a's shape or a's trailing dims", "a", a, "b", b);
-        sameShape(op, "a", a, "out", out);
+        like(op, "a", a, "out", out);
         return b.numel();
     }
 
     public void addScaled(Tensor acc, Tensor x) {
         floats("addScaled", "acc", acc);
-        floats("addScaled", "x", x);
-        numel("addScaled", "x", x, acc.numel());
+        sized("addScaled", "x", x, acc.numel());
     }
 
     public void scale(Tensor x, Tensor out) {
         floats("scale", "x", x);
-        floats("scale", "out", out);
-        numel("scale", "out", out, x.numel());
+        sized("scale", "out", out, x.numel());
     }
 
     /** dOut viewed as [rows, dB.numel()]. */
@@ -127,8 +124,7 @@ public final class BackendChecks {
     /** silu, gelu, softplus forward: out has x's shape. */
     public void unary(String op, Tensor x, Tensor out) {
         floats(op, "x", x);
-        floats(op, "out", out);
-        sameShape(op, "x", x, "out", out);
+        like(op, "x", x, "out", out);
     }
 
     /** softplus runs two passes through its output, so out may not overlap x. */
@@ -139,33 +135,25 @@ public final class BackendChecks {
 
     /** silu, gelu, softplus backward: dOut and dX have x's shape. */
     public void unaryBackward(String op, Tensor dOut, Tensor x, Tensor dX) {
-        floats(op, "dOut", dOut);
         floats(op, "x", x);
-        floats(op, "dX", dX);
-        sameShape(op, "x", x, "dOut", dOut);
-        sameShape(op, "x", x, "dX", dX);
+        like(op, "x", x, "dOut", dOut);
+        like(op, "x", x, "dX", dX);
     }
 
     public void swigluForward(Tensor gate, Tensor up, Tensor out) {
         String op = "swigluForward";
         floats(op, "gate", gate);
-        floats(op, "up", up);
-        floats(op, "out", out);
-        sameShape(op, "gate", gate, "up", up);
-        sameShape(op, "gate", gate, "out", out);
+        like(op, "gate", gate, "up", up);
+        like(op, "gate", gate, "out", out);
     }
 
     public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
         String op = "swigluBackward";
-        floats(op, "dOut", dOut);
         floats(op, "gate", gate);
-        floats(op, "up", up);
-        floats(op, "dGate", dGate);
-        floats(op, "dUp", dUp);
-        sameShape(op, "gate", gate, "dOut", dOut);
-        sameShape(op, "gate", gate, "up", up);
-        sameShape(op, "gate", gate, "dGate", dGate);
-        sameShape(op, "gate", gate, "dUp", dUp);
+        like(op, "gate", gate, "dOut", dOut);
+        like(op, "gate", gate, "up", up);
+        like(op, "gate", gate, "dGate", dGate);
+        like(op, "gate", gate, "dUp", dUp);
     }
 
     // ==== reduce family ====
@@ -176,18 +164,15 @@ public final class BackendChecks {
     /** softmax and log-softmax forward: x, out [R, C]. */
     public Rows rowsForward(String op, Tensor x, Tensor out) {
         floats(op, "x", x);
-        floats(op, "out", out);
-        sameShape(op, "x", x, "out", out);
+        like(op, "x", x, "out", out);
         return rows(op, "x", x);
     }
 
     /** softmax and log-softmax backward: dOut, out, dX [R, C]. */
     public Rows rowsBackward(String op, Tensor dOut, Tensor out, Tensor dX) {
-        floats(op, "dOut", dOut);
         floats(op, "out", out);
-        floats(op, "dX", dX);
-        sameShape(op, "out", out, "dOut", dOut);
-        sameShape(op, "out", out, "dX", dX);
+        like(op, "out", out, "dOut", dOut);
+        like(op, "out", out, "dX", dX);
         return rows(op, "out", out);
     }
 
@@ -195,66 +180,54 @@ public final class BackendChecks {
 
     public Rows rmsNormForward(Tensor x, Tensor w, Tensor out, Tensor invRms) {
         String op = "rmsNormForward";
-        Rows r = normInput(op, x, w);
-        floats(op, "out", out);
-        sameShape(op, "x", x, "out", out);
-        perRow(op, "invRms", invRms, r);
-        return r;
+        int rows = normInput(op, x, w);
+        like(op, "x", x, "out", out);
+        perRow(op, "invRms", invRms, rows);
+        return new Rows(rows, lastDim(x));
     }
 
     public Rows rmsNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor invRms, Tensor dX, Tensor dW) {
         String op = "rmsNormBackward";
-        Rows r = normInput(op, x, w);
-        floats(op, "dOut", dOut);
-        floats(op, "dX", dX);
-        sameShape(op, "x", x, "dOut", dOut);
-        sameShape(op, "x", x, "dX", dX);
-        perRow(op, "invRms", invRms, r);
-        floats(op, "dW", dW);
-        numel(op, "dW", dW, r.cols);
-        return r;
+        int rows = normInput(op, x, w);
+        like(op, "x", x, "dOut", dOut);
+        like(op, "x", x, "dX", dX);
+        perRow(op, "invRms", invRms, rows);
+        sized(op, "dW", dW, lastDim(x));
+        return new Rows(rows, lastDim(x));
     }
 
     public Rows layerNormForward(Tensor x, Tensor w, Tensor b, Tensor out, Tensor mean, Tensor invStd) {
         String op = "layerNormForward";
-        Rows r = normInput(op, x, w);
+        int rows = normInput(op, x, w);
         if (b != null) {
             weights(op, "b", b);
-            numel(op, "b", b, r.cols);
+            numel(op, "b", b, lastDim(x));
         }
-        floats(op, "out", out);
-        sameShape(op, "x", x, "out", out);
-        perRow(op, "mean", mean, r);
-        perRow(op, "invStd", invStd, r);
-        return r;
+        like(op, "x", x, "out", out);
+        perRow(op, "mean", mean, rows);
+        perRow(op, "invStd", invStd, rows);
+        return new Rows(rows, lastDim(x));
     }
 
     public Rows layerNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor mean, Tensor invStd, Tensor dX, Tensor dW,
                                   Tensor dB) {
         String op = "layerNormBackward";
-        Rows r = normInput(op, x, w);
-        floats(op, "dOut", dOut);
-        floats(op, "dX", dX);
-        sameShape(op, "x", x, "dOut", dOut);
-        sameShape(op, "x", x, "dX", dX);
-        perRow(op, "mean", mean, r);
-        perRow(op, "invStd", invStd, r);
-        floats(op, "dW", dW);
-        numel(op, "dW", dW, r.cols);
-        if (dB != null) {
-            floats(op, "dB", dB);
-            numel(op, "dB", dB, r.cols);
-        }
-        return r;
+        int rows = normInput(op, x, w);
+        like(op, "x", x, "dOut", dOut);
+        like(op, "x", x, "dX", dX);
+        perRow(op, "mean", mean, rows);
+        perRow(op, "invStd", invStd, rows);
+        sized(op, "dW", dW, lastDim(x));
+        if (dB != null) sized(op, "dB", dB, lastDim(x));
+        return new Rows(rows, lastDim(x));
     }
 
-    /** x [R, C] and a weight w [C]. */
-    private Rows normInput(String op, Tensor x, Tensor w) {
+    /** x [R, C] and a weight w [C]; returns R. */
+    private int normInput(String op, Tensor x, Tensor w) {
         floats(op, "x", x);
         weights(op, "w", w);
-        Rows r = rows(op, "x", x);
-        numel(op, "w", w, r.cols);
-        return r;
+        numel(op, "w", w, lastDim(x));
+        return rowCount(op, "x", x);
     }
 
     // ==== gemm family ====
@@ -265,27 +238,45 @@ public final class BackendChecks {
      * a and b may be strided views (a backend that cannot read them refuses with contiguous()).
      */
     public Gemm gemm(boolean transA, boolean transB, Tensor a, Tensor b, Tensor c) {
+        typed("gemm", "a", a, false, false);
+        typed("gemm", "b", b, true, false);
+        typed("gemm", "c", c, false, false);
+        return gemmDims(transA, transB, a, b, c);
+    }
+
+    // The shape rules in one expression and their messages in a cold method keep this under the JIT's inlining limit
+    // for hot methods (325 bytecodes), so the record it returns is scalar-replaced (SmallOpsBench -prof gc).
+    private static Gemm gemmDims(boolean transA, boolean transB, Tensor a, Tensor b, Tensor c) {
+        int ar = a.rank(), br = b.rank(), cr = c.rank();
+        if (ar < 2 || ar > 3 || cr != ar || br < 2 || br > ar) throw gemmMistake(transA, transB, a, b, c);
+        int batches = cr == 3 ? c.dim(0) : 1;
+        int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
+        int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
+        if (ar == 3 && a.dim(0) != batches || br == 3 && b.dim(0) != batches || k != kb || c.dim(-2) != m || c.dim(-1) != n
+                || c.stride(-1) != 1 && n > 1 || overlaps(c, a) || overlaps(c, b))
+            throw gemmMistake(transA, transB, a, b, c);
+        return new Gemm(batches, m, n, k);
+    }
+
+    /** The first of gemm's shape rules that a, b, c break, as its message. */
+    private static ShapeException gemmMistake(boolean transA, boolean transB, Tensor a, Tensor b, Tensor c) {
         String op = "gemm";
-        typed(op, "a", a, false, false);
-        typed(op, "b", b, true, false);
-        typed(op, "c", c, false, false);
         if (a.rank() < 2 || a.rank() > 3 || c.rank() != a.rank() || b.rank() < 2 || b.rank() > a.rank())
-            throw ShapeException.of(op, "a and c must be [M, K] and [M, N] or batched [Bt, M, K] and [Bt, M, N], b [K, N] or"
+            return ShapeException.of(op, "a and c must be [M, K] and [M, N] or batched [Bt, M, K] and [Bt, M, N], b [K, N] or"
                     + " batched like a", "a", a, "b", b, "c", c);
         int batches = c.rank() == 3 ? c.dim(0) : 1;
         if (a.rank() == 3 && a.dim(0) != batches || b.rank() == 3 && b.dim(0) != batches)
-            throw ShapeException.of(op, "batch sizes differ", "a", a, "b", b, "c", c);
+            return ShapeException.of(op, "batch sizes differ", "a", a, "b", b, "c", c);
         int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
         int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
         if (k != kb)
-            throw ShapeException.of(op, "inner dimensions differ (op(a) is [" + m + ", " + k + "], op(b) is [" + kb + ", " + n
+            return ShapeException.of(op, "inner dimensions differ (op(a) is [" + m + ", " + k + "], op(b) is [" + kb + ", " + n
                     + "]; transA=" + transA + " transB=" + transB + ")", "a", a, "b", b);
         if (c.dim(-2) != m || c.dim(-1) != n)
-            throw ShapeException.of(op, "c must be [" + (c.rank() == 3 ? batches + ", " : "") + m + ", " + n + "]",
+            return ShapeException.of(op, "c must be [" + (c.rank() == 3 ? batches + ", " : "") + m + ", " + n + "]",
                     "a", a, "b", b, "c", c);
-        if (c.stride(-1) != 1 && n > 1) throw ShapeException.of(op, "c must have unit stride in its last dim", "c", c);
-        if (overlaps(c, a) || overlaps(c, b)) throw ShapeException.of(op, "c may not alias a or b", "a", a, "b", b, "c", c);
-        return new Gemm(batches, m, n, k);
+        if (c.stride(-1) != 1 && n > 1) return ShapeException.of(op, "c must have unit stride in its last dim", "c", c);
+        return ShapeException.of(op, "c may not alias a or b", "a", a, "b", b, "c", c);
     }
 
     // ==== rope family ====
@@ -293,13 +284,11 @@ public final class BackendChecks {
     /** ropeForward (x, out) and ropeBackward (dOut, dX): [B, T, H, D] with D even; invFreq [D/2]. */
     public Rope rope(String op, String xName, Tensor x, Tensor invFreq, String outName, Tensor out) {
         floats(op, xName, x);
-        floats(op, "invFreq", invFreq);
-        floats(op, outName, out);
         rank(op, xName, x, 4, "[B, T, H, D]");
-        sameShape(op, xName, x, outName, out);
+        like(op, xName, x, outName, out);
         int d = x.dim(3);
         if (d % 2 != 0) throw ShapeException.of(op, "head dim D must be even", xName, x);
-        numel(op, "invFreq", invFreq, d / 2);
+        sized(op, "invFreq", invFreq, d / 2);
         return new Rope(x.dim(0), x.dim(1), x.dim(2), d);
     }
 
@@ -309,21 +298,19 @@ public final class BackendChecks {
         String op = "embeddingForward";
         ints(op, "ids", ids);
         weights(op, "table", table);
-        floats(op, "out", out);
         rank(op, "table", table, 2, "[V, C]");
         int n = count(op, "ids", ids.numel(), ids);
-        numel(op, "out", out, (long) n * table.dim(1));
+        sized(op, "out", out, (long) n * table.dim(1));
         return new Embedding(n, table.dim(0), table.dim(1));
     }
 
     public Embedding embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
         String op = "embeddingBackward";
-        floats(op, "dOut", dOut);
         ints(op, "ids", ids);
         floats(op, "dTable", dTable);
         rank(op, "dTable", dTable, 2, "[V, C]");
         int n = count(op, "ids", ids.numel(), ids);
-        numel(op, "dOut", dOut, (long) n * dTable.dim(1));
+        sized(op, "dOut", dOut, (long) n * dTable.dim(1));
         return new Embedding(n, dTable.dim(0), dTable.dim(1));
     }
 
@@ -336,39 +323,37 @@ public final class BackendChecks {
 
     public Attention attentionForward(Tensor q, Tensor k, Tensor v, int queryOffset, Tensor keyMask, Tensor out, Tensor lse) {
         String op = "attentionForward";
-        Attention d = attentionInputs(op, q, k, v, queryOffset, keyMask);
-        floats(op, "out", out);
-        sameShape(op, "q", q, "out", out);
-        lse(op, lse, d);
-        return d;
+        attentionInputs(op, q, k, v, queryOffset, keyMask);
+        like(op, "q", q, "out", out);
+        lse(op, lse, q);
+        return attention(q, k);
     }
 
     public Attention attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, int queryOffset,
                                        Tensor keyMask, Tensor dQ, Tensor dK, Tensor dV) {
         String op = "attentionBackward";
-        Attention d = attentionInputs(op, q, k, v, queryOffset, keyMask);
-        floats(op, "dOut", dOut);
-        floats(op, "out", out);
-        floats(op, "dQ", dQ);
-        floats(op, "dK", dK);
-        floats(op, "dV", dV);
-        sameShape(op, "q", q, "dOut", dOut);
-        sameShape(op, "q", q, "out", out);
-        sameShape(op, "q", q, "dQ", dQ);
-        sameShape(op, "k", k, "dK", dK);
-        sameShape(op, "v", v, "dV", dV);
-        lse(op, lse, d);
-        return d;
+        attentionInputs(op, q, k, v, queryOffset, keyMask);
+        like(op, "q", q, "dOut", dOut);
+        like(op, "q", q, "out", out);
+        like(op, "q", q, "dQ", dQ);
+        like(op, "k", k, "dK", dK);
+        like(op, "v", v, "dV", dV);
+        lse(op, lse, q);
+        return attention(q, k);
     }
 
-    private Attention attentionInputs(String op, Tensor q, Tensor k, Tensor v, int queryOffset, Tensor keyMask) {
+    private static Attention attention(Tensor q, Tensor k) {
+        return new Attention(q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3));
+    }
+
+    private void attentionInputs(String op, Tensor q, Tensor k, Tensor v, int queryOffset, Tensor keyMask) {
         floats(op, "q", q);
         typed(op, "k", k, false, false);
         typed(op, "v", v, false, false);
         rank(op, "q", q, 4, "[B, T, H, D]");
         rank(op, "k", k, 4, "[B, S, Hkv, D]");
         sameShape(op, "k", k, "v", v);
-        int b = q.dim(0), t = q.dim(1), h = q.dim(2), hd = q.dim(3), s = k.dim(1), hkv = k.dim(2);
+        int b = q.dim(0), h = q.dim(2), hd = q.dim(3), s = k.dim(1), hkv = k.dim(2);
         if (k.dim(0) != b || k.dim(3) != hd)
             throw ShapeException.of(op, "k must be [B, S, Hkv, D] with q's B and D", "q", q, "k", k);
         if (hkv == 0 || h % hkv != 0) throw ShapeException.of(op, "H must be a multiple of Hkv", "q", q, "k", k);
@@ -381,7 +366,6 @@ public final class BackendChecks {
             ints(op, "keyMask", keyMask);
             shape(op, "keyMask", keyMask, "[B, S]", b, s);
         }
-        return new Attention(b, t, s, h, hkv, hd);
     }
 
     /** k and v may have any batch stride as long as each [S, Hkv, D] block is contiguous (a KV-cache view). */
@@ -391,37 +375,37 @@ public final class BackendChecks {
             throw ShapeException.of(op, "each [S, Hkv, D] block of " + name + " must be contiguous", name, x);
     }
 
-    private void lse(String op, Tensor lse, Attention d) {
+    private void lse(String op, Tensor lse, Tensor q) {
         floats(op, "lse", lse);
-        shape(op, "lse", lse, "[B, H, T]", d.batches, d.heads, d.tokens);
+        shape(op, "lse", lse, "[B, H, T]", q.dim(0), q.dim(2), q.dim(1));
     }
 
     // ==== cross-entropy family ====
 
     public Rows crossEntropyForward(Tensor logits, Tensor targets, Tensor losses, Tensor lse) {
         String op = "crossEntropyForward";
-        Rows r = logitsAndTargets(op, logits, targets);
-        perRow(op, "losses", losses, r);
-        perRow(op, "lse", lse, r);
-        return r;
+        int rows = logitsAndTargets(op, logits, targets);
+        perRow(op, "losses", losses, rows);
+        perRow(op, "lse", lse, rows);
+        return new Rows(rows, lastDim(logits));
     }
 
     public Rows crossEntropyBackward(Tensor dLosses, Tensor logits, Tensor targets, Tensor lse, Tensor dLogits) {
         String op = "crossEntropyBackward";
-        Rows r = logitsAndTargets(op, logits, targets);
-        perRow(op, "dLosses", dLosses, r);
-        perRow(op, "lse", lse, r);
-        floats(op, "dLogits", dLogits);
-        sameShape(op, "logits", logits, "dLogits", dLogits);
-        return r;
+        int rows = logitsAndTargets(op, logits, targets);
+        perRow(op, "dLosses", dLosses, rows);
+        perRow(op, "lse", lse, rows);
+        like(op, "logits", logits, "dLogits", dLogits);
+        return new Rows(rows, lastDim(logits));
     }
 
-    private Rows logitsAndTargets(String op, Tensor logits, Tensor targets) {
+    /** logits [N, V] and targets [N]; returns N. */
+    private int logitsAndTargets(String op, Tensor logits, Tensor targets) {
         floats(op, "logits", logits);
         ints(op, "targets", targets);
-        Rows r = rows(op, "logits", logits);
-        numel(op, "targets", targets, r.rows);
-        return r;
+        int rows = rowCount(op, "logits", logits);
+        numel(op, "targets", targets, rows);
+        return rows;
     }
 
     /** The value check of a target a host backend reads: in [0, vocab) or ignoreIndex. */
@@ -434,59 +418,55 @@ public final class BackendChecks {
 
     public Rows distillForward(float tau, Tensor student, Tensor teacher, Tensor perToken) {
         String op = "distillForward";
-        Rows r = studentAndTeacher(op, tau, student, teacher);
-        perRow(op, "perToken", perToken, r);
-        return r;
+        int rows = studentAndTeacher(op, tau, student, teacher);
+        perRow(op, "perToken", perToken, rows);
+        return new Rows(rows, lastDim(student));
     }
 
     public Rows distillBackward(float tau, Tensor dPerToken, Tensor student, Tensor teacher, Tensor dStudent) {
         String op = "distillBackward";
-        Rows r = studentAndTeacher(op, tau, student, teacher);
-        perRow(op, "dPerToken", dPerToken, r);
-        floats(op, "dStudent", dStudent);
-        sameShape(op, "student", student, "dStudent", dStudent);
-        return r;
+        int rows = studentAndTeacher(op, tau, student, teacher);
+        perRow(op, "dPerToken", dPerToken, rows);
+        like(op, "student", student, "dStudent", dStudent);
+        return new Rows(rows, lastDim(student));
     }
 
-    private Rows studentAndTeacher(String op, float tau, Tensor student, Tensor teacher) {
+    /** student, teacher [N, V]; returns N. */
+    private int studentAndTeacher(String op, float tau, Tensor student, Tensor teacher) {
         floats(op, "student", student);
-        floats(op, "teacher", teacher);
-        sameShape(op, "student", student, "teacher", teacher);
+        like(op, "student", student, "teacher", teacher);
         temperature(op, tau);
-        return rows(op, "student", student);
+        return rowCount(op, "student", student);
     }
 
     public SparseDistill sparseDistillForward(float tau, Tensor student, Tensor ids, Tensor probs, Tensor perToken, Tensor lse) {
         String op = "sparseDistillForward";
-        SparseDistill s = sparseInputs(op, tau, student, ids, probs);
-        Rows r = new Rows(s.rows, s.vocab);
-        perRow(op, "perToken", perToken, r);
-        perRow(op, "lse", lse, r);
-        return s;
+        int rows = sparseInputs(op, tau, student, ids, probs);
+        perRow(op, "perToken", perToken, rows);
+        perRow(op, "lse", lse, rows);
+        return new SparseDistill(rows, lastDim(student), ids.dim(1));
     }
 
     public SparseDistill sparseDistillBackward(float tau, Tensor dPerToken, Tensor student, Tensor ids, Tensor probs,
                                                Tensor lse, Tensor dStudent) {
         String op = "sparseDistillBackward";
-        SparseDistill s = sparseInputs(op, tau, student, ids, probs);
-        Rows r = new Rows(s.rows, s.vocab);
-        perRow(op, "dPerToken", dPerToken, r);
-        perRow(op, "lse", lse, r);
-        floats(op, "dStudent", dStudent);
-        sameShape(op, "student", student, "dStudent", dStudent);
-        return s;
+        int rows = sparseInputs(op, tau, student, ids, probs);
+        perRow(op, "dPerToken", dPerToken, rows);
+        perRow(op, "lse", lse, rows);
+        like(op, "student", student, "dStudent", dStudent);
+        return new SparseDistill(rows, lastDim(student), ids.dim(1));
     }
 
-    private SparseDistill sparseInputs(String op, float tau, Tensor student, Tensor ids, Tensor probs) {
+    /** student [N, V], ids and probs [N, K]; returns N. */
+    private int sparseInputs(String op, float tau, Tensor student, Tensor ids, Tensor probs) {
         floats(op, "student", student);
         ints(op, "ids", ids);
-        floats(op, "probs", probs);
         temperature(op, tau);
-        Rows r = rows(op, "student", student);
-        if (ids.rank() != 2 || ids.dim(0) != r.rows)
-            throw ShapeException.of(op, "ids must be [N, K] with N = " + r.rows + " student rows", "student", student, "ids", ids);
-        sameShape(op, "ids", ids, "probs", probs);
-        return new SparseDistill(r.rows, r.cols, ids.dim(1));
+        int rows = rowCount(op, "student", student);
+        if (ids.rank() != 2 || ids.dim(0) != rows)
+            throw ShapeException.of(op, "ids must be [N, K] with N = " + rows + " student rows", "student", student, "ids", ids);
+        like(op, "ids", ids, "probs", probs);
+        return rows;
     }
 
     private static void temperature(String op, float tau) {
@@ -504,37 +484,29 @@ public final class BackendChecks {
 
     public Conv causalConv1dForward(Tensor x, Tensor w, Tensor bias, Tensor out) {
         String op = "causalConv1dForward";
-        Conv c = convInputs(op, x, w, bias, "bias");
-        floats(op, "out", out);
-        sameShape(op, "x", x, "out", out);
-        return c;
+        convInputs(op, x, w, bias, "bias");
+        like(op, "x", x, "out", out);
+        return new Conv(x.dim(0), x.dim(1), x.dim(2), w.dim(1));
     }
 
     public Conv causalConv1dBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias) {
         String op = "causalConv1dBackward";
-        Conv c = convInputs(op, x, w, dBias, "dBias");
-        floats(op, "dOut", dOut);
-        floats(op, "dX", dX);
-        floats(op, "dW", dW);
-        sameShape(op, "x", x, "dOut", dOut);
-        sameShape(op, "x", x, "dX", dX);
-        sameShape(op, "w", w, "dW", dW);
-        return c;
+        convInputs(op, x, w, dBias, "dBias");
+        like(op, "x", x, "dOut", dOut);
+        like(op, "x", x, "dX", dX);
+        like(op, "w", w, "dW", dW);
+        return new Conv(x.dim(0), x.dim(1), x.dim(2), w.dim(1));
     }
 
     /** x [B, T, C], w [C, K], and a per-channel bias (or its gradient) [C] or null. */
-    private Conv convInputs(String op, Tensor x, Tensor w, Tensor bias, String biasName) {
+    private void convInputs(String op, Tensor x, Tensor w, Tensor bias, String biasName) {
         floats(op, "x", x);
         floats(op, "w", w);
         rank(op, "x", x, 3, "[B, T, C]");
         rank(op, "w", w, 2, "[C, K]");
         int c = x.dim(2);
         if (w.dim(0) != c) throw ShapeException.of(op, "w must be [C, K] with x's C", "x", x, "w", w);
-        if (bias != null) {
-            floats(op, biasName, bias);
-            numel(op, biasName, bias, c);
-        }
-        return new Conv(x.dim(0), x.dim(1), c, w.dim(1));
+        if (bias != null) sized(op, biasName, bias, c);
     }
 
     public Conv causalConv1dStep(Tensor x, Tensor w, Tensor bias, Tensor convState, Tensor out) {
@@ -542,89 +514,71 @@ public final class BackendChecks {
         floats(op, "x", x);
         floats(op, "w", w);
         floats(op, "convState", convState);
-        floats(op, "out", out);
         rank(op, "x", x, 2, "[B, C]");
         rank(op, "w", w, 2, "[C, K]");
         int b = x.dim(0), c = x.dim(1), k = w.dim(1);
         if (w.dim(0) != c) throw ShapeException.of(op, "w must be [C, K] with x's C", "x", x, "w", w);
         if (k < 1) throw ShapeException.of(op, "w must have a kernel width K >= 1", "w", w);
         shape(op, "convState", convState, "[B, C, K-1]", b, c, k - 1);
-        sameShape(op, "x", x, "out", out);
-        if (bias != null) {
-            floats(op, "bias", bias);
-            numel(op, "bias", bias, c);
-        }
+        like(op, "x", x, "out", out);
+        if (bias != null) sized(op, "bias", bias, c);
         return new Conv(b, 1, c, k);
     }
 
     public Scan selectiveScanForward(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor y) {
         String op = "selectiveScanForward";
-        Scan s = scanInputs(op, u, delta, aLog, bMat, cMat, d);
-        floats(op, "y", y);
-        sameShape(op, "u", u, "y", y);
-        return s;
+        scanInputs(op, u, delta, aLog, bMat, cMat, d);
+        like(op, "u", u, "y", y);
+        return new Scan(u.dim(0), u.dim(1), u.dim(2), aLog.dim(1));
     }
 
     public Scan selectiveScanBackward(Tensor dY, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d,
                                       Tensor dU, Tensor dDelta, Tensor dALog, Tensor dB, Tensor dC, Tensor dD) {
         String op = "selectiveScanBackward";
-        Scan s = scanInputs(op, u, delta, aLog, bMat, cMat, d);
-        floats(op, "dY", dY);
-        floats(op, "dU", dU);
-        floats(op, "dDelta", dDelta);
-        floats(op, "dALog", dALog);
-        floats(op, "dB", dB);
-        floats(op, "dC", dC);
-        floats(op, "dD", dD);
-        sameShape(op, "u", u, "dY", dY);
-        sameShape(op, "u", u, "dU", dU);
-        sameShape(op, "u", u, "dDelta", dDelta);
-        sameShape(op, "aLog", aLog, "dALog", dALog);
-        sameShape(op, "bMat", bMat, "dB", dB);
-        sameShape(op, "cMat", cMat, "dC", dC);
-        numel(op, "dD", dD, s.inner);
-        return s;
+        scanInputs(op, u, delta, aLog, bMat, cMat, d);
+        like(op, "u", u, "dY", dY);
+        like(op, "u", u, "dU", dU);
+        like(op, "u", u, "dDelta", dDelta);
+        like(op, "aLog", aLog, "dALog", dALog);
+        like(op, "bMat", bMat, "dB", dB);
+        like(op, "cMat", cMat, "dC", dC);
+        sized(op, "dD", dD, u.dim(2));
+        return new Scan(u.dim(0), u.dim(1), u.dim(2), aLog.dim(1));
     }
 
-    private Scan scanInputs(String op, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d) {
+    private void scanInputs(String op, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d) {
         floats(op, "u", u);
-        floats(op, "delta", delta);
         floats(op, "aLog", aLog);
         floats(op, "bMat", bMat);
         floats(op, "cMat", cMat);
-        floats(op, "d", d);
         rank(op, "u", u, 3, "[B, T, I]");
         rank(op, "aLog", aLog, 2, "[I, N]");
         int b = u.dim(0), t = u.dim(1), i = u.dim(2), n = aLog.dim(1);
-        sameShape(op, "u", u, "delta", delta);
+        like(op, "u", u, "delta", delta);
         shape(op, "aLog", aLog, "[I, N]", i, n);
         shape(op, "bMat", bMat, "[B, T, N]", b, t, n);
         shape(op, "cMat", cMat, "[B, T, N]", b, t, n);
-        numel(op, "d", d, i);
-        return new Scan(b, t, i, n);
+        sized(op, "d", d, i);
     }
 
     public Scan selectiveScanStep(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor state,
                                   Tensor y) {
         String op = "selectiveScanStep";
         floats(op, "u", u);
-        floats(op, "delta", delta);
         floats(op, "aLog", aLog);
         floats(op, "bMat", bMat);
         floats(op, "cMat", cMat);
-        floats(op, "d", d);
         floats(op, "state", state);
-        floats(op, "y", y);
         rank(op, "u", u, 2, "[B, I]");
         rank(op, "aLog", aLog, 2, "[I, N]");
         int b = u.dim(0), i = u.dim(1), n = aLog.dim(1);
-        sameShape(op, "u", u, "delta", delta);
-        sameShape(op, "u", u, "y", y);
+        like(op, "u", u, "delta", delta);
+        like(op, "u", u, "y", y);
         shape(op, "aLog", aLog, "[I, N]", i, n);
         shape(op, "bMat", bMat, "[B, N]", b, n);
         shape(op, "cMat", cMat, "[B, N]", b, n);
         shape(op, "state", state, "[B, I, N]", b, i, n);
-        numel(op, "d", d, i);
+        sized(op, "d", d, i);
         return new Scan(b, 1, i, n);
     }
 
@@ -633,34 +587,32 @@ public final class BackendChecks {
     public void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, int step) {
         String op = "adamwStep";
         floats(op, "param", param);
-        floats(op, "grad", grad);
-        floats(op, "m", m);
-        floats(op, "v", v);
-        numel(op, "grad", grad, param.numel());
-        numel(op, "m", m, param.numel());
-        numel(op, "v", v, param.numel());
+        sized(op, "grad", grad, param.numel());
+        sized(op, "m", m, param.numel());
+        sized(op, "v", v, param.numel());
         if (step < 1) throw new ShapeException(op + ": step counts from 1, got " + step);
     }
 
     public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer) {
         String op = "sgdStep";
         floats(op, "param", param);
-        floats(op, "grad", grad);
-        floats(op, "momentumBuffer", momentumBuffer);
-        numel(op, "grad", grad, param.numel());
-        numel(op, "momentumBuffer", momentumBuffer, param.numel());
+        sized(op, "grad", grad, param.numel());
+        sized(op, "momentumBuffer", momentumBuffer, param.numel());
     }
 
     // ==== operand checks ====
 
     /** t is not null and lives where this backend computes. */
     public void resident(String op, String name, Tensor t) {
-        if (t == null) throw new ShapeException(op + ": " + name + " is null");
-        boolean here = residency == Residency.HOST ? t.storage() instanceof HostStorage : t.storage().backend() == owner;
-        if (!here)
-            throw ShapeException.of(op, name + " lives on " + t.backend().name() + ", not "
-                    + (residency == Residency.HOST ? "in host memory" : "on " + owner.name()) + "; copy it there first with upload("
-                    + name + ") on " + (residency == Residency.HOST ? "the cpu or reference backend" : owner.name()), name, t);
+        if (t == null || !(residency == Residency.HOST ? t.storage() instanceof HostStorage : t.storage().backend() == owner))
+            throw notResident(op, name, t);
+    }
+
+    private ShapeException notResident(String op, String name, Tensor t) {
+        if (t == null) return new ShapeException(op + ": " + name + " is null");
+        return ShapeException.of(op, name + " lives on " + t.backend().name() + ", not "
+                + (residency == Residency.HOST ? "in host memory" : "on " + owner.name()) + "; copy it there first with upload("
+                + name + ") on " + (residency == Residency.HOST ? "the cpu or reference backend" : owner.name()), name, t);
     }
 
     /** The one wording of "must be contiguous", also for a backend whose kernel cannot take a view another one can. */
@@ -685,16 +637,30 @@ public final class BackendChecks {
     private void typed(String op, String name, Tensor t, boolean halfToo, boolean contiguous) {
         resident(op, name, t);
         DType dt = t.dtype();
-        boolean ok = dt == DType.F32 || dt == DType.F64 && acceptsF64 || halfToo && (dt == DType.BF16 || dt == DType.F16);
-        if (!ok) {
-            String hint = dt == DType.F64 ? "; F64 is computed by the reference backend only (Backends.open(\"reference\"))" : "";
-            throw ShapeException.of(op, name + " must be " + (halfToo ? "F32, BF16 or F16" : "F32") + ", found " + dt + hint,
-                    name, t);
-        }
+        if (!(dt == DType.F32 || dt == DType.F64 && acceptsF64 || halfToo && (dt == DType.BF16 || dt == DType.F16)))
+            throw wrongDtype(op, name, t, halfToo);
         if (contiguous) contiguous(op, name, t);
     }
 
+    private static ShapeException wrongDtype(String op, String name, Tensor t, boolean halfToo) {
+        String hint = t.dtype() == DType.F64 ? "; F64 is computed by the reference backend only (Backends.open(\"reference\"))" : "";
+        return ShapeException.of(op, name + " must be " + (halfToo ? "F32, BF16 or F16" : "F32") + ", found " + t.dtype() + hint,
+                name, t);
+    }
+
     // ==== shape checks ====
+
+    /** An F32 operand (as floats) with ref's shape. */
+    private void like(String op, String refName, Tensor ref, String name, Tensor t) {
+        floats(op, name, t);
+        sameShape(op, refName, ref, name, t);
+    }
+
+    /** An F32 operand (as floats) of n elements. */
+    private void sized(String op, String name, Tensor t, long n) {
+        floats(op, name, t);
+        numel(op, name, t, n);
+    }
 
     private static void sameShape(String op, String an, Tensor a, String bn, Tensor b) {
         if (!a.sameShape(b)) throw ShapeException.of(op, an + " and " + bn + " shapes differ", an, a, bn, b);
@@ -722,18 +688,22 @@ public final class BackendChecks {
         throw ShapeException.of(op, name + " must be " + layout + " = " + expected, name, t);
     }
 
-    /** One value per row of r. */
-    private void perRow(String op, String name, Tensor t, Rows r) {
+    /** One value for each of rows rows. */
+    private void perRow(String op, String name, Tensor t, int rows) {
         floats(op, name, t);
-        if (t.numel() != r.rows)
-            throw ShapeException.of(op, name + " must have one value per row (" + r.rows + "), has " + t.numel(), name, t);
+        if (t.numel() != rows)
+            throw ShapeException.of(op, name + " must have one value per row (" + rows + "), has " + t.numel(), name, t);
     }
 
-    private static Rows rows(String op, String name, Tensor t) {
-        int cols = t.rank() == 0 ? 1 : t.dim(-1);
-        long rows = t.rank() == 0 ? 1 : cols == 0 ? 0 : t.numel() / cols;
-        return new Rows(count(op, "rows of " + name, rows, t), cols);
+    /** t viewed as [rows, lastDim] (a scalar is one row of one). */
+    private static Rows rows(String op, String name, Tensor t) { return new Rows(rowCount(op, name, t), lastDim(t)); }
+
+    private static int rowCount(String op, String name, Tensor t) {
+        int cols = lastDim(t);
+        return count(op, "rows of " + name, t.rank() == 0 ? 1 : cols == 0 ? 0 : t.numel() / cols, t);
     }
+
+    private static int lastDim(Tensor t) { return t.rank() == 0 ? 1 : t.dim(-1); }
 
     private static int count(String op, String what, long n, Tensor t) {
         if (n > Integer.MAX_VALUE) throw ShapeException.of(op, n + " " + what + " exceed the 2^31-1 per-call limit", "tensor", t);
