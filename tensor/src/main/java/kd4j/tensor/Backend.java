@@ -68,26 +68,22 @@ public interface Backend extends AutoCloseable {
     default Tensor zeros(DType dtype, int... shape) { return empty(dtype, shape); }
 
     default Tensor fromFloats(float[] values, int... shape) {
-        if (values.length != Tensor.numel(shape))
-            throw ShapeException.of("fromFloats", values.length + " values do not fill", "shape", shape);
-        Tensor t = empty(DType.F32, shape);
-        copyIn(t, MemorySegment.ofArray(values));
-        return t;
+        return from("fromFloats", MemorySegment.ofArray(values), values.length, DType.F32, shape);
     }
 
     default Tensor fromDoubles(double[] values, int... shape) {
-        if (values.length != Tensor.numel(shape))
-            throw ShapeException.of("fromDoubles", values.length + " values do not fill", "shape", shape);
-        Tensor t = empty(DType.F64, shape);
-        copyIn(t, MemorySegment.ofArray(values));
-        return t;
+        return from("fromDoubles", MemorySegment.ofArray(values), values.length, DType.F64, shape);
     }
 
     default Tensor fromInts(int[] values, int... shape) {
-        if (values.length != Tensor.numel(shape))
-            throw ShapeException.of("fromInts", values.length + " values do not fill", "shape", shape);
-        Tensor t = empty(DType.I32, shape);
-        copyIn(t, MemorySegment.ofArray(values));
+        return from("fromInts", MemorySegment.ofArray(values), values.length, DType.I32, shape);
+    }
+
+    /** A new tensor of the given shape holding count host values of dtype. */
+    private Tensor from(String op, MemorySegment values, int count, DType dtype, int[] shape) {
+        if (count != Tensor.numel(shape)) throw ShapeException.of(op, count + " values do not fill", "shape", shape);
+        Tensor t = empty(dtype, shape);
+        copyIn(t, values);
         return t;
     }
 

@@ -57,20 +57,17 @@ public final class BackendChecks {
 
     // ==== memory ====
 
-    public void copyIn(Tensor dst, long srcBytes) {
-        resident("copyIn", "dst", dst);
-        contiguous("copyIn", "dst", dst);
-        long bytes = dst.numel() * dst.dtype().byteSize();
-        if (srcBytes < bytes)
-            throw ShapeException.of("copyIn", "source holds " + srcBytes + " bytes, " + bytes + " needed", "dst", dst);
-    }
+    public void copyIn(Tensor dst, long srcBytes) { transfer("copyIn", "dst", dst, "source", srcBytes); }
 
-    public void copyOut(Tensor src, long dstBytes) {
-        resident("copyOut", "src", src);
-        contiguous("copyOut", "src", src);
-        long bytes = src.numel() * src.dtype().byteSize();
-        if (dstBytes < bytes)
-            throw ShapeException.of("copyOut", "destination holds " + dstBytes + " bytes, " + bytes + " needed", "src", src);
+    public void copyOut(Tensor src, long dstBytes) { transfer("copyOut", "src", src, "destination", dstBytes); }
+
+    /** A contiguous tensor here and a host buffer that holds all of its bytes. */
+    private void transfer(String op, String name, Tensor t, String hostSide, long hostBytes) {
+        resident(op, name, t);
+        contiguous(op, name, t);
+        long bytes = t.numel() * t.dtype().byteSize();
+        if (hostBytes < bytes)
+            throw ShapeException.of(op, hostSide + " holds " + hostBytes + " bytes, " + bytes + " needed", name, t);
     }
 
     public void copy(Tensor src, Tensor dst) {

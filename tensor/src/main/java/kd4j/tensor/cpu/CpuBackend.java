@@ -258,29 +258,24 @@ public final class CpuBackend implements Backend {
         return ReduceKernels.allFinite(par, host(x), x.numel());
     }
 
-    @Override
-    public void softmaxForward(Tensor x, Tensor out) {
-        BackendChecks.Rows r = checks.rowsForward("softmaxForward", x, out);
-        ReduceKernels.softmaxForward(par, host(x), host(out), r.rows(), r.cols());
+    private interface RowsForward { void run(Parallel p, MemorySegment x, MemorySegment out, int rows, int cols); }
+
+    private interface RowsBackward { void run(Parallel p, MemorySegment dOut, MemorySegment out, MemorySegment dX, int rows, int cols); }
+
+    private void rowsForward(String op, Tensor x, Tensor out, RowsForward k) {
+        BackendChecks.Rows r = checks.rowsForward(op, x, out);
+        k.run(par, host(x), host(out), r.rows(), r.cols());
     }
 
-    @Override
-    public void softmaxBackward(Tensor dOut, Tensor out, Tensor dX) {
-        BackendChecks.Rows r = checks.rowsBackward("softmaxBackward", dOut, out, dX);
-        ReduceKernels.softmaxBackward(par, host(dOut), host(out), host(dX), r.rows(), r.cols());
+    private void rowsBackward(String op, Tensor dOut, Tensor out, Tensor dX, RowsBackward k) {
+        BackendChecks.Rows r = checks.rowsBackward(op, dOut, out, dX);
+        k.run(par, host(dOut), host(out), host(dX), r.rows(), r.cols());
     }
 
-    @Override
-    public void logSoftmaxForward(Tensor x, Tensor out) {
-        BackendChecks.Rows r = checks.rowsForward("logSoftmaxForward", x, out);
-        ReduceKernels.logSoftmaxForward(par, host(x), host(out), r.rows(), r.cols());
-    }
-
-    @Override
-    public void logSoftmaxBackward(Tensor dOut, Tensor out, Tensor dX) {
-        BackendChecks.Rows r = checks.rowsBackward("logSoftmaxBackward", dOut, out, dX);
-        ReduceKernels.logSoftmaxBackward(par, host(dOut), host(out), host(dX), r.rows(), r.cols());
-    }
+    @Override public void softmaxForward(Tensor x, Tensor out) { rowsForward("softmaxForward", x, out, ReduceKernels::softmaxForward); }
+    @Override public void softmaxBackward(Tensor dOut, Tensor out, Tensor dX) { rowsBackward("softmaxBackward", dOut, out, dX, ReduceKernels::softmaxBackward); }
+    @Override public void logSoftmaxForward(Tensor x, Tensor out) { rowsForward("logSoftmaxForward", x, out, ReduceKernels::logSoftmaxForward); }
+    @Override public void logSoftmaxBackward(Tensor dOut, Tensor out, Tensor dX) { rowsBackward("logSoftmaxBackward", dOut, out, dX, ReduceKernels::logSoftmaxBackward); }
 
     // ==== norm family ====
 
