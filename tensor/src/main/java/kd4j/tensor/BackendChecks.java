@@ -697,7 +697,9 @@ public final class BackendChecks {
 
     private static int rowCount(String op, String name, Tensor t) {
         int cols = lastDim(t);
-        return count(op, "rows of " + name, t.rank() == 0 ? 1 : cols == 0 ? 0 : t.numel() / cols, t);
+        long rows = t.rank() == 0 ? 1 : cols == 0 ? 0 : t.numel() / cols;
+        if (rows > Integer.MAX_VALUE) count(op, "rows of " + name, rows, t);   // throws; the message is built only then
+        return (int) rows;
     }
 
     private static int lastDim(Tensor t) { return t.rank() == 0 ? 1 : t.dim(-1); }
