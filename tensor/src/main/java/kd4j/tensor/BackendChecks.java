@@ -57,6 +57,11 @@ public final class BackendChecks {
 
     // ==== memory ====
 
+    public static void allocate(DType dtype, long count) {
+        if (dtype == null) throw new ShapeException("allocate: dtype is null");
+        if (count < 0) throw new ShapeException("allocate: negative element count " + count);
+    }
+
     public void copyIn(Tensor dst, long srcBytes) { transfer("copyIn", "dst", dst, "source", srcBytes); }
 
     public void copyOut(Tensor src, long dstBytes) { transfer("copyOut", "src", src, "destination", dstBytes); }

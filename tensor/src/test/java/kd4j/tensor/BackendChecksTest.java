@@ -67,6 +67,7 @@ class BackendChecksTest {
     static Stream<Mistake> mistakes() {
         return Stream.of(
                 // memory
+                all("allocate: negative element count -1", be -> be.allocate(F32, -1)),
                 all("copyIn: source holds 8 bytes, 24 needed", be -> be.copyIn(f(be, 2, 3), MemorySegment.ofArray(new float[2]))),
                 all("copyOut: destination holds 4 bytes, 24 needed", be -> be.copyOut(f(be, 2, 3), MemorySegment.ofArray(new float[1]))),
                 all("copy: src and dst shapes differ", be -> be.copy(f(be, 2, 3), f(be, 3, 2))),

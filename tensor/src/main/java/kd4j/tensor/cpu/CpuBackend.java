@@ -59,7 +59,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Storage allocate(DType dtype, long count) {
-        if (count < 0) throw new ShapeException("allocate: negative element count " + count);
+        BackendChecks.allocate(dtype, count);
         // Zero-filled; 64-byte alignment keeps vector loads within cache lines. NativeMemory counts it against the budget.
         return new HostStorage(this, NativeMemory.GLOBAL.allocate(Math.max(1, count * dtype.byteSize()), 64));
     }

@@ -152,6 +152,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Storage allocate(DType dtype, long count) {
+        BackendChecks.allocate(dtype, count);
         ClStorage s = allocateBytes(Math.max(16, count * dtype.byteSize()));
         return s;
     }

@@ -37,7 +37,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Storage allocate(DType dtype, long count) {
-        if (count < 0) throw new IllegalArgumentException("allocate: negative count " + count);
+        BackendChecks.allocate(dtype, count);
         // Arena.ofAuto(): freed by the GC once unreachable; Arena.allocate zero-fills.
         MemorySegment seg = Arena.ofAuto().allocate(Math.max(1, count) * dtype.byteSize(), 64);
         return new HostStorage(this, seg.asSlice(0, count * dtype.byteSize()));
