@@ -297,23 +297,22 @@ public final class BackendChecks {
     // ==== embedding family ====
 
     public Embedding embeddingForward(Tensor ids, Tensor table, Tensor out) {
-        String op = "embeddingForward";
-        ints(op, "ids", ids);
-        weights(op, "table", table);
-        rank(op, "table", table, 2, "[V, C]");
-        int n = count(op, "ids", ids.numel(), ids);
-        sized(op, "out", out, (long) n * table.dim(1));
-        return new Embedding(n, table.dim(0), table.dim(1));
+        weights("embeddingForward", "table", table);
+        return embedding("embeddingForward", ids, "table", table, "out", out);
     }
 
     public Embedding embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
-        String op = "embeddingBackward";
+        floats("embeddingBackward", "dTable", dTable);
+        return embedding("embeddingBackward", ids, "dTable", dTable, "dOut", dOut);
+    }
+
+    /** ids I32 (any shape, N elements), a table [V, C] whose dtype the caller checked, and rows [N, C] F32. */
+    private Embedding embedding(String op, Tensor ids, String tableName, Tensor table, String rowsName, Tensor rows) {
         ints(op, "ids", ids);
-        floats(op, "dTable", dTable);
-        rank(op, "dTable", dTable, 2, "[V, C]");
+        rank(op, tableName, table, 2, "[V, C]");
         int n = count(op, "ids", ids.numel(), ids);
-        sized(op, "dOut", dOut, (long) n * dTable.dim(1));
-        return new Embedding(n, dTable.dim(0), dTable.dim(1));
+        sized(op, rowsName, rows, (long) n * table.dim(1));
+        return new Embedding(n, table.dim(0), table.dim(1));
     }
 
     /** The value check of an id a host backend reads: ids[position] must lie in [0, vocab). */
@@ -378,8 +377,7 @@ public final class BackendChecks {
     }
 
     private void lse(String op, Tensor lse, Tensor q) {
-        floats(op, "lse", lse);
-        shape(op, "lse", lse, "[B, H, T]", q.dim(0), q.dim(2), q.dim(1));
+        shaped(op, "lse", lse, "[B, H, T]", q.dim(0), q.dim(2), q.dim(1));
     }
 
     // ==== cross-entropy family ====
@@ -515,13 +513,12 @@ public final class BackendChecks {
         String op = "causalConv1dStep";
         floats(op, "x", x);
         floats(op, "w", w);
-        floats(op, "convState", convState);
         rank(op, "x", x, 2, "[B, C]");
         rank(op, "w", w, 2, "[C, K]");
         int b = x.dim(0), c = x.dim(1), k = w.dim(1);
         if (w.dim(0) != c) throw ShapeException.of(op, "w must be [C, K] with x's C", "x", x, "w", w);
         if (k < 1) throw ShapeException.of(op, "w must have a kernel width K >= 1", "w", w);
-        shape(op, "convState", convState, "[B, C, K-1]", b, c, k - 1);
+        shaped(op, "convState", convState, "[B, C, K-1]", b, c, k - 1);
         like(op, "x", x, "out", out);
         if (bias != null) sized(op, "bias", bias, c);
         return new Conv(b, 1, c, k);
@@ -550,16 +547,14 @@ public final class BackendChecks {
 
     private void scanInputs(String op, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d) {
         floats(op, "u", u);
-        floats(op, "aLog", aLog);
-        floats(op, "bMat", bMat);
-        floats(op, "cMat", cMat);
         rank(op, "u", u, 3, "[B, T, I]");
+        floats(op, "aLog", aLog);
         rank(op, "aLog", aLog, 2, "[I, N]");
         int b = u.dim(0), t = u.dim(1), i = u.dim(2), n = aLog.dim(1);
         like(op, "u", u, "delta", delta);
         shape(op, "aLog", aLog, "[I, N]", i, n);
-        shape(op, "bMat", bMat, "[B, T, N]", b, t, n);
-        shape(op, "cMat", cMat, "[B, T, N]", b, t, n);
+        shaped(op, "bMat", bMat, "[B, T, N]", b, t, n);
+        shaped(op, "cMat", cMat, "[B, T, N]", b, t, n);
         sized(op, "d", d, i);
     }
 
@@ -567,19 +562,16 @@ public final class BackendChecks {
                                   Tensor y) {
         String op = "selectiveScanStep";
         floats(op, "u", u);
-        floats(op, "aLog", aLog);
-        floats(op, "bMat", bMat);
-        floats(op, "cMat", cMat);
-        floats(op, "state", state);
         rank(op, "u", u, 2, "[B, I]");
+        floats(op, "aLog", aLog);
         rank(op, "aLog", aLog, 2, "[I, N]");
         int b = u.dim(0), i = u.dim(1), n = aLog.dim(1);
         like(op, "u", u, "delta", delta);
         like(op, "u", u, "y", y);
         shape(op, "aLog", aLog, "[I, N]", i, n);
-        shape(op, "bMat", bMat, "[B, N]", b, n);
-        shape(op, "cMat", cMat, "[B, N]", b, n);
-        shape(op, "state", state, "[B, I, N]", b, i, n);
+        shaped(op, "bMat", bMat, "[B, N]", b, n);
+        shaped(op, "cMat", cMat, "[B, N]", b, n);
+        shaped(op, "state", state, "[B, I, N]", b, i, n);
         sized(op, "d", d, i);
         return new Scan(b, 1, i, n);
     }
@@ -675,6 +667,17 @@ public final class BackendChecks {
 
     private static void rank(String op, String name, Tensor t, int rank, String layout) {
         if (t.rank() != rank) throw ShapeException.of(op, name + " must have rank " + rank + " " + layout, name, t);
+    }
+
+    /** An F32 operand (as floats) of exactly the given shape. */
+    private void shaped(String op, String name, Tensor t, String layout, int d0, int d1) {
+        floats(op, name, t);
+        shape(op, name, t, layout, d0, d1);
+    }
+
+    private void shaped(String op, String name, Tensor t, String layout, int d0, int d1, int d2) {
+        floats(op, name, t);
+        shape(op, name, t, layout, d0, d1, d2);
     }
 
     private static void shape(String op, String name, Tensor t, String layout, int d0, int d1) {

@@ -90,6 +90,10 @@ class BackendChecksTest {
                 // reduce
                 all("sum: x must be F32, found I32", be -> be.sum(typed(be, I32, 3))),
                 all("sumOfSquares: x is null", be -> be.sumOfSquares(null)),
+                all("selectiveScanStep: aLog is null",
+                        be -> be.selectiveScanStep(f(be, 1, 4), f(be, 1, 4), null, f(be, 1, 3), f(be, 1, 3), f(be, 4), f(be, 1, 4, 3), f(be, 1, 4))),
+                all("layerNormBackward: dX is null",
+                        be -> be.layerNormBackward(f(be, 2, 3), f(be, 2, 3), f(be, 3), f(be, 2), f(be, 2), null, f(be, 3), null)),
                 all("allFinite: x must be F32, found F16", be -> be.allFinite(typed(be, F16, 3))),
                 all("softmaxForward: x and out shapes differ", be -> be.softmaxForward(f(be, 2, 3), f(be, 2, 4))),
                 all("softmaxBackward: out and dOut shapes differ", be -> be.softmaxBackward(f(be, 2, 4), f(be, 2, 3), f(be, 2, 3))),
@@ -190,6 +194,40 @@ class BackendChecksTest {
                 + "sudo apt-get install pocl-opencl-icd ocl-icd-libopencl1");
         Assumptions.assumeTrue(m.where != Where.HOST, "the OpenCL backend does not read ids and targets back to check their values");
         assertEquals(cpuMessage(m), message(cl, m));
+    }
+
+    /** Every Backend method that takes tensors, called with null for all of them (and plain values for the rest). */
+    static Stream<java.lang.reflect.Method> tensorMethods() {
+        return Stream.of(Backend.class.getMethods())
+                .filter(m -> java.lang.reflect.Modifier.isAbstract(m.getModifiers()))
+                .filter(m -> List.of(m.getParameterTypes()).contains(Tensor.class))
+                .sorted(java.util.Comparator.comparing(java.lang.reflect.Method::getName));
+    }
+
+    private static Object plain(Class<?> type) {
+        if (type == float.class) return 1f;
+        if (type == int.class) return 1;
+        if (type == double.class) return 1.0;
+        if (type == boolean.class) return false;
+        if (type == Backend.Divergence.class) return Backend.Divergence.FORWARD_KL;
+        if (type == MemorySegment.class) return MemorySegment.ofArray(new float[4]);
+        return null;   // Tensor
+    }
+
+    private static String nullMessage(Backend be, java.lang.reflect.Method m) {
+        Object[] args = Stream.of(m.getParameterTypes()).map(BackendChecksTest::plain).toArray();
+        var e = assertThrows(java.lang.reflect.InvocationTargetException.class, () -> m.invoke(be, args), be.name() + " " + m.getName());
+        assertTrue(e.getCause() instanceof ShapeException, be.name() + " " + m.getName() + ": " + e.getCause());
+        return e.getCause().getMessage();
+    }
+
+    /** No backend dereferences an operand before checking it: nulls are reported by name, alike everywhere. */
+    @ParameterizedTest(name = "{0}") @MethodSource("tensorMethods")
+    void nullOperandsAreNamedNotDereferenced(java.lang.reflect.Method m) {
+        String cpu = nullMessage(CPU, m);
+        assertTrue(cpu.matches(m.getName() + ": [a-zA-Z]+ is null"), cpu);
+        assertEquals(cpu, nullMessage(REF, m));
+        if (cl != null) assertEquals(cpu, nullMessage(cl, m));
     }
 
     @Test
