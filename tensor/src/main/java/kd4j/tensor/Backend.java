@@ -12,7 +12,8 @@
  *  - An output never aliases an input unless the method says it may.
  *  - Token ids and targets are I32. Shapes are written [B, T, H, D] etc.: B batch, T query length, S key length,
  *    H heads, Hkv key/value heads, D head dim, C channels, V vocabulary, R rows, N tokens.
- *  - A method that detects mismatched shapes throws ShapeException naming itself and the shapes.
+ *  - A method that detects mismatched shapes throws ShapeException naming itself and the shapes. The checks are
+ *    BackendChecks, written once and called first by every backend, so the same mistake reads the same everywhere.
  */
 package kd4j.tensor;
 
@@ -67,26 +68,22 @@ public interface Backend extends AutoCloseable {
     default Tensor zeros(DType dtype, int... shape) { return empty(dtype, shape); }
 
     default Tensor fromFloats(float[] values, int... shape) {
-        if (values.length != Tensor.numel(shape))
-            throw ShapeException.of("fromFloats", values.length + " values do not fill", "shape", shape);
-        Tensor t = empty(DType.F32, shape);
-        copyIn(t, MemorySegment.ofArray(values));
-        return t;
+        return from("fromFloats", MemorySegment.ofArray(values), values.length, DType.F32, shape);
     }
 
     default Tensor fromDoubles(double[] values, int... shape) {
-        if (values.length != Tensor.numel(shape))
-            throw ShapeException.of("fromDoubles", values.length + " values do not fill", "shape", shape);
-        Tensor t = empty(DType.F64, shape);
-        copyIn(t, MemorySegment.ofArray(values));
-        return t;
+        return from("fromDoubles", MemorySegment.ofArray(values), values.length, DType.F64, shape);
     }
 
     default Tensor fromInts(int[] values, int... shape) {
-        if (values.length != Tensor.numel(shape))
-            throw ShapeException.of("fromInts", values.length + " values do not fill", "shape", shape);
-        Tensor t = empty(DType.I32, shape);
-        copyIn(t, MemorySegment.ofArray(values));
+        return from("fromInts", MemorySegment.ofArray(values), values.length, DType.I32, shape);
+    }
+
+    /** A new tensor of the given shape holding count host values of dtype. */
+    private Tensor from(String op, MemorySegment values, int count, DType dtype, int[] shape) {
+        if (count != Tensor.numel(shape)) throw ShapeException.of(op, count + " values do not fill", "shape", shape);
+        Tensor t = empty(dtype, shape);
+        copyIn(t, values);
         return t;
     }
 

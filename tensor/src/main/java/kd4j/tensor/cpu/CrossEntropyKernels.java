@@ -6,6 +6,7 @@
 package kd4j.tensor.cpu;
 
 import java.lang.foreign.MemorySegment;
+import kd4j.tensor.BackendChecks;
 
 import static kd4j.tensor.cpu.Simd.FLOAT;
 import static kd4j.tensor.cpu.Simd.INT;
@@ -17,8 +18,7 @@ public final class CrossEntropyKernels {
         for (int i = 0; i < n; i++) {
             int t = targets.getAtIndex(INT, i);
             if (t != ignoreIndex && (t < 0 || t >= vocab))
-                throw new IllegalArgumentException(op + ": targets[" + i + "] = " + t + " is outside [0, " + vocab
-                        + ") and is not ignoreIndex " + ignoreIndex);
+                throw BackendChecks.targetOutsideVocabulary(op, i, t, vocab, ignoreIndex);
         }
     }
 

@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import kd4j.tensor.Backend.Divergence;
+import kd4j.tensor.BackendChecks;
 
 import static kd4j.tensor.cpu.Simd.LE;
 import static kd4j.tensor.cpu.Simd.F;
@@ -146,8 +147,7 @@ public final class DistillKernels {
         for (int i = 0; i < n * topK; i++) {
             int id = ids.getAtIndex(INT, i);
             if (id >= vocab)
-                throw new IllegalArgumentException(op + ": ids[" + i / topK + ", " + i % topK + "] = " + id
-                        + " is outside the vocabulary [0, " + vocab + ") (negative ids mean 'skip')");
+                throw BackendChecks.sparseIdOutsideVocabulary(op, i / topK, i % topK, id, vocab);
         }
     }
 

@@ -7,6 +7,7 @@ package kd4j.tensor.cpu;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import kd4j.tensor.BackendChecks;
 import kd4j.tensor.DType;
 
 import static kd4j.tensor.cpu.Simd.F;
@@ -22,7 +23,7 @@ public final class EmbeddingKernels {
         for (int i = 0; i < n; i++) {
             int id = ids.getAtIndex(INT, i);
             if (id < 0 || id >= vocab)
-                throw new IllegalArgumentException(op + ": ids[" + i + "] = " + id + " is outside the table [0, " + vocab + ")");
+                throw BackendChecks.idOutsideTable(op, i, id, vocab);
         }
     }
 

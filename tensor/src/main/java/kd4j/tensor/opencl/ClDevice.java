@@ -77,20 +77,23 @@ public record ClDevice(int index, MemorySegment platform, MemorySegment id, Stri
         if (Cl.getDeviceInfo(dev, Cl.CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV, 4, v, MemorySegment.NULL) != Cl.CL_SUCCESS) return -1;
         return major * 10 + v.get(JAVA_INT, 0);
     }
+    /** clGetPlatformInfo or clGetDeviceInfo: (object, param, size, value, sizeRet) -> error code. */
+    private interface InfoCall { int get(MemorySegment object, int param, long size, MemorySegment value, MemorySegment sizeRet); }
 
     private static String platformString(Arena arena, MemorySegment platform, int param) {
-        MemorySegment size = arena.allocate(JAVA_LONG);
-        ClError.check(Cl.getPlatformInfo(platform, param, 0, MemorySegment.NULL, size), "clGetPlatformInfo");
-        MemorySegment buf = arena.allocate(size.get(JAVA_LONG, 0) + 1);
-        ClError.check(Cl.getPlatformInfo(platform, param, buf.byteSize(), buf, MemorySegment.NULL), "clGetPlatformInfo");
-        return buf.getString(0).trim();
+        return infoString(arena, Cl::getPlatformInfo, "clGetPlatformInfo", platform, param);
     }
 
     private static String deviceString(Arena arena, MemorySegment dev, int param) {
+        return infoString(arena, Cl::getDeviceInfo, "clGetDeviceInfo", dev, param);
+    }
+
+    /** A string parameter: ask for its size, then read it. */
+    private static String infoString(Arena arena, InfoCall call, String name, MemorySegment object, int param) {
         MemorySegment size = arena.allocate(JAVA_LONG);
-        ClError.check(Cl.getDeviceInfo(dev, param, 0, MemorySegment.NULL, size), "clGetDeviceInfo");
+        ClError.check(call.get(object, param, 0, MemorySegment.NULL, size), name);
         MemorySegment buf = arena.allocate(size.get(JAVA_LONG, 0) + 1);
-        ClError.check(Cl.getDeviceInfo(dev, param, buf.byteSize(), buf, MemorySegment.NULL), "clGetDeviceInfo");
+        ClError.check(call.get(object, param, buf.byteSize(), buf, MemorySegment.NULL), name);
         return buf.getString(0).trim();
     }
 

@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import kd4j.tensor.Backend;
+import kd4j.tensor.BackendChecks;
 import kd4j.tensor.DType;
 import kd4j.tensor.ShapeException;
 import kd4j.tensor.Storage;
@@ -59,6 +60,7 @@ public final class OpenClBackend implements Backend {
     /** adamw_step_multi's device tables by layout (a training run has one). */
     private final Map<String, Object[]> multiTensorTables = new HashMap<>();
     private final ClStorage dummy;
+    private final BackendChecks checks = new BackendChecks(this, BackendChecks.Residency.DEVICE, false, true);
     private boolean closed;
 
     /** Register tile shape of the GEMM: a BM x BN tile of C per group, TM x TN per work-item, BK deep. */
@@ -169,6 +171,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Storage allocate(DType dtype, long count) {
+        BackendChecks.allocate(dtype, count);
         ClStorage s = allocateBytes(Math.max(16, count * dtype.byteSize()));
         return s;
     }
@@ -188,11 +191,9 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void copyIn(Tensor dst, MemorySegment src) {
-        ClStorage s = storage("copyIn", "dst", dst);
-        requireContiguous("copyIn", "dst", dst);
+        checks.copyIn(dst, src.byteSize());
+        ClStorage s = (ClStorage) dst.storage();
         long bytes = dst.numel() * dst.dtype().byteSize();
-        if (src.byteSize() < bytes)
-            throw ShapeException.of("copyIn", "source holds " + src.byteSize() + " bytes, need " + bytes, "dst", dst);
         if (bytes == 0) return;
         // Blocking write: the host buffer may be a heap array, which native code cannot keep past the call.
         try (Arena tmp = Arena.ofConfined()) {
@@ -204,11 +205,9 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void copyOut(Tensor src, MemorySegment dst) {
-        ClStorage s = storage("copyOut", "src", src);
-        requireContiguous("copyOut", "src", src);
+        checks.copyOut(src, dst.byteSize());
+        ClStorage s = (ClStorage) src.storage();
         long bytes = src.numel() * src.dtype().byteSize();
-        if (dst.byteSize() < bytes)
-            throw ShapeException.of("copyOut", "destination holds " + dst.byteSize() + " bytes, need " + bytes, "src", src);
         if (bytes == 0) return;
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment staged = dst.isNative() ? dst : tmp.allocate(bytes, 64);
@@ -220,11 +219,9 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void copy(Tensor src, Tensor dst) {
-        ClStorage s = storage("copy", "src", src), d = storage("copy", "dst", dst);
-        if (!src.sameShape(dst)) throw ShapeException.of("copy", "shapes differ", "src", src, "dst", dst);
-        boolean srcInt = !src.dtype().isFloating(), dstInt = !dst.dtype().isFloating();
-        if (srcInt != dstInt)
-            throw ShapeException.of("copy", "converts between floating and integer dtypes only within a kind", "src", src, "dst", dst);
+        checks.copy(src, dst);
+        ClStorage s = (ClStorage) src.storage(), d = (ClStorage) dst.storage();
+        boolean srcInt = !src.dtype().isFloating();
         long n = src.numel();
         if (n == 0) return;
         if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
@@ -247,8 +244,8 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void fill(Tensor dst, double value) {
-        ClStorage s = storage("fill", "dst", dst);
-        requireContiguous("fill", "dst", dst);
+        checks.fill(dst);
+        ClStorage s = (ClStorage) dst.storage();
         long bytes = dst.numel() * dst.dtype().byteSize();
         if (bytes == 0) return;
         try (Arena tmp = Arena.ofConfined()) {
@@ -293,79 +290,69 @@ public final class OpenClBackend implements Backend {
     public synchronized void mul(Tensor a, Tensor b, Tensor out) { broadcastOp("mul", a, b, out); }
 
     private void broadcastOp(String op, Tensor a, Tensor b, Tensor out) {
-        f32(op, "a", a); f32(op, "b", b); f32(op, "out", out);
-        if (!a.sameShape(out)) throw ShapeException.of(op, "out must have a's shape", "a", a, "out", out);
-        int[] as = a.shape(), bs = b.shape();
-        boolean trailing = bs.length <= as.length
-                && Arrays.equals(bs, Arrays.copyOfRange(as, as.length - bs.length, as.length));
-        if (!trailing || (b.numel() == 0 && a.numel() != 0))
-            throw ShapeException.of(op, "b must have a's shape or a's trailing dims", "a", a, "b", b);
+        checks.broadcast(op, a, b, out);
         launch1d("elementwise", op, a.numel(), a, b, b.numel(), out, a.numel());
     }
 
     @Override
     public synchronized void addScaled(Tensor acc, Tensor x, float alpha) {
-        f32("addScaled", "acc", acc); f32("addScaled", "x", x);
-        sameNumel("addScaled", acc, x);
+        checks.addScaled(acc, x);
         launch1d("elementwise", "add_scaled", x.numel(), acc, x, alpha, x.numel());
     }
 
     @Override
     public synchronized void scale(Tensor x, float alpha, Tensor out) {
-        f32("scale", "x", x); f32("scale", "out", out);
-        sameNumel("scale", x, out);
+        checks.scale(x, out);
         launch1d("elementwise", "scale", x.numel(), x, alpha, out, x.numel());
     }
 
     @Override
     public synchronized void sumRowsBackward(Tensor dOut, Tensor dB) {
-        f32("sumRowsBackward", "dOut", dOut); f32("sumRowsBackward", "dB", dB);
+        checks.sumRowsBackward(dOut, dB);
         long c = dB.numel();
-        if (c == 0 || dOut.numel() % c != 0)
-            throw ShapeException.of("sumRowsBackward", "dOut does not view as [R, dB.numel()]", "dOut", dOut, "dB", dB);
         columnSums("elementwise", "sum_rows_backward_partials", (int) (dOut.numel() / c), (int) c, new Tensor[] {dB}, dOut);
     }
 
     @Override
-    public synchronized void siluForward(Tensor x, Tensor out) { unary("silu_forward", x, out); }
+    public synchronized void siluForward(Tensor x, Tensor out) { unary("siluForward", "silu_forward", x, out); }
 
     @Override
-    public synchronized void siluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("silu_backward", dOut, x, dX); }
+    public synchronized void siluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("siluBackward", "silu_backward", dOut, x, dX); }
 
     @Override
-    public synchronized void geluForward(Tensor x, Tensor out) { unary("gelu_forward", x, out); }
+    public synchronized void geluForward(Tensor x, Tensor out) { unary("geluForward", "gelu_forward", x, out); }
 
     @Override
-    public synchronized void geluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("gelu_backward", dOut, x, dX); }
+    public synchronized void geluBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("geluBackward", "gelu_backward", dOut, x, dX); }
 
     @Override
-    public synchronized void softplusForward(Tensor x, Tensor out) { unary("softplus_forward", x, out); }
+    public synchronized void softplusForward(Tensor x, Tensor out) {
+        checks.softplusForward(x, out);
+        launch1d("elementwise", "softplus_forward", x.numel(), x, out, x.numel());
+    }
 
     @Override
-    public synchronized void softplusBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("softplus_backward", dOut, x, dX); }
+    public synchronized void softplusBackward(Tensor dOut, Tensor x, Tensor dX) { unaryBackward("softplusBackward", "softplus_backward", dOut, x, dX); }
 
-    private void unary(String kernel, Tensor x, Tensor out) {
-        f32(kernel, "x", x); f32(kernel, "out", out);
-        sameNumel(kernel, x, out);
+    private void unary(String op, String kernel, Tensor x, Tensor out) {
+        checks.unary(op, x, out);
         launch1d("elementwise", kernel, x.numel(), x, out, x.numel());
     }
 
-    private void unaryBackward(String kernel, Tensor dOut, Tensor x, Tensor dX) {
-        f32(kernel, "dOut", dOut); f32(kernel, "x", x); f32(kernel, "dX", dX);
-        sameNumel(kernel, x, dOut); sameNumel(kernel, x, dX);
+    private void unaryBackward(String op, String kernel, Tensor dOut, Tensor x, Tensor dX) {
+        checks.unaryBackward(op, dOut, x, dX);
         launch1d("elementwise", kernel, x.numel(), dOut, x, dX, x.numel());
     }
 
     @Override
     public synchronized void swigluForward(Tensor gate, Tensor up, Tensor out) {
-        f32("swigluForward", "gate", gate); f32("swigluForward", "up", up); f32("swigluForward", "out", out);
-        sameNumel("swigluForward", gate, up); sameNumel("swigluForward", gate, out);
+        checks.swigluForward(gate, up, out);
         launch1d("elementwise", "swiglu_forward", gate.numel(), gate, up, out, gate.numel());
     }
 
     @Override
     public synchronized void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
-        for (Tensor t : new Tensor[] {dOut, up, dGate, dUp}) { f32("swigluBackward", "tensor", t); sameNumel("swigluBackward", gate, t); }
+        checks.swigluBackward(dOut, gate, up, dGate, dUp);
         launch1d("elementwise", "swiglu_backward", gate.numel(), dOut, gate, up, dGate, dUp, gate.numel());
     }
 
@@ -382,7 +369,7 @@ public final class OpenClBackend implements Backend {
 
     /** Group-tree partials on the device, then the last MAX_PARTIALS values added on the host in double. */
     private double reduce(String op, Tensor x, int mode) {
-        f32(op, "x", x);
+        checks.reduce(op, x);
         long n = x.numel();
         if (n == 0) return 0;
         int groups = (int) Math.min(MAX_PARTIALS, (n + wg - 1) / wg);
@@ -411,14 +398,12 @@ public final class OpenClBackend implements Backend {
     public synchronized void logSoftmaxBackward(Tensor dOut, Tensor out, Tensor dX) { rowsBackward("logSoftmaxBackward", "log_softmax_backward", dOut, out, dX); }
 
     private void rows(String op, String kernel, Tensor x, Tensor out) {
-        f32(op, "x", x); f32(op, "out", out);
-        if (!x.sameShape(out)) throw ShapeException.of(op, "shapes differ", "x", x, "out", out);
+        checks.rowsForward(op, x, out);
         launchRows("reduce", kernel, x.rows(), x, out, lastDim(x));
     }
 
     private void rowsBackward(String op, String kernel, Tensor dOut, Tensor out, Tensor dX) {
-        f32(op, "dOut", dOut); f32(op, "out", out); f32(op, "dX", dX);
-        if (!dOut.sameShape(out) || !dOut.sameShape(dX)) throw ShapeException.of(op, "shapes differ", "dOut", dOut, "out", out, "dX", dX);
+        checks.rowsBackward(op, dOut, out, dX);
         launchRows("reduce", kernel, out.rows(), dOut, out, dX, lastDim(out));
     }
 
@@ -426,46 +411,31 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void rmsNormForward(Tensor x, Tensor w, float eps, Tensor out, Tensor invRms) {
-        int c = normShapes("rmsNormForward", x, w, out);
-        f32("rmsNormForward", "invRms", invRms); rowVector("rmsNormForward", "invRms", invRms, x.rows());
+        int c = checks.rmsNormForward(x, w, out, invRms).cols();
         launchRows("norm", "rms_norm_forward", x.rows(), x, w, typeCode(w.dtype()), eps, out, invRms, c);
     }
 
     @Override
     public synchronized void rmsNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor invRms, Tensor dX, Tensor dW) {
-        int c = normShapes("rmsNormBackward", x, w, dOut);
-        f32("rmsNormBackward", "dX", dX); f32("rmsNormBackward", "dW", dW);
-        if (!x.sameShape(dX) || dW.numel() != c) throw ShapeException.of("rmsNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW);
-        rowVector("rmsNormBackward", "invRms", invRms, x.rows());
+        int c = checks.rmsNormBackward(dOut, x, w, invRms, dX, dW).cols();
         launchRows("norm", "rms_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), invRms, dX, c);
         columnSums("norm", "rms_norm_backward_dw_partials", (int) x.rows(), c, new Tensor[] {dW}, dOut, x, invRms);
     }
 
     @Override
     public synchronized void layerNormForward(Tensor x, Tensor w, Tensor b, float eps, Tensor out, Tensor mean, Tensor invStd) {
-        int c = normShapes("layerNormForward", x, w, out);
-        if (b != null) { f32("layerNormForward", "b", b); if (b.numel() != c) throw ShapeException.of("layerNormForward", "b must have C elements", "x", x, "b", b); }
-        rowVector("layerNormForward", "mean", mean, x.rows()); rowVector("layerNormForward", "invStd", invStd, x.rows());
+        int c = checks.layerNormForward(x, w, b, out, mean, invStd).cols();
+        if (b != null && b.dtype() != DType.F32)   // norm.cl reads the bias as float (w is widened, b is not)
+            throw ShapeException.of("layerNormForward", "b must be F32 on " + name() + ", found " + b.dtype(), "b", b);
         launchRows("norm", "layer_norm_forward", x.rows(), x, w, typeCode(w.dtype()), orDummy(b), b == null ? 0 : 1, eps,
                 out, mean, invStd, c);
     }
 
     @Override
     public synchronized void layerNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor mean, Tensor invStd, Tensor dX, Tensor dW, Tensor dB) {
-        int c = normShapes("layerNormBackward", x, w, dOut);
-        f32("layerNormBackward", "dX", dX); f32("layerNormBackward", "dW", dW);
-        if (!x.sameShape(dX) || dW.numel() != c || (dB != null && dB.numel() != c))
-            throw ShapeException.of("layerNormBackward", "gradient shapes differ", "x", x, "dX", dX, "dW", dW, "dB", dB);
-        rowVector("layerNormBackward", "mean", mean, x.rows()); rowVector("layerNormBackward", "invStd", invStd, x.rows());
+        int c = checks.layerNormBackward(dOut, x, w, mean, invStd, dX, dW, dB).cols();
         launchRows("norm", "layer_norm_backward_dx", x.rows(), dOut, x, w, typeCode(w.dtype()), mean, invStd, dX, c);
         columnSums("norm", "layer_norm_backward_dwdb_partials", (int) x.rows(), c, new Tensor[] {dW, dB}, dOut, x, mean, invStd);
-    }
-
-    private int normShapes(String op, Tensor x, Tensor w, Tensor other) {
-        f32(op, "x", x); f32(op, "out", other); weight(op, "w", w);
-        int c = lastDim(x);
-        if (!x.sameShape(other) || w.numel() != c) throw ShapeException.of(op, "x [R, C], w [C] expected", "x", x, "w", w, "out", other);
-        return c;
     }
 
     /**
@@ -493,17 +463,9 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        weight("gemm", "a", a); f32("gemm", "c", c); weight("gemm", "b", b);
-        if (a.rank() < 2 || b.rank() < 2 || c.rank() != a.rank() || b.rank() > a.rank() || a.rank() > 3)
-            throw ShapeException.of("gemm", "ranks must be a,c [M,K]/[Bt,M,K] and b rank 2 or a's rank", "a", a, "b", b, "c", c);
-        int m = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
-        int kb = transB ? b.dim(-1) : b.dim(-2), n = transB ? b.dim(-2) : b.dim(-1);
-        int batch = a.rank() == 3 ? a.dim(0) : 1;
-        if (k != kb) throw ShapeException.of("gemm", "inner dimensions differ (op(a) is [" + m + ", " + k + "], op(b) is [" + kb + ", " + n + "])", "a", a, "b", b);
-        if (c.dim(-2) != m || c.dim(-1) != n || (a.rank() == 3 && (c.dim(0) != batch || (b.rank() == 3 && b.dim(0) != batch))))
-            throw ShapeException.of("gemm", "c must be [" + (a.rank() == 3 ? batch + ", " : "") + m + ", " + n + "]", "a", a, "b", b, "c", c);
-        if (c.storage() == a.storage() || c.storage() == b.storage())
-            throw ShapeException.of("gemm", "c may not share storage with a or b", "a", a, "b", b, "c", c);
+        BackendChecks.Gemm g = checks.gemm(transA, transB, a, b, c);
+        BackendChecks.contiguous("gemm", "a", a); BackendChecks.contiguous("gemm", "b", b); BackendChecks.contiguous("gemm", "c", c);
+        int m = g.m(), n = g.n(), k = g.k(), batch = g.batches();
         if (m == 0 || n == 0 || batch == 0) return;
         long strideA = (long) m * k, strideB = b.rank() == 3 ? (long) k * n : 0, strideC = (long) m * n;
         if ((bf16Path == GemmPath.TENSOR_CORE || mmaEmulated) && a.dtype() == DType.BF16 && b.dtype() == DType.BF16) {
@@ -609,15 +571,13 @@ public final class OpenClBackend implements Backend {
     // ==== rope family ====
 
     @Override
-    public synchronized void ropeForward(Tensor x, Tensor invFreq, int positionOffset, Tensor out) { rope("ropeForward", x, invFreq, positionOffset, out, 1f); }
+    public synchronized void ropeForward(Tensor x, Tensor invFreq, int positionOffset, Tensor out) { rope("ropeForward", "x", x, invFreq, positionOffset, "out", out, 1f); }
 
     @Override
-    public synchronized void ropeBackward(Tensor dOut, Tensor invFreq, int positionOffset, Tensor dX) { rope("ropeBackward", dOut, invFreq, positionOffset, dX, -1f); }
+    public synchronized void ropeBackward(Tensor dOut, Tensor invFreq, int positionOffset, Tensor dX) { rope("ropeBackward", "dOut", dOut, invFreq, positionOffset, "dX", dX, -1f); }
 
-    private void rope(String op, Tensor x, Tensor invFreq, int positionOffset, Tensor out, float sign) {
-        f32(op, "x", x); f32(op, "invFreq", invFreq); f32(op, "out", out);
-        if (x.rank() != 4 || !x.sameShape(out) || x.dim(3) % 2 != 0 || invFreq.numel() != x.dim(3) / 2)
-            throw ShapeException.of(op, "x, out [B, T, H, D] with D even and invFreq [D/2] expected", "x", x, "invFreq", invFreq, "out", out);
+    private void rope(String op, String xName, Tensor x, Tensor invFreq, int positionOffset, String outName, Tensor out, float sign) {
+        checks.rope(op, xName, x, invFreq, outName, out);
         long n = x.numel() / 2;
         launch1d("rope", "rope_forward", n, x, invFreq, positionOffset, x.dim(1), x.dim(2), x.dim(3), sign, out, n);
     }
@@ -626,17 +586,13 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void embeddingForward(Tensor ids, Tensor table, Tensor out) {
-        i32("embeddingForward", "ids", ids); weight("embeddingForward", "table", table); f32("embeddingForward", "out", out);
-        if (table.rank() != 2 || out.numel() != ids.numel() * table.dim(1))
-            throw ShapeException.of("embeddingForward", "ids [N], table [V, C], out [N, C] expected", "ids", ids, "table", table, "out", out);
+        checks.embeddingForward(ids, table, out);
         launch1d("embedding", "embedding_forward", out.numel(), ids, table, typeCode(table.dtype()), table.dim(0), table.dim(1), out, out.numel());
     }
 
     @Override
     public synchronized void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
-        f32("embeddingBackward", "dOut", dOut); i32("embeddingBackward", "ids", ids); f32("embeddingBackward", "dTable", dTable);
-        if (dTable.rank() != 2 || dOut.numel() != ids.numel() * dTable.dim(1))
-            throw ShapeException.of("embeddingBackward", "dOut [N, C], ids [N], dTable [V, C] expected", "dOut", dOut, "ids", ids, "dTable", dTable);
+        checks.embeddingBackward(dOut, ids, dTable);
         int n = (int) ids.numel(), cols = dTable.dim(1);
         if (n == 0 || cols == 0) return;
         Raw order = new Raw(allocateBytes(Math.max(16, n * 4L))), runStart = new Raw(allocateBytes(Math.max(16, n * 4L))),
@@ -651,11 +607,8 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void attentionForward(Tensor q, Tensor k, Tensor v, float scale, int queryOffset, Tensor keyMask, Tensor out, Tensor lse) {
-        int[] d = attentionShapes("attentionForward", q, k, v, keyMask);
-        int b = d[0], t = d[1], s = d[2], h = d[3], hkv = d[4], hd = d[5];
-        f32("attentionForward", "out", out); f32("attentionForward", "lse", lse);
-        if (!out.sameShape(q) || lse.numel() != (long) b * h * t)
-            throw ShapeException.of("attentionForward", "out [B, T, H, D] and lse [B, H, T] expected", "q", q, "out", out, "lse", lse);
+        BackendChecks.Attention d = attentionLimits("attentionForward", checks.attentionForward(q, k, v, queryOffset, keyMask, out, lse), q);
+        int b = d.batches(), t = d.tokens(), s = d.keys(), h = d.heads(), hkv = d.kvHeads(), hd = d.dim();
         if (b == 0 || t == 0 || h == 0) return;
         ClKernel kern = kernel("attention", "attention_forward", "-DHD=" + hd);
         setArgs(kern, 0, q, k, k.stride(0), v, v.stride(0), orDummy(keyMask), keyMask == null ? 0 : 1, scale,
@@ -666,16 +619,9 @@ public final class OpenClBackend implements Backend {
     @Override
     public synchronized void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
                                                int queryOffset, Tensor keyMask, Tensor dQ, Tensor dK, Tensor dV) {
-        int[] d = attentionShapes("attentionBackward", q, k, v, keyMask);
-        int b = d[0], t = d[1], s = d[2], h = d[3], hkv = d[4], hd = d[5];
-        for (Tensor x : new Tensor[] {dOut, out, dQ}) {
-            f32("attentionBackward", "dOut/out/dQ", x);
-            if (!x.sameShape(q)) throw ShapeException.of("attentionBackward", "dOut, out, dQ must have q's shape", "q", q, "tensor", x);
-        }
-        for (Tensor x : new Tensor[] {dK, dV}) {
-            f32("attentionBackward", "dK/dV", x);
-            if (x.numel() != (long) b * s * hkv * hd) throw ShapeException.of("attentionBackward", "dK, dV must be [B, S, Hkv, D]", "k", k, "tensor", x);
-        }
+        BackendChecks.Attention d = attentionLimits("attentionBackward",
+                checks.attentionBackward(dOut, q, k, v, out, lse, queryOffset, keyMask, dQ, dK, dV), q);
+        int b = d.batches(), t = d.tokens(), s = d.keys(), h = d.heads(), hkv = d.kvHeads(), hd = d.dim();
         if (b == 0 || s == 0 || h == 0) return;
         ClStorage delta = allocateBytes(Math.max(16, (long) b * h * t * 4));
         ClKernel deltaKernel = kernel("attention", "attention_backward_delta", "-DHD=" + hd);
@@ -691,47 +637,24 @@ public final class OpenClBackend implements Backend {
         enqueue(dkdv, new long[] {(long) ceilDiv(s, ATTENTION_TILE) * ATTENTION_TILE, (long) b * hkv}, new long[] {ATTENTION_TILE, 1});
     }
 
-    /** {B, T, S, H, Hkv, D} after checking q, k, v and keyMask. */
-    private int[] attentionShapes(String op, Tensor q, Tensor k, Tensor v, Tensor keyMask) {
-        f32(op, "q", q);
-        storage(op, "k", k); storage(op, "v", v);
-        if (k.dtype() != DType.F32 || v.dtype() != DType.F32) throw ShapeException.of(op, "k and v must be F32", "k", k, "v", v);
-        if (q.rank() != 4 || k.rank() != 4 || !k.sameShape(v) || q.dim(0) != k.dim(0) || q.dim(3) != k.dim(3)
-                || k.dim(2) == 0 || q.dim(2) % k.dim(2) != 0)
-            throw ShapeException.of(op, "q [B, T, H, D], k/v [B, S, Hkv, D] with H a multiple of Hkv expected", "q", q, "k", k, "v", v);
-        for (Tensor x : new Tensor[] {k, v}) {
-            long inner = (long) x.dim(1) * x.dim(2) * x.dim(3);
-            if (!x.select(0, 0).isContiguous() && inner > 0 || (x.dim(0) > 1 && x.stride(0) < inner))
-                throw ShapeException.of(op, "each [S, Hkv, D] block of k and v must be contiguous", "tensor", x);
-        }
-        if (q.dim(3) > ATTENTION_DMAX)
-            throw ShapeException.of(op, "head dim " + q.dim(3) + " exceeds the OpenCL kernel's DMAX " + ATTENTION_DMAX, "q", q);
-        if (keyMask != null) {
-            i32(op, "keyMask", keyMask);
-            if (keyMask.numel() != (long) k.dim(0) * k.dim(1)) throw ShapeException.of(op, "keyMask must be [B, S]", "keyMask", keyMask, "k", k);
-        }
-        return new int[] {q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3)};
+    /** The kernels' own limit on top of the shared checks: the head dim fits the DMAX registers. */
+    private static BackendChecks.Attention attentionLimits(String op, BackendChecks.Attention d, Tensor q) {
+        if (d.dim() > ATTENTION_DMAX)
+            throw ShapeException.of(op, "head dim " + d.dim() + " exceeds the OpenCL kernel's DMAX " + ATTENTION_DMAX, "q", q);
+        return d;
     }
 
     // ==== cross-entropy family ====
 
     @Override
     public synchronized void crossEntropyForward(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor lse) {
-        f32("crossEntropyForward", "logits", logits); i32("crossEntropyForward", "targets", targets);
-        long n = logits.rows();
-        if (targets.numel() != n) throw ShapeException.of("crossEntropyForward", "targets must be [N]", "logits", logits, "targets", targets);
-        rowVector("crossEntropyForward", "losses", losses, n); rowVector("crossEntropyForward", "lse", lse, n);
+        long n = checks.crossEntropyForward(logits, targets, losses, lse).rows();
         launchRows("cross_entropy", "cross_entropy_forward", n, logits, targets, ignoreIndex, lastDim(logits), losses, lse);
     }
 
     @Override
     public synchronized void crossEntropyBackward(Tensor dLosses, Tensor logits, Tensor targets, Tensor lse, int ignoreIndex, Tensor dLogits) {
-        f32("crossEntropyBackward", "logits", logits); f32("crossEntropyBackward", "dLogits", dLogits);
-        i32("crossEntropyBackward", "targets", targets);
-        long n = logits.rows();
-        if (!logits.sameShape(dLogits) || targets.numel() != n)
-            throw ShapeException.of("crossEntropyBackward", "shapes differ", "logits", logits, "dLogits", dLogits, "targets", targets);
-        rowVector("crossEntropyBackward", "dLosses", dLosses, n); rowVector("crossEntropyBackward", "lse", lse, n);
+        long n = checks.crossEntropyBackward(dLosses, logits, targets, lse, dLogits).rows();
         launchRows("cross_entropy", "cross_entropy_backward", n, dLosses, logits, targets, lse, ignoreIndex, lastDim(logits), dLogits);
     }
 
@@ -739,93 +662,60 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void distillForward(Divergence divergence, float tau, Tensor student, Tensor teacher, Tensor perToken) {
-        f32("distillForward", "student", student); f32("distillForward", "teacher", teacher);
-        if (!student.sameShape(teacher)) throw ShapeException.of("distillForward", "shapes differ", "student", student, "teacher", teacher);
-        rowVector("distillForward", "perToken", perToken, student.rows());
+        checks.distillForward(tau, student, teacher, perToken);
         launchRows("distill", "distill_forward", student.rows(), divergence.ordinal(), tau, student, teacher, lastDim(student), perToken);
     }
 
     @Override
     public synchronized void distillBackward(Divergence divergence, float tau, Tensor dPerToken, Tensor student, Tensor teacher, Tensor dStudent) {
-        f32("distillBackward", "student", student); f32("distillBackward", "teacher", teacher); f32("distillBackward", "dStudent", dStudent);
-        if (!student.sameShape(teacher) || !student.sameShape(dStudent))
-            throw ShapeException.of("distillBackward", "shapes differ", "student", student, "teacher", teacher, "dStudent", dStudent);
-        rowVector("distillBackward", "dPerToken", dPerToken, student.rows());
+        checks.distillBackward(tau, dPerToken, student, teacher, dStudent);
         launchRows("distill", "distill_backward", student.rows(), divergence.ordinal(), tau, dPerToken, student, teacher, lastDim(student), dStudent);
     }
 
     @Override
     public synchronized void sparseDistillForward(float tau, Tensor student, Tensor ids, Tensor probs, Tensor perToken, Tensor lse) {
-        int kk = sparseShapes("sparseDistillForward", student, ids, probs);
-        rowVector("sparseDistillForward", "perToken", perToken, student.rows()); rowVector("sparseDistillForward", "lse", lse, student.rows());
+        int kk = checks.sparseDistillForward(tau, student, ids, probs, perToken, lse).topK();
         launchRows("distill", "sparse_distill_forward", student.rows(), tau, student, ids, probs, lastDim(student), kk, perToken, lse);
     }
 
     @Override
     public synchronized void sparseDistillBackward(float tau, Tensor dPerToken, Tensor student, Tensor ids, Tensor probs, Tensor lse, Tensor dStudent) {
-        int kk = sparseShapes("sparseDistillBackward", student, ids, probs);
-        f32("sparseDistillBackward", "dStudent", dStudent);
-        if (!student.sameShape(dStudent)) throw ShapeException.of("sparseDistillBackward", "shapes differ", "student", student, "dStudent", dStudent);
-        rowVector("sparseDistillBackward", "dPerToken", dPerToken, student.rows()); rowVector("sparseDistillBackward", "lse", lse, student.rows());
+        int kk = checks.sparseDistillBackward(tau, dPerToken, student, ids, probs, lse, dStudent).topK();
         launchRows("distill", "sparse_distill_backward", student.rows(), tau, dPerToken, student, ids, probs, lse, lastDim(student), kk, dStudent);
-    }
-
-    private int sparseShapes(String op, Tensor student, Tensor ids, Tensor probs) {
-        f32(op, "student", student); i32(op, "ids", ids); f32(op, "probs", probs);
-        if (!ids.sameShape(probs) || ids.rank() < 1 || ids.numel() != student.rows() * (long) lastDim(ids))
-            throw ShapeException.of(op, "ids, probs [N, K] with N student rows expected", "student", student, "ids", ids, "probs", probs);
-        return lastDim(ids);
     }
 
     // ==== conv/scan family ====
 
     @Override
     public synchronized void causalConv1dForward(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        int[] d = convShapes("causalConv1dForward", x, w, bias, out);
-        launch1d("conv_scan", "causal_conv1d_forward", x.numel(), x, w, orDummy(bias), bias == null ? 0 : 1, d[1], d[2], d[3], out, x.numel());
+        BackendChecks.Conv d = checks.causalConv1dForward(x, w, bias, out);
+        launch1d("conv_scan", "causal_conv1d_forward", x.numel(), x, w, orDummy(bias), bias == null ? 0 : 1, d.tokens(), d.channels(), d.width(), out, x.numel());
     }
 
     @Override
     public synchronized void causalConv1dBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias) {
-        int[] d = convShapes("causalConv1dBackward", x, w, dBias, dOut);
-        f32("causalConv1dBackward", "dX", dX); f32("causalConv1dBackward", "dW", dW);
-        if (!x.sameShape(dX) || dW.numel() != w.numel()) throw ShapeException.of("causalConv1dBackward", "gradient shapes differ", "x", x, "dX", dX, "w", w, "dW", dW);
-        launch1d("conv_scan", "causal_conv1d_backward_dx", x.numel(), dOut, w, d[1], d[2], d[3], dX, x.numel());
-        launch1d("conv_scan", "causal_conv1d_backward_dw", (long) d[2] * d[3], dOut, x, d[0], d[1], d[2], d[3], dW, orDummy(dBias), dBias == null ? 0 : 1);
+        BackendChecks.Conv d = checks.causalConv1dBackward(dOut, x, w, dX, dW, dBias);
+        launch1d("conv_scan", "causal_conv1d_backward_dx", x.numel(), dOut, w, d.tokens(), d.channels(), d.width(), dX, x.numel());
+        launch1d("conv_scan", "causal_conv1d_backward_dw", (long) d.channels() * d.width(), dOut, x, d.batches(), d.tokens(), d.channels(), d.width(), dW, orDummy(dBias), dBias == null ? 0 : 1);
     }
 
     @Override
     public synchronized void causalConv1dStep(Tensor x, Tensor w, Tensor bias, Tensor convState, Tensor out) {
-        f32("causalConv1dStep", "x", x); f32("causalConv1dStep", "w", w); f32("causalConv1dStep", "convState", convState); f32("causalConv1dStep", "out", out);
-        if (x.rank() != 2 || w.rank() != 2 || !x.sameShape(out) || w.dim(0) != x.dim(1)
-                || convState.numel() != x.numel() * (w.dim(1) - 1) || (bias != null && bias.numel() != x.dim(1)))
-            throw ShapeException.of("causalConv1dStep", "x, out [B, C], w [C, K], convState [B, C, K-1] expected", "x", x, "w", w, "convState", convState);
-        if (bias != null) f32("causalConv1dStep", "bias", bias);
+        checks.causalConv1dStep(x, w, bias, convState, out);
         launch1d("conv_scan", "causal_conv1d_step", x.numel(), x, w, orDummy(bias), bias == null ? 0 : 1, x.dim(1), w.dim(1), convState, out, x.numel());
-    }
-
-    /** {B, T, C, K}. */
-    private int[] convShapes(String op, Tensor x, Tensor w, Tensor bias, Tensor out) {
-        f32(op, "x", x); f32(op, "w", w); f32(op, "out/dOut", out);
-        if (x.rank() != 3 || !x.sameShape(out) || w.rank() != 2 || w.dim(0) != x.dim(2) || (bias != null && bias.numel() != x.dim(2)))
-            throw ShapeException.of(op, "x [B, T, C], w [C, K], bias [C] expected", "x", x, "w", w, "bias", bias, "out", out);
-        if (bias != null) f32(op, "bias", bias);
-        return new int[] {x.dim(0), x.dim(1), x.dim(2), w.dim(1)};
     }
 
     @Override
     public synchronized void selectiveScanForward(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor y) {
-        int[] s = scanShapes("selectiveScanForward", u, delta, aLog, bMat, cMat, d, y);
+        int[] s = scanLimits("selectiveScanForward", checks.selectiveScanForward(u, delta, aLog, bMat, cMat, d, y), aLog);
         launch1d("conv_scan", "selective_scan_forward", (long) s[0] * s[2], u, delta, aLog, bMat, cMat, d, s[0], s[1], s[2], s[3], y);
     }
 
     @Override
     public synchronized void selectiveScanBackward(Tensor dY, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d,
                                                    Tensor dU, Tensor dDelta, Tensor dALog, Tensor dB, Tensor dC, Tensor dD) {
-        int[] s = scanShapes("selectiveScanBackward", u, delta, aLog, bMat, cMat, d, dY);
-        if (!u.sameShape(dU) || !u.sameShape(dDelta) || !aLog.sameShape(dALog) || !bMat.sameShape(dB) || !cMat.sameShape(dC) || d.numel() != dD.numel())
-            throw ShapeException.of("selectiveScanBackward", "gradient shapes must match their inputs", "dU", dU, "dDelta", dDelta, "dALog", dALog, "dB", dB, "dC", dC, "dD", dD);
-        for (Tensor t : new Tensor[] {dU, dDelta, dALog, dB, dC, dD}) f32("selectiveScanBackward", "gradient", t);
+        int[] s = scanLimits("selectiveScanBackward",
+                checks.selectiveScanBackward(dY, u, delta, aLog, bMat, cMat, d, dU, dDelta, dALog, dB, dC, dD), aLog);
         long states = Math.max(16, (long) s[0] * s[1] * s[2] * s[3] * 4);
         Raw states1 = new Raw(allocateBytes(states)), grads = new Raw(allocateBytes(states));
         launch1d("conv_scan", "selective_scan_backward", s[2], dY, u, delta, aLog, bMat, cMat, d, s[0], s[1], s[2], s[3],
@@ -836,25 +726,14 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void selectiveScanStep(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor state, Tensor y) {
-        for (Tensor t : new Tensor[] {u, delta, aLog, bMat, cMat, d, state, y}) f32("selectiveScanStep", "tensor", t);
-        if (u.rank() != 2 || !u.sameShape(delta) || !u.sameShape(y) || aLog.rank() != 2 || aLog.dim(0) != u.dim(1)
-                || aLog.dim(1) > SCAN_NMAX || bMat.numel() != (long) u.dim(0) * aLog.dim(1) || !bMat.sameShape(cMat)
-                || d.numel() != u.dim(1) || state.numel() != u.numel() * aLog.dim(1))
-            throw ShapeException.of("selectiveScanStep", "u, delta, y [B, I], aLog [I, N], bMat, cMat [B, N], d [I], state [B, I, N] expected",
-                    "u", u, "aLog", aLog, "bMat", bMat, "state", state);
+        scanLimits("selectiveScanStep", checks.selectiveScanStep(u, delta, aLog, bMat, cMat, d, state, y), aLog);
         launch1d("conv_scan", "selective_scan_step", u.numel(), u, delta, aLog, bMat, cMat, d, u.dim(1), aLog.dim(1), state, y, u.numel());
     }
 
-    /** {B, T, I, N}. */
-    private int[] scanShapes(String op, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d, Tensor y) {
-        for (Tensor t : new Tensor[] {u, delta, aLog, bMat, cMat, d, y}) f32(op, "tensor", t);
-        if (u.rank() != 3 || !u.sameShape(delta) || !u.sameShape(y) || aLog.rank() != 2 || aLog.dim(0) != u.dim(2)
-                || bMat.rank() != 3 || !bMat.sameShape(cMat) || bMat.dim(0) != u.dim(0) || bMat.dim(1) != u.dim(1)
-                || bMat.dim(2) != aLog.dim(1) || d.numel() != u.dim(2))
-            throw ShapeException.of(op, "u, delta, y [B, T, I], aLog [I, N], bMat, cMat [B, T, N], d [I] expected",
-                    "u", u, "aLog", aLog, "bMat", bMat, "cMat", cMat, "d", d);
-        if (aLog.dim(1) > SCAN_NMAX) throw ShapeException.of(op, "state size N exceeds the OpenCL kernel's NMAX " + SCAN_NMAX, "aLog", aLog);
-        return new int[] {u.dim(0), u.dim(1), u.dim(2), aLog.dim(1)};
+    /** {B, T, I, N}, after the kernels' own limit on top of the shared checks: the state fits the NMAX registers. */
+    private static int[] scanLimits(String op, BackendChecks.Scan s, Tensor aLog) {
+        if (s.state() > SCAN_NMAX) throw ShapeException.of(op, "state size N exceeds the OpenCL kernel's NMAX " + SCAN_NMAX, "aLog", aLog);
+        return new int[] {s.batches(), s.tokens(), s.inner(), s.state()};
     }
 
     // ==== optim family ====
@@ -862,8 +741,7 @@ public final class OpenClBackend implements Backend {
     @Override
     public synchronized void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2,
                                        float eps, float weightDecay, int step) {
-        for (Tensor t : new Tensor[] {param, grad, m, v}) { f32("adamwStep", "tensor", t); sameNumel("adamwStep", param, t); }
-        if (step < 1) throw new IllegalArgumentException("adamwStep: step counts from 1, got " + step);
+        checks.adamwStep(param, grad, m, v, step);
         float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         launch1d("optim", "adamw_step", param.numel(), param, grad, m, v, lr, beta1, beta2, eps, weightDecay, bc1, bc2, param.numel());
     }
@@ -875,16 +753,13 @@ public final class OpenClBackend implements Backend {
     @Override
     public synchronized void adamwSteps(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, float lr,
                                         float beta1, float beta2, float eps, float[] weightDecay, int step) {
+        checks.adamwSteps(params, grads, m, v, weightDecay, step);
         int count = params.size();
-        if (grads.size() != count || m.size() != count || v.size() != count || weightDecay.length != count)
-            throw new IllegalArgumentException("adamwSteps: " + count + " params, " + grads.size() + " grads, " + m.size()
-                    + " m, " + v.size() + " v, " + weightDecay.length + " weight decays: the lists must be parallel");
         boolean fused = count > 1;
         long total = 0;
         long[] table = new long[3 * count];
         for (int i = 0; i < count && fused; i++) {
             Tensor p = params.get(i), g = grads.get(i), mi = m.get(i), vi = v.get(i);
-            for (Tensor t : new Tensor[] {p, g, mi, vi}) { f32("adamwSteps", "tensor", t); sameNumel("adamwSteps", p, t); }
             fused = p.storage() == params.get(0).storage() && g.storage() == grads.get(0).storage()
                     && mi.storage() == m.get(0).storage() && vi.storage() == v.get(0).storage()
                     && g.offset() == p.offset() && mi.offset() == p.offset() && vi.offset() == p.offset();
@@ -898,7 +773,6 @@ public final class OpenClBackend implements Backend {
                 adamwStep(params.get(i), grads.get(i), m.get(i), v.get(i), lr, beta1, beta2, eps, weightDecay[i], step);
             return;
         }
-        if (step < 1) throw new IllegalArgumentException("adamwSteps: step counts from 1, got " + step);
         Raw[] t = multiTensorTable(table, weightDecay);
         float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         ClKernel k = kernel("optim", "adamw_step_multi");
@@ -931,7 +805,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public synchronized void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum, float weightDecay) {
-        for (Tensor t : new Tensor[] {param, grad, momentumBuffer}) { f32("sgdStep", "tensor", t); sameNumel("sgdStep", param, t); }
+        checks.sgdStep(param, grad, momentumBuffer);
         launch1d("optim", "sgd_step", param.numel(), param, grad, momentumBuffer, lr, momentum, weightDecay, param.numel());
     }
 
@@ -1025,50 +899,11 @@ public final class OpenClBackend implements Backend {
         return sb.toString();
     }
 
-    // ==== checks ====
-
-    private ClStorage storage(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null");
-        if (!(t.storage() instanceof ClStorage s) || s.backend() != this)
-            throw ShapeException.of(op, arg + " lives on " + t.backend().name() + ", not " + name() + "; upload it first", arg, t);
-        return s;
-    }
+    // ==== argument plumbing (the checks themselves are BackendChecks) ====
 
     private MemorySegment mem(Tensor t) { return ((ClStorage) t.storage()).mem; }
 
     private Tensor orDummy(Tensor t) { return t != null ? t : Tensor.of(dummy, DType.F32, 4); }
-
-    private void requireContiguous(String op, String arg, Tensor t) {
-        if (!t.isContiguous()) throw ShapeException.of(op, arg + " must be contiguous", arg, t);
-    }
-
-    private void f32(String op, String arg, Tensor t) {
-        storage(op, arg, t);
-        if (t.dtype() != DType.F32) throw ShapeException.of(op, arg + " must be F32 on " + name(), arg, t);
-        requireContiguous(op, arg, t);
-    }
-
-    private void i32(String op, String arg, Tensor t) {
-        storage(op, arg, t);
-        if (t.dtype() != DType.I32) throw ShapeException.of(op, arg + " must be I32", arg, t);
-        requireContiguous(op, arg, t);
-    }
-
-    private void weight(String op, String arg, Tensor t) {
-        storage(op, arg, t);
-        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F16)
-            throw ShapeException.of(op, arg + " must be F32, BF16 or F16", arg, t);
-        requireContiguous(op, arg, t);
-    }
-
-    private void rowVector(String op, String arg, Tensor t, long rows) {
-        f32(op, arg, t);
-        if (t.numel() != rows) throw ShapeException.of(op, arg + " must have one value per row (" + rows + ")", arg, t);
-    }
-
-    private static void sameNumel(String op, Tensor a, Tensor b) {
-        if (a.numel() != b.numel()) throw ShapeException.of(op, "element counts differ", "a", a, "b", b);
-    }
 
     private static int lastDim(Tensor t) { return t.rank() == 0 ? 1 : t.dim(-1); }
 

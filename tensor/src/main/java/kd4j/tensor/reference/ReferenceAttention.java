@@ -8,7 +8,6 @@ package kd4j.tensor.reference;
 import static kd4j.tensor.reference.HostAccess.read;
 import static kd4j.tensor.reference.HostAccess.readInts;
 import static kd4j.tensor.reference.HostAccess.write;
-import static kd4j.tensor.reference.ReferenceBackend.check;
 
 import kd4j.tensor.Tensor;
 
@@ -22,15 +21,9 @@ final class ReferenceAttention {
         int lse(int b, int h, int t) { return (b * heads + h) * tokens + t; }
     }
 
-    private static Dims dims(String op, Tensor q, Tensor k, Tensor v, Tensor keyMask) {
-        check(q.rank() == 4 && k.rank() == 4 && v.rank() == 4, op, "q, k, v must be rank 4", "q", q, "k", k, "v", v);
-        Dims d = new Dims(q.dim(0), q.dim(1), q.dim(2), q.dim(3), k.dim(1), k.dim(2));
-        check(k.sameShape(v) && k.dim(0) == d.batches && k.dim(3) == d.dim, op,
-                "k and v must be [B, S, Hkv, D] with q's B and D", "q", q, "k", k, "v", v);
-        check(d.kvHeads > 0 && d.heads % d.kvHeads == 0, op, "H must be a multiple of Hkv", "q", q, "k", k);
-        check(keyMask == null || keyMask.numel() == (long) d.batches * d.keys, op, "keyMask must be [B, S]",
-                "k", k, "keyMask", keyMask == null ? "null" : keyMask);
-        return d;
+    /** ReferenceBackend has checked every shape (BackendChecks). */
+    private static Dims dims(Tensor q, Tensor k) {
+        return new Dims(q.dim(0), q.dim(1), q.dim(2), q.dim(3), k.dim(1), k.dim(2));
     }
 
     private static boolean visible(int[] mask, Dims d, int b, int s, int position) {
@@ -45,9 +38,7 @@ final class ReferenceAttention {
 
     static void forward(Tensor q, Tensor k, Tensor v, float scale, int queryOffset, Tensor keyMask, Tensor out,
                         Tensor lse) {
-        Dims d = dims("attentionForward", q, k, v, keyMask);
-        check(out.sameShape(q) && lse.numel() == (long) d.batches * d.heads * d.tokens, "attentionForward",
-                "out must be [B, T, H, D] and lse [B, H, T]", "q", q, "out", out, "lse", lse);
+        Dims d = dims(q, k);
         double[] qv = read(q), kv = read(k), vv = read(v), o = new double[qv.length];
         double[] l = new double[d.batches * d.heads * d.tokens];
         int[] mask = keyMask == null ? null : readInts(keyMask);
@@ -83,7 +74,7 @@ final class ReferenceAttention {
 
     static void backward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
                          int queryOffset, Tensor keyMask, Tensor dQ, Tensor dK, Tensor dV) {
-        Dims d = dims("attentionBackward", q, k, v, keyMask);
+        Dims d = dims(q, k);
         double[] g = read(dOut), qv = read(q), kv = read(k), vv = read(v), l = read(lse);
         double[] dq = new double[qv.length], dk = new double[kv.length], dv = new double[vv.length];
         int[] mask = keyMask == null ? null : readInts(keyMask);

@@ -16,6 +16,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import kd4j.tensor.Backend;
+import kd4j.tensor.BackendChecks;
 import kd4j.tensor.DType;
 import kd4j.tensor.HostStorage;
 import kd4j.tensor.ShapeException;
@@ -23,6 +24,8 @@ import kd4j.tensor.Storage;
 import kd4j.tensor.Tensor;
 
 public final class ReferenceBackend implements Backend {
+    /** The shared checks; F64 wherever F32 is documented, and any strides (every read goes through HostAccess). */
+    private final BackendChecks checks = new BackendChecks(this, BackendChecks.Residency.HOST, true, false);
 
     @Override
     public String name() { return "reference"; }
@@ -34,7 +37,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Storage allocate(DType dtype, long count) {
-        if (count < 0) throw new IllegalArgumentException("allocate: negative count " + count);
+        BackendChecks.allocate(dtype, count);
         // Arena.ofAuto(): freed by the GC once unreachable; Arena.allocate zero-fills.
         MemorySegment seg = Arena.ofAuto().allocate(Math.max(1, count) * dtype.byteSize(), 64);
         return new HostStorage(this, seg.asSlice(0, count * dtype.byteSize()));
@@ -42,30 +45,22 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void copyIn(Tensor dst, MemorySegment src) {
-        requireContiguous("copyIn", dst);
+        checks.copyIn(dst, src.byteSize());
         long bytes = dst.numel() * dst.dtype().byteSize();
-        if (src.byteSize() < bytes)
-            throw ShapeException.of("copyIn", "source holds " + src.byteSize() + " bytes, need " + bytes, "dst", dst);
         MemorySegment.copy(src, 0, HostAccess.segment(dst), dst.byteOffset(), bytes);
     }
 
     @Override
     public void copyOut(Tensor src, MemorySegment dst) {
-        requireContiguous("copyOut", src);
+        checks.copyOut(src, dst.byteSize());
         long bytes = src.numel() * src.dtype().byteSize();
-        if (dst.byteSize() < bytes)
-            throw ShapeException.of("copyOut", "destination holds " + dst.byteSize() + " bytes, need " + bytes,
-                    "src", src);
         MemorySegment.copy(HostAccess.segment(src), src.byteOffset(), dst, 0, bytes);
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        sameShape("copy", src, dst);
-        boolean srcInt = !src.dtype().isFloating(), dstInt = !dst.dtype().isFloating();
-        if (srcInt != dstInt)
-            throw ShapeException.of("copy", "cannot convert between integer and floating dtypes", "src", src,
-                    "dst", dst);
+        checks.copy(src, dst);
+        boolean srcInt = !src.dtype().isFloating();
         MemorySegment s = HostAccess.segment(src), d = HostAccess.segment(dst);
         long n = src.numel();
         if (srcInt) {
@@ -80,6 +75,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void fill(Tensor dst, double value) {
+        checks.fill(dst);
         double[] v = new double[Math.toIntExact(dst.numel())];
         Arrays.fill(v, value);
         write(dst, v);
@@ -95,8 +91,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
-        broadcastable("add", a, b);
-        sameNumel("add", a, out);
+        checks.broadcast("add", a, b, out);
         double[] x = read(a), y = read(b), r = new double[x.length];
         for (int i = 0; i < x.length; i++) r[i] = x[i] + y[i % y.length];
         write(out, r);
@@ -104,7 +99,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void addScaled(Tensor acc, Tensor x, float alpha) {
-        sameNumel("addScaled", acc, x);
+        checks.addScaled(acc, x);
         double[] s = read(acc), v = read(x);
         for (int i = 0; i < s.length; i++) s[i] += alpha * v[i];
         write(acc, s);
@@ -112,8 +107,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void mul(Tensor a, Tensor b, Tensor out) {
-        broadcastable("mul", a, b);
-        sameNumel("mul", a, out);
+        checks.broadcast("mul", a, b, out);
         double[] x = read(a), y = read(b), r = new double[x.length];
         for (int i = 0; i < x.length; i++) r[i] = x[i] * y[i % y.length];
         write(out, r);
@@ -121,7 +115,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void scale(Tensor x, float alpha, Tensor out) {
-        sameNumel("scale", x, out);
+        checks.scale(x, out);
         double[] v = read(x);
         for (int i = 0; i < v.length; i++) v[i] *= alpha;
         write(out, v);
@@ -129,10 +123,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void sumRowsBackward(Tensor dOut, Tensor dB) {
-        int cols = Math.toIntExact(dB.numel());
-        if (cols == 0 || dOut.numel() % cols != 0)
-            throw ShapeException.of("sumRowsBackward", "dOut does not split into rows of dB.numel()", "dOut", dOut,
-                    "dB", dB);
+        int cols = checks.sumRowsBackward(dOut, dB).cols();
         double[] g = read(dOut), acc = read(dB);
         for (int i = 0; i < g.length; i++) acc[i % cols] += g[i];
         write(dB, acc);
@@ -142,7 +133,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void siluForward(Tensor x, Tensor out) {
-        sameNumel("siluForward", x, out);
+        checks.unary("siluForward", x, out);
         double[] v = read(x);
         for (int i = 0; i < v.length; i++) v[i] = v[i] * sigmoid(v[i]);
         write(out, v);
@@ -150,8 +141,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void siluBackward(Tensor dOut, Tensor x, Tensor dX) {
-        sameNumel("siluBackward", dOut, x);
-        sameNumel("siluBackward", x, dX);
+        checks.unaryBackward("siluBackward", dOut, x, dX);
         double[] g = read(dOut), v = read(x);
         for (int i = 0; i < v.length; i++) {
             double s = sigmoid(v[i]);
@@ -162,7 +152,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void geluForward(Tensor x, Tensor out) {
-        sameNumel("geluForward", x, out);
+        checks.unary("geluForward", x, out);
         double[] v = read(x);
         for (int i = 0; i < v.length; i++) v[i] = 0.5 * v[i] * (1 + Special.erf(v[i] / Math.sqrt(2)));
         write(out, v);
@@ -170,8 +160,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void geluBackward(Tensor dOut, Tensor x, Tensor dX) {
-        sameNumel("geluBackward", dOut, x);
-        sameNumel("geluBackward", x, dX);
+        checks.unaryBackward("geluBackward", dOut, x, dX);
         double[] g = read(dOut), v = read(x);
         for (int i = 0; i < v.length; i++) {
             double cdf = 0.5 * (1 + Special.erf(v[i] / Math.sqrt(2)));
@@ -183,7 +172,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void softplusForward(Tensor x, Tensor out) {
-        sameNumel("softplusForward", x, out);
+        checks.softplusForward(x, out);
         double[] v = read(x);
         for (int i = 0; i < v.length; i++) v[i] = v[i] > 20 ? v[i] : Math.log1p(Math.exp(v[i]));
         write(out, v);
@@ -191,8 +180,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void softplusBackward(Tensor dOut, Tensor x, Tensor dX) {
-        sameNumel("softplusBackward", dOut, x);
-        sameNumel("softplusBackward", x, dX);
+        checks.unaryBackward("softplusBackward", dOut, x, dX);
         double[] g = read(dOut), v = read(x);
         for (int i = 0; i < v.length; i++) if (v[i] <= 20) g[i] *= sigmoid(v[i]);
         write(dX, g);
@@ -200,8 +188,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void swigluForward(Tensor gate, Tensor up, Tensor out) {
-        sameNumel("swigluForward", gate, up);
-        sameNumel("swigluForward", gate, out);
+        checks.swigluForward(gate, up, out);
         double[] g = read(gate), u = read(up);
         for (int i = 0; i < g.length; i++) g[i] = g[i] * sigmoid(g[i]) * u[i];
         write(out, g);
@@ -209,8 +196,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void swigluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
-        sameNumel("swigluBackward", dOut, gate);
-        sameNumel("swigluBackward", gate, up);
+        checks.swigluBackward(dOut, gate, up, dGate, dUp);
         double[] d = read(dOut), g = read(gate), u = read(up);
         double[] dg = new double[g.length], du = new double[g.length];
         for (int i = 0; i < g.length; i++) {
@@ -226,6 +212,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public double sum(Tensor x) {
+        checks.reduce("sum", x);
         double s = 0;
         for (double v : read(x)) s += v;
         return s;
@@ -233,6 +220,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public double sumOfSquares(Tensor x) {
+        checks.reduce("sumOfSquares", x);
         double s = 0;
         for (double v : read(x)) s += v * v;
         return s;
@@ -240,15 +228,14 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public boolean allFinite(Tensor x) {
-        if (!x.dtype().isFloating()) return true;
+        checks.reduce("allFinite", x);
         for (double v : read(x)) if (!Double.isFinite(v)) return false;
         return true;
     }
 
     @Override
     public void softmaxForward(Tensor x, Tensor out) {
-        sameNumel("softmaxForward", x, out);
-        int cols = x.dim(-1);
+        int cols = checks.rowsForward("softmaxForward", x, out).cols();
         double[] v = read(x);
         for (int r = 0; r * cols < v.length; r++) {
             double max = Double.NEGATIVE_INFINITY, sum = 0;
@@ -261,9 +248,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void softmaxBackward(Tensor dOut, Tensor out, Tensor dX) {
-        sameNumel("softmaxBackward", dOut, out);
-        sameNumel("softmaxBackward", out, dX);
-        int cols = out.dim(-1);
+        int cols = checks.rowsBackward("softmaxBackward", dOut, out, dX).cols();
         double[] g = read(dOut), y = read(out), r = new double[g.length];
         for (int row = 0; row * cols < g.length; row++) {
             double dot = 0;
@@ -275,8 +260,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void logSoftmaxForward(Tensor x, Tensor out) {
-        sameNumel("logSoftmaxForward", x, out);
-        int cols = x.dim(-1);
+        int cols = checks.rowsForward("logSoftmaxForward", x, out).cols();
         double[] v = read(x);
         for (int r = 0; r * cols < v.length; r++) {
             double lse = logSumExp(v, r * cols, cols, 1.0);
@@ -287,9 +271,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void logSoftmaxBackward(Tensor dOut, Tensor out, Tensor dX) {
-        sameNumel("logSoftmaxBackward", dOut, out);
-        sameNumel("logSoftmaxBackward", out, dX);
-        int cols = out.dim(-1);
+        int cols = checks.rowsBackward("logSoftmaxBackward", dOut, out, dX).cols();
         double[] g = read(dOut), y = read(out), r = new double[g.length];
         for (int row = 0; row * cols < g.length; row++) {
             double sum = 0;
@@ -313,11 +295,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void rmsNormForward(Tensor x, Tensor w, float eps, Tensor out, Tensor invRms) {
-        int cols = x.dim(-1);
-        check(w.numel() == cols, "rmsNormForward", "w must have the last dim of x", "x", x, "w", w);
-        sameNumel("rmsNormForward", x, out);
-        check(invRms.numel() == x.rows(), "rmsNormForward", "invRms must have one value per row", "x", x,
-                "invRms", invRms);
+        int cols = checks.rmsNormForward(x, w, out, invRms).cols();
         double[] v = read(x), wt = read(w), inv = new double[(int) x.rows()];
         for (int r = 0; r < inv.length; r++) {
             double ss = 0;
@@ -331,8 +309,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void rmsNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor invRms, Tensor dX, Tensor dW) {
-        int cols = x.dim(-1);
-        sameNumel("rmsNormBackward", dOut, x);
+        int cols = checks.rmsNormBackward(dOut, x, w, invRms, dX, dW).cols();
         double[] g = read(dOut), v = read(x), wt = read(w), inv = read(invRms), dw = read(dW);
         double[] dx = new double[v.length];
         for (int r = 0; r < inv.length; r++) {
@@ -351,10 +328,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void layerNormForward(Tensor x, Tensor w, Tensor b, float eps, Tensor out, Tensor mean, Tensor invStd) {
-        int cols = x.dim(-1);
-        check(w.numel() == cols && (b == null || b.numel() == cols), "layerNormForward",
-                "w and b must have the last dim of x", "x", x, "w", w, "b", b == null ? "null" : b);
-        sameNumel("layerNormForward", x, out);
+        int cols = checks.layerNormForward(x, w, b, out, mean, invStd).cols();
         int rows = (int) x.rows();
         double[] v = read(x), wt = read(w), bias = b == null ? new double[cols] : read(b);
         double[] mu = new double[rows], is = new double[rows];
@@ -377,8 +351,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void layerNormBackward(Tensor dOut, Tensor x, Tensor w, Tensor mean, Tensor invStd, Tensor dX,
                                   Tensor dW, Tensor dB) {
-        int cols = x.dim(-1);
-        sameNumel("layerNormBackward", dOut, x);
+        int cols = checks.layerNormBackward(dOut, x, w, mean, invStd, dX, dW, dB).cols();
         double[] g = read(dOut), v = read(x), wt = read(w), mu = read(mean), is = read(invStd);
         double[] dw = read(dW), db = dB == null ? new double[cols] : read(dB), dx = new double[v.length];
         for (int r = 0; r < mu.length; r++) {
@@ -409,18 +382,8 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        check(a.rank() >= 2 && a.rank() <= 3 && b.rank() >= 2 && b.rank() <= 3 && c.rank() >= 2 && c.rank() <= 3,
-                "gemm", "operands must be rank 2 or 3", "a", a, "b", b, "c", c);
-        int batches = c.rank() == 3 ? c.dim(0) : 1;
-        int m = c.dim(-2), n = c.dim(-1);
-        int am = transA ? a.dim(-1) : a.dim(-2), k = transA ? a.dim(-2) : a.dim(-1);
-        int bk = transB ? b.dim(-1) : b.dim(-2), bn = transB ? b.dim(-2) : b.dim(-1);
-        if (am != m || bn != n || bk != k)
-            throw ShapeException.of("gemm", "dimensions differ (transA=" + transA + ", transB=" + transB
-                    + "): op(a) must be [M, K], op(b) [K, N], c [M, N]", "a", a, "b", b, "c", c);
-        check((a.rank() == 2 || a.dim(0) == batches) && (b.rank() == 2 || b.dim(0) == batches)
-                        && (c.rank() == 3 || (a.rank() == 2 && b.rank() == 2)),
-                "gemm", "batch dimensions differ", "a", a, "b", b, "c", c);
+        BackendChecks.Gemm g = checks.gemm(transA, transB, a, b, c);
+        int batches = g.batches(), m = g.m(), n = g.n(), k = g.k();
         double[] x = read(a), y = read(b), z = read(c), r = new double[z.length];
         long aBatch = a.rank() == 3 ? (long) m * k : 0, bBatch = b.rank() == 3 ? (long) k * n : 0;
         for (int bt = 0; bt < batches; bt++) {
@@ -445,20 +408,18 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void ropeForward(Tensor x, Tensor invFreq, int positionOffset, Tensor out) {
+        checks.rope("ropeForward", "x", x, invFreq, "out", out);
         rotate("ropeForward", x, invFreq, positionOffset, 1, out);
     }
 
     @Override
     public void ropeBackward(Tensor dOut, Tensor invFreq, int positionOffset, Tensor dX) {
+        checks.rope("ropeBackward", "dOut", dOut, invFreq, "dX", dX);
         rotate("ropeBackward", dOut, invFreq, positionOffset, -1, dX);
     }
 
     private static void rotate(String op, Tensor x, Tensor invFreq, int positionOffset, int sign, Tensor out) {
-        check(x.rank() == 4, op, "x must be [B, T, H, D]", "x", x);
         int batches = x.dim(0), tokens = x.dim(1), heads = x.dim(2), dim = x.dim(3), half = dim / 2;
-        check(dim % 2 == 0 && invFreq.numel() == half, op, "invFreq must be [D/2] with D even", "x", x,
-                "invFreq", invFreq);
-        sameNumel(op, x, out);
         double[] v = read(x), f = read(invFreq), r = new double[v.length];
         for (int b = 0; b < batches; b++)
             for (int t = 0; t < tokens; t++)
@@ -479,11 +440,9 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void embeddingForward(Tensor ids, Tensor table, Tensor out) {
-        check(table.rank() == 2, "embeddingForward", "table must be [V, C]", "table", table);
+        checks.embeddingForward(ids, table, out);
         int vocab = table.dim(0), cols = table.dim(1);
         int[] id = readInts(ids);
-        check(out.numel() == (long) id.length * cols, "embeddingForward", "out must be [N, C]", "ids", ids,
-                "table", table, "out", out);
         double[] tb = read(table), r = new double[id.length * cols];
         for (int n = 0; n < id.length; n++) {
             checkId("embeddingForward", id, n, vocab);
@@ -494,10 +453,9 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void embeddingBackward(Tensor dOut, Tensor ids, Tensor dTable) {
+        checks.embeddingBackward(dOut, ids, dTable);
         int vocab = dTable.dim(0), cols = dTable.dim(1);
         int[] id = readInts(ids);
-        check(dOut.numel() == (long) id.length * cols, "embeddingBackward", "dOut must be [N, C]", "ids", ids,
-                "dOut", dOut, "dTable", dTable);
         double[] g = read(dOut), acc = read(dTable);
         for (int n = 0; n < id.length; n++) {
             checkId("embeddingBackward", id, n, vocab);
@@ -507,9 +465,7 @@ public final class ReferenceBackend implements Backend {
     }
 
     static void checkId(String op, int[] ids, int n, int vocab) {
-        if (ids[n] < 0 || ids[n] >= vocab)
-            throw new ShapeException(op + ": id " + ids[n] + " at position " + n + " is outside the vocabulary [0, "
-                    + vocab + ")");
+        if (ids[n] < 0 || ids[n] >= vocab) throw BackendChecks.idOutsideTable(op, n, ids[n], vocab);
     }
 
     // ==== attention, cross-entropy, distill, conv/scan: see the family files ====
@@ -517,62 +473,73 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void attentionForward(Tensor q, Tensor k, Tensor v, float scale, int queryOffset, Tensor keyMask,
                                  Tensor out, Tensor lse) {
+        checks.attentionForward(q, k, v, queryOffset, keyMask, out, lse);
         ReferenceAttention.forward(q, k, v, scale, queryOffset, keyMask, out, lse);
     }
 
     @Override
     public void attentionBackward(Tensor dOut, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, float scale,
                                   int queryOffset, Tensor keyMask, Tensor dQ, Tensor dK, Tensor dV) {
+        checks.attentionBackward(dOut, q, k, v, out, lse, queryOffset, keyMask, dQ, dK, dV);
         ReferenceAttention.backward(dOut, q, k, v, out, lse, scale, queryOffset, keyMask, dQ, dK, dV);
     }
 
     @Override
     public void crossEntropyForward(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor lse) {
+        checks.crossEntropyForward(logits, targets, losses, lse);
         ReferenceLosses.crossEntropyForward(logits, targets, ignoreIndex, losses, lse);
     }
 
     @Override
     public void crossEntropyBackward(Tensor dLosses, Tensor logits, Tensor targets, Tensor lse, int ignoreIndex,
                                      Tensor dLogits) {
+        checks.crossEntropyBackward(dLosses, logits, targets, lse, dLogits);
         ReferenceLosses.crossEntropyBackward(dLosses, logits, targets, lse, ignoreIndex, dLogits);
     }
 
     @Override
     public void distillForward(Divergence divergence, float tau, Tensor student, Tensor teacher, Tensor perToken) {
+        checks.distillForward(tau, student, teacher, perToken);
         ReferenceLosses.distillForward(divergence, tau, student, teacher, perToken);
     }
 
     @Override
     public void distillBackward(Divergence divergence, float tau, Tensor dPerToken, Tensor student, Tensor teacher,
                                 Tensor dStudent) {
+        checks.distillBackward(tau, dPerToken, student, teacher, dStudent);
         ReferenceLosses.distillBackward(divergence, tau, dPerToken, student, teacher, dStudent);
     }
 
     @Override
     public void sparseDistillForward(float tau, Tensor student, Tensor ids, Tensor probs, Tensor perToken,
                                      Tensor lse) {
+        checks.sparseDistillForward(tau, student, ids, probs, perToken, lse);
         ReferenceLosses.sparseDistillForward(tau, student, ids, probs, perToken, lse);
     }
 
     @Override
     public void sparseDistillBackward(float tau, Tensor dPerToken, Tensor student, Tensor ids, Tensor probs,
                                       Tensor lse, Tensor dStudent) {
+        checks.sparseDistillBackward(tau, dPerToken, student, ids, probs, lse, dStudent);
         ReferenceLosses.sparseDistillBackward(tau, dPerToken, student, ids, probs, lse, dStudent);
     }
 
     @Override
     public void causalConv1dForward(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        checks.causalConv1dForward(x, w, bias, out);
         ReferenceScan.causalConv1dForward(x, w, bias, out);
     }
 
     @Override
     public void causalConv1dBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias) {
+        checks.causalConv1dBackward(dOut, x, w, dX, dW, dBias);
         ReferenceScan.causalConv1dBackward(dOut, x, w, dX, dW, dBias);
     }
 
     @Override
     public void selectiveScanForward(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d,
                                      Tensor y) {
+        checks.selectiveScanForward(u, delta, aLog, bMat, cMat, d, y);
         ReferenceScan.selectiveScanForward(u, delta, aLog, bMat, cMat, d, y);
     }
 
@@ -580,17 +547,20 @@ public final class ReferenceBackend implements Backend {
     public void selectiveScanBackward(Tensor dY, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat,
                                       Tensor d, Tensor dU, Tensor dDelta, Tensor dALog, Tensor dB, Tensor dC,
                                       Tensor dD) {
+        checks.selectiveScanBackward(dY, u, delta, aLog, bMat, cMat, d, dU, dDelta, dALog, dB, dC, dD);
         ReferenceScan.selectiveScanBackward(dY, u, delta, aLog, bMat, cMat, d, dU, dDelta, dALog, dB, dC, dD);
     }
 
     @Override
     public void causalConv1dStep(Tensor x, Tensor w, Tensor bias, Tensor convState, Tensor out) {
+        checks.causalConv1dStep(x, w, bias, convState, out);
         ReferenceScan.causalConv1dStep(x, w, bias, convState, out);
     }
 
     @Override
     public void selectiveScanStep(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d,
                                   Tensor state, Tensor y) {
+        checks.selectiveScanStep(u, delta, aLog, bMat, cMat, d, state, y);
         ReferenceScan.selectiveScanStep(u, delta, aLog, bMat, cMat, d, state, y);
     }
 
@@ -599,10 +569,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void adamwStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2,
                           float eps, float weightDecay, int step) {
-        sameNumel("adamwStep", param, grad);
-        sameNumel("adamwStep", param, m);
-        sameNumel("adamwStep", param, v);
-        if (step < 1) throw new IllegalArgumentException("adamwStep: step counts from 1, got " + step);
+        checks.adamwStep(param, grad, m, v, step);
         double[] p = read(param), g = read(grad), mm = read(m), vv = read(v);
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
         for (int i = 0; i < p.length; i++) {
@@ -618,8 +585,7 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, float lr, float momentum,
                         float weightDecay) {
-        sameNumel("sgdStep", param, grad);
-        sameNumel("sgdStep", param, momentumBuffer);
+        checks.sgdStep(param, grad, momentumBuffer);
         double[] p = read(param), g = read(grad), buf = read(momentumBuffer);
         for (int i = 0; i < p.length; i++) {
             buf[i] = momentum * buf[i] + g[i];
@@ -627,31 +593,5 @@ public final class ReferenceBackend implements Backend {
         }
         write(param, p);
         write(momentumBuffer, buf);
-    }
-
-    // ==== argument checks ====
-
-    static void check(boolean ok, String op, String problem, Object... namedShapes) {
-        if (!ok) throw ShapeException.of(op, problem, namedShapes);
-    }
-
-    static void sameNumel(String op, Tensor a, Tensor b) {
-        if (a.numel() != b.numel()) throw ShapeException.of(op, "element counts differ", "a", a, "b", b);
-    }
-
-    static void sameShape(String op, Tensor a, Tensor b) {
-        if (!a.sameShape(b)) throw ShapeException.of(op, "shapes differ", "src", a, "dst", b);
-    }
-
-    /** b has a's shape, or b's shape equals a's trailing dims (broadcast over a's leading dims). */
-    static void broadcastable(String op, Tensor a, Tensor b) {
-        int[] as = a.shape(), bs = b.shape();
-        boolean ok = bs.length <= as.length;
-        for (int i = 1; ok && i <= bs.length; i++) ok = bs[bs.length - i] == as[as.length - i];
-        if (!ok) throw ShapeException.of(op, "b must have a's shape or a's trailing dims", "a", a, "b", b);
-    }
-
-    private static void requireContiguous(String op, Tensor t) {
-        if (!t.isContiguous()) throw ShapeException.of(op, "tensor must be contiguous", "tensor", t);
     }
 }

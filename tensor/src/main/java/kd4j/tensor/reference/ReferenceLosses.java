@@ -8,38 +8,30 @@ package kd4j.tensor.reference;
 import static kd4j.tensor.reference.HostAccess.read;
 import static kd4j.tensor.reference.HostAccess.readInts;
 import static kd4j.tensor.reference.HostAccess.write;
-import static kd4j.tensor.reference.ReferenceBackend.check;
 import static kd4j.tensor.reference.ReferenceBackend.logSumExp;
 
 import kd4j.tensor.Backend.Divergence;
-import kd4j.tensor.ShapeException;
+import kd4j.tensor.BackendChecks;
 import kd4j.tensor.Tensor;
 
 final class ReferenceLosses {
     private ReferenceLosses() {}
 
-    private static int rows(String op, Tensor logits, Tensor perRow) {
-        int vocab = logits.dim(-1);
-        int rows = (int) logits.rows();
-        check(vocab > 0 && perRow.numel() == rows, op, "needs one value per row of [N, V]", "logits", logits,
-                "perToken", perRow);
-        return rows;
-    }
+    /** Rows of [N, V] logits; ReferenceBackend has checked every shape (BackendChecks). */
+    private static int rows(Tensor logits) { return (int) logits.rows(); }
 
-    private static void checkTarget(String op, int target, int n, int vocab) {
-        if (target < 0 || target >= vocab)
-            throw new ShapeException(op + ": target " + target + " at row " + n + " is outside the vocabulary [0, "
-                    + vocab + ") and is not the ignore index");
+    private static void checkTarget(String op, int target, int n, int vocab, int ignoreIndex) {
+        if (target < 0 || target >= vocab) throw BackendChecks.targetOutsideVocabulary(op, n, target, vocab, ignoreIndex);
     }
 
     static void crossEntropyForward(Tensor logits, Tensor targets, int ignoreIndex, Tensor losses, Tensor lse) {
-        int rows = rows("crossEntropyForward", logits, targets), vocab = logits.dim(-1);
+        int rows = rows(logits), vocab = logits.dim(-1);
         double[] x = read(logits), loss = new double[rows], l = new double[rows];
         int[] tg = readInts(targets);
         for (int n = 0; n < rows; n++) {
             l[n] = logSumExp(x, n * vocab, vocab, 1.0);
             if (tg[n] == ignoreIndex) continue;
-            checkTarget("crossEntropyForward", tg[n], n, vocab);
+            checkTarget("crossEntropyForward", tg[n], n, vocab, ignoreIndex);
             loss[n] = l[n] - x[n * vocab + tg[n]];
         }
         write(losses, loss);
@@ -48,12 +40,12 @@ final class ReferenceLosses {
 
     static void crossEntropyBackward(Tensor dLosses, Tensor logits, Tensor targets, Tensor lse, int ignoreIndex,
                                      Tensor dLogits) {
-        int rows = rows("crossEntropyBackward", logits, targets), vocab = logits.dim(-1);
+        int rows = rows(logits), vocab = logits.dim(-1);
         double[] g = read(dLosses), x = read(logits), l = read(lse), dx = new double[x.length];
         int[] tg = readInts(targets);
         for (int n = 0; n < rows; n++) {
             if (tg[n] == ignoreIndex) continue;
-            checkTarget("crossEntropyBackward", tg[n], n, vocab);
+            checkTarget("crossEntropyBackward", tg[n], n, vocab, ignoreIndex);
             for (int v = 0; v < vocab; v++) dx[n * vocab + v] = g[n] * Math.exp(x[n * vocab + v] - l[n]);
             dx[n * vocab + tg[n]] -= g[n];
         }
@@ -67,9 +59,7 @@ final class ReferenceLosses {
     }
 
     static void distillForward(Divergence divergence, float tau, Tensor student, Tensor teacher, Tensor perToken) {
-        check(student.sameShape(teacher), "distillForward", "student and teacher shapes differ", "student", student,
-                "teacher", teacher);
-        int rows = rows("distillForward", student, perToken), vocab = student.dim(-1);
+        int rows = rows(student), vocab = student.dim(-1);
         double[] s = read(student), t = read(teacher), out = new double[rows];
         double[] ls = new double[vocab], lt = new double[vocab];
         for (int n = 0; n < rows; n++) {
@@ -94,7 +84,7 @@ final class ReferenceLosses {
 
     static void distillBackward(Divergence divergence, float tau, Tensor dPerToken, Tensor student, Tensor teacher,
                                 Tensor dStudent) {
-        int rows = rows("distillBackward", student, dPerToken), vocab = student.dim(-1);
+        int rows = rows(student), vocab = student.dim(-1);
         double[] g = read(dPerToken), s = read(student), t = read(teacher), ds = new double[s.length];
         double[] ls = new double[vocab], lt = new double[vocab];
         for (int n = 0; n < rows; n++) {
@@ -117,16 +107,9 @@ final class ReferenceLosses {
         write(dStudent, ds);
     }
 
-    private static void checkSparse(String op, Tensor student, Tensor ids, Tensor probs, int rows) {
-        check(ids.sameShape(probs) && ids.numel() % Math.max(1, rows) == 0 && ids.numel() / Math.max(1, rows)
-                        == ids.dim(-1), op, "ids and probs must both be [N, K]", "student", student, "ids", ids,
-                "probs", probs);
-    }
-
     static void sparseDistillForward(float tau, Tensor student, Tensor ids, Tensor probs, Tensor perToken,
                                      Tensor lse) {
-        int rows = rows("sparseDistillForward", student, perToken), vocab = student.dim(-1);
-        checkSparse("sparseDistillForward", student, ids, probs, rows);
+        int rows = rows(student), vocab = student.dim(-1);
         int topK = ids.dim(-1);
         double[] s = read(student), p = read(probs), out = new double[rows], l = new double[rows];
         int[] id = readInts(ids);
@@ -136,7 +119,7 @@ final class ReferenceLosses {
             for (int j = 0; j < topK; j++) {
                 int v = id[n * topK + j];
                 if (v < 0) continue;
-                ReferenceBackend.checkId("sparseDistillForward", id, n * topK + j, vocab);
+                if (v >= vocab) throw BackendChecks.sparseIdOutsideVocabulary("sparseDistillForward", n, j, v, vocab);
                 acc -= p[n * topK + j] * (s[n * vocab + v] / tau - l[n]);
             }
             out[n] = acc;
@@ -147,8 +130,7 @@ final class ReferenceLosses {
 
     static void sparseDistillBackward(float tau, Tensor dPerToken, Tensor student, Tensor ids, Tensor probs,
                                       Tensor lse, Tensor dStudent) {
-        int rows = rows("sparseDistillBackward", student, dPerToken), vocab = student.dim(-1);
-        checkSparse("sparseDistillBackward", student, ids, probs, rows);
+        int rows = rows(student), vocab = student.dim(-1);
         int topK = ids.dim(-1);
         double[] g = read(dPerToken), s = read(student), p = read(probs), l = read(lse), ds = new double[s.length];
         int[] id = readInts(ids);
@@ -160,7 +142,7 @@ final class ReferenceLosses {
             for (int j = 0; j < topK; j++) {
                 int v = id[n * topK + j];
                 if (v < 0) continue;
-                ReferenceBackend.checkId("sparseDistillBackward", id, n * topK + j, vocab);
+                if (v >= vocab) throw BackendChecks.sparseIdOutsideVocabulary("sparseDistillBackward", n, j, v, vocab);
                 ds[n * vocab + v] -= g[n] / tau * p[n * topK + j];
             }
         }

@@ -7,21 +7,15 @@ package kd4j.tensor.reference;
 
 import static kd4j.tensor.reference.HostAccess.read;
 import static kd4j.tensor.reference.HostAccess.write;
-import static kd4j.tensor.reference.ReferenceBackend.check;
 
 import kd4j.tensor.Tensor;
 
 final class ReferenceScan {
     private ReferenceScan() {}
 
-    private static void checkConv(String op, Tensor x, Tensor w, Tensor bias) {
-        check(x.rank() == 3 && w.rank() == 2 && w.dim(0) == x.dim(2) && (bias == null || bias.numel() == x.dim(2)),
-                op, "x must be [B, T, C], w [C, K], bias [C] or null", "x", x, "w", w,
-                "bias", bias == null ? "null" : bias);
-    }
+    // ReferenceBackend has checked every shape (BackendChecks) before these run.
 
     static void causalConv1dForward(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        checkConv("causalConv1dForward", x, w, bias);
         int batches = x.dim(0), tokens = x.dim(1), channels = x.dim(2), width = w.dim(1);
         double[] xv = read(x), wv = read(w), bv = bias == null ? new double[channels] : read(bias);
         double[] o = new double[xv.length];
@@ -39,7 +33,6 @@ final class ReferenceScan {
     }
 
     static void causalConv1dBackward(Tensor dOut, Tensor x, Tensor w, Tensor dX, Tensor dW, Tensor dBias) {
-        checkConv("causalConv1dBackward", x, w, dBias);
         int batches = x.dim(0), tokens = x.dim(1), channels = x.dim(2), width = w.dim(1);
         double[] g = read(dOut), xv = read(x), wv = read(w), dx = new double[xv.length], dw = read(dW);
         double[] db = dBias == null ? new double[channels] : read(dBias);
@@ -63,10 +56,6 @@ final class ReferenceScan {
 
     static void causalConv1dStep(Tensor x, Tensor w, Tensor bias, Tensor convState, Tensor out) {
         int batches = x.dim(0), channels = x.dim(1), width = w.dim(1);
-        check(x.rank() == 2 && w.dim(0) == channels && convState.numel() == (long) batches * channels * (width - 1)
-                        && out.sameShape(x), "causalConv1dStep",
-                "x, out must be [B, C], w [C, K], convState [B, C, K-1]", "x", x, "w", w, "convState", convState,
-                "out", out);
         double[] xv = read(x), wv = read(w), st = read(convState), o = new double[xv.length];
         double[] bv = bias == null ? new double[channels] : read(bias);
         int keep = width - 1;
@@ -86,20 +75,13 @@ final class ReferenceScan {
 
     private record ScanDims(int batches, int tokens, int inner, int state) {}
 
-    private static ScanDims checkScan(String op, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat,
-                                      Tensor d) {
-        check(u.rank() == 3 && aLog.rank() == 2, op, "u must be [B, T, I] and aLog [I, N]", "u", u, "aLog", aLog);
-        ScanDims s = new ScanDims(u.dim(0), u.dim(1), u.dim(2), aLog.dim(1));
-        check(delta.sameShape(u) && aLog.dim(0) == s.inner && d.numel() == s.inner
-                        && bMat.numel() == (long) s.batches * s.tokens * s.state && bMat.sameShape(cMat), op,
-                "delta must be [B, T, I], bMat and cMat [B, T, N], d [I]", "u", u, "delta", delta, "aLog", aLog,
-                "bMat", bMat, "cMat", cMat, "d", d);
-        return s;
+    private static ScanDims scanDims(Tensor u, Tensor aLog) {
+        return new ScanDims(u.dim(0), u.dim(1), u.dim(2), aLog.dim(1));
     }
 
     static void selectiveScanForward(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d,
                                      Tensor y) {
-        ScanDims s = checkScan("selectiveScanForward", u, delta, aLog, bMat, cMat, d);
+        ScanDims s = scanDims(u, aLog);
         double[] uv = read(u), dt = read(delta), al = read(aLog), bv = read(bMat), cv = read(cMat), dv = read(d);
         double[] out = new double[uv.length], h = new double[s.inner * s.state];
         for (int b = 0; b < s.batches; b++) {
@@ -125,7 +107,7 @@ final class ReferenceScan {
     static void selectiveScanBackward(Tensor dY, Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat,
                                       Tensor d, Tensor dU, Tensor dDelta, Tensor dALog, Tensor dB, Tensor dC,
                                       Tensor dD) {
-        ScanDims s = checkScan("selectiveScanBackward", u, delta, aLog, bMat, cMat, d);
+        ScanDims s = scanDims(u, aLog);
         int in = s.inner, ns = s.state, tokens = s.tokens;
         double[] g = read(dY), uv = read(u), dt = read(delta), al = read(aLog), bv = read(bMat), cv = read(cMat);
         double[] dv = read(d);
@@ -181,11 +163,6 @@ final class ReferenceScan {
     static void selectiveScanStep(Tensor u, Tensor delta, Tensor aLog, Tensor bMat, Tensor cMat, Tensor d,
                                   Tensor state, Tensor y) {
         int batches = u.dim(0), in = u.dim(1), ns = aLog.dim(1);
-        check(u.rank() == 2 && delta.sameShape(u) && y.sameShape(u) && aLog.dim(0) == in
-                        && bMat.numel() == (long) batches * ns && cMat.numel() == (long) batches * ns
-                        && d.numel() == in && state.numel() == (long) batches * in * ns, "selectiveScanStep",
-                "u, delta, y must be [B, I], aLog [I, N], bMat and cMat [B, N], d [I], state [B, I, N]", "u", u,
-                "aLog", aLog, "bMat", bMat, "state", state);
         double[] uv = read(u), dt = read(delta), al = read(aLog), bv = read(bMat), cv = read(cMat), dv = read(d);
         double[] h = read(state), out = new double[uv.length];
         for (int b = 0; b < batches; b++)

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import static kd4j.tensor.cpu.Compare.CPU;
 import static kd4j.tensor.cpu.Compare.REF;
 
+import kd4j.tensor.Covers;
 import kd4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,6 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 @ExtendWith(VectorWidthCondition.class)
 class AttentionKernelsTest {
+    @Covers({"attentionForward", "attentionBackward"})
     @ParameterizedTest(name = "B={0} T={1} H={2} Hkv={3} D={4} offset={5} mask={6}")
     @CsvSource({
             "1,1,1,1,1,0,false", "2,7,4,2,8,0,false", "1,33,2,1,13,0,true", "2,70,4,4,16,0,false",
@@ -41,6 +43,7 @@ class AttentionKernelsTest {
      * One thread takes the per-kv-head forward (cached key tiles) and the fused one-pass backward wherever B x Hkv >= 2,
      * sixteen threads the per-query-tile forward and the two-pass backward: out, lse and the gradients are the same bits.
      */
+    @Covers({"attentionForward", "attentionBackward"})
     @ParameterizedTest(name = "B={0} T={1} H={2} Hkv={3} D={4} offset={5} mask={6}")
     @CsvSource({"2,7,4,2,8,0,false", "1,65,6,2,64,0,true", "2,70,4,4,16,0,false", "2,5,4,1,8,60,false", "1,31,2,2,17,100,true",
             "2,45,2,1,24,3,true"})
@@ -76,6 +79,7 @@ class AttentionKernelsTest {
                     "element " + i + " of out, lse, dQ, dK, dV: " + grads[0][i] + " vs " + grads[1][i]);
     }
 
+    @Covers({"attentionForward"})
     @Test
     void attention_kvCacheViewWithLargerBatchStride() {
         int b = 2, t = 3, h = 4, hkv = 2, d = 8, s = 20, capacity = 32, offset = s - t;

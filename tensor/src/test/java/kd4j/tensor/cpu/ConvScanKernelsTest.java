@@ -4,9 +4,11 @@ package kd4j.tensor.cpu;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import kd4j.tensor.Covers;
 
 @ExtendWith(VectorWidthCondition.class)
 class ConvScanKernelsTest {
+    @Covers({"causalConv1dBackward", "causalConv1dForward", "causalConv1dStep"})
     @ParameterizedTest(name = "B={0} T={1} C={2} K={3}")
     @CsvSource({"1,1,1,1", "2,7,3,4", "1,13,17,4", "2,33,64,3", "3,5,9,6"})
     void causalConv1d_forwardBackwardAndStep(int b, int t, int ch, int k) {
@@ -25,6 +27,7 @@ class ConvScanKernelsTest {
         }
     }
 
+    @Covers({"selectiveScanBackward", "selectiveScanForward", "selectiveScanStep"})
     @ParameterizedTest(name = "B={0} T={1} I={2} N={3}")
     @CsvSource({"1,1,1,1", "2,7,3,4", "1,13,17,16", "2,40,9,8", "1,5,33,13"})
     void selectiveScan_forwardBackwardAndStep(int b, int t, int in, int n) {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
+import kd4j.tensor.Covers;
 import kd4j.tensor.DType;
 import kd4j.tensor.HostStorage;
 import kd4j.tensor.Tensor;
@@ -19,13 +20,38 @@ import org.junit.jupiter.api.Test;
 
 @ExtendWith(VectorWidthCondition.class)
 class CpuBackendTest {
+    @Covers({"allocate"})
     @Test
     void allocate_isZeroFilledAnd64ByteAligned() {
         Tensor t = CPU.empty(DType.F32, 3, 5);
         assertArrayEquals(new float[15], t.toFloatArray());
         assertEquals(0, ((HostStorage) t.storage()).segment().address() % 64);
+        HostStorage s = (HostStorage) CPU.allocate(DType.BF16, 7);
+        assertEquals(14, s.segment().byteSize());
+        for (int i = 0; i < 14; i++) assertEquals(0, s.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
     }
 
+    @Covers({"copyIn", "copyOut", "name", "sync", "close"})
+    @Test
+    void hostTransfers_identityAndClose() {
+        Tensor t = CPU.empty(DType.I32, 2, 3);
+        CPU.copyIn(t, java.lang.foreign.MemorySegment.ofArray(new int[] {1, -2, 3, 4, 5, 1 << 30, 99}));   // a longer source is fine
+        CPU.sync();
+        int[] out = new int[7];
+        CPU.copyOut(t, java.lang.foreign.MemorySegment.ofArray(out));
+        assertArrayEquals(new int[] {1, -2, 3, 4, 5, 1 << 30, 0}, out);
+        var e = assertThrows(kd4j.tensor.ShapeException.class, () -> CPU.copyOut(t, java.lang.foreign.MemorySegment.ofArray(new int[5])));
+        assertTrue(e.getMessage().startsWith("copyOut: destination holds 20 bytes, 24 needed"), e.getMessage());
+        assertEquals("cpu", CPU.name());
+        CpuBackend two = new CpuBackend(2);
+        int n = 4 * ElementwiseKernels.GRAIN;   // large enough to be split over the pool
+        Tensor x = two.empty(DType.F32, n), y = two.empty(DType.F32, n);
+        two.close();
+        var closed = assertThrows(IllegalStateException.class, () -> two.scale(x, 2f, y));
+        assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+    }
+
+    @Covers({"copy"})
     @Test
     void copy_convertsBetweenAllFloatDtypesWithRounding() {
         float[] v = {1f, -2.5f, 3.1415927f, 65504f, 1e-3f};
@@ -47,6 +73,7 @@ class CpuBackendTest {
         assertEquals(3.140625f, DType.bf16ToFloat(DType.floatToBf16(3.1415927f)));  // round to nearest even
     }
 
+    @Covers({"copy"})
     @Test
     void copy_stridedTransposeAndIntegers() {
         Tensor a = CPU.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
@@ -61,6 +88,7 @@ class CpuBackendTest {
         assertThrows(kd4j.tensor.ShapeException.class, () -> CPU.copy(a, CPU.empty(DType.I32, 2, 3)));
     }
 
+    @Covers({"fill"})
     @Test
     void fill_everyDtype() {
         for (DType dt : DType.values()) {
@@ -70,6 +98,7 @@ class CpuBackendTest {
         }
     }
 
+    @Covers({"siluForward"})
     @Test
     void f64_isRefusedWithTheReferenceHint() {
         Tensor x = CPU.empty(DType.F64, 4);
@@ -77,6 +106,7 @@ class CpuBackendTest {
         assertTrue(e.getMessage().contains("reference"), e.getMessage());
     }
 
+    @Covers({"describe"})
     @Test
     void backends_openCpuReferenceAndRejectUnknown() {
         try (Backend two = Backends.open("cpu:2")) {

@@ -6,6 +6,7 @@ import static kd4j.tensor.cpu.Compare.CPU;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import kd4j.tensor.Covers;
 import kd4j.tensor.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(VectorWidthCondition.class)
 class CrossEntropyKernelsTest {
+    @Covers({"crossEntropyBackward", "crossEntropyForward"})
     @ParameterizedTest(name = "V={0}") @ValueSource(ints = {1, 3, 7, 8, 13, 31, 100, 257, 1000, 4099, 50_257})
     void crossEntropy_forwardAndBackward(int vocab) {
         int n = vocab > 5000 ? 3 : 10;
@@ -27,6 +29,7 @@ class CrossEntropyKernelsTest {
         }, 1e-5, 1e-5, loss, lse, dx);
     }
 
+    @Covers({"crossEntropyForward"})
     @Test
     void crossEntropy_rejectsTargetOutsideVocabulary() {
         var e = assertThrows(IllegalArgumentException.class, () -> CPU.crossEntropyForward(CPU.empty(DType.F32, 2, 5),

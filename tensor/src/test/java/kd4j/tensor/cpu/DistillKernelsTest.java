@@ -3,11 +3,13 @@ package kd4j.tensor.cpu;
 
 import org.junit.jupiter.api.extension.ExtendWith;
 import kd4j.tensor.Backend.Divergence;
+import kd4j.tensor.Covers;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(VectorWidthCondition.class)
 class DistillKernelsTest {
+    @Covers({"distillBackward", "distillForward"})
     @ParameterizedTest(name = "V={0}") @ValueSource(ints = {1, 3, 8, 13, 100, 257, 4099})
     void dense_allDivergences_twoTemperatures(int vocab) {
         for (Divergence div : Divergence.values())
@@ -23,6 +25,7 @@ class DistillKernelsTest {
             }
     }
 
+    @Covers({"sparseDistillBackward", "sparseDistillForward"})
     @ParameterizedTest(name = "V={0}") @ValueSource(ints = {5, 13, 100, 4099})
     void sparse_topK_withSkippedAndRepeatedIds(int vocab) {
         int n = 4, topK = 5;

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.stream.IntStream;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
+import kd4j.tensor.Covers;
 import kd4j.tensor.DType;
 import kd4j.tensor.ShapeException;
 import kd4j.tensor.Tensor;
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ElementwiseKernelsTest {
     static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(70_001)); }
 
+    @Covers({"add", "mul"})
     @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
     void addAndMul_sameShape(int n) {
         Compare.Case c = new Compare.Case();
@@ -28,6 +30,7 @@ class ElementwiseKernelsTest {
         c.run("add/mul", (be, t) -> { be.add(t[a], t[b], t[o1]); be.mul(t[a], t[b], t[o2]); }, 1e-6, 1e-6, o1, o2);
     }
 
+    @Covers({"add", "mul"})
     @ParameterizedTest(name = "cols={0}") @MethodSource("sizes")
     void addAndMul_broadcastOverRows(int cols) {
         int rows = cols > 5000 ? 2 : 5;
@@ -37,6 +40,7 @@ class ElementwiseKernelsTest {
         c.run("add/mul broadcast", (be, t) -> { be.add(t[a], t[b], t[o1]); be.mul(t[a], t[b], t[o2]); }, 1e-6, 1e-6, o1, o2);
     }
 
+    @Covers({"addScaled", "scale", "sumRowsBackward"})
     @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
     void scaleAddScaledSumRows(int n) {
         Compare.Case c = new Compare.Case();
@@ -49,6 +53,7 @@ class ElementwiseKernelsTest {
         }, 1e-5, 1e-5, out, acc, db);
     }
 
+    @Covers({"geluBackward", "geluForward", "siluBackward", "siluForward", "softplusBackward", "softplusForward", "swigluBackward", "swigluForward"})
     @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
     void activations_forwardAndBackward(int n) {
         Compare.Case c = new Compare.Case();
@@ -66,6 +71,7 @@ class ElementwiseKernelsTest {
     }
 
     /** softplus runs in two passes through its output (see ElementwiseKernels.softplusForward), so out may not alias x. */
+    @Covers({"softplusForward"})
     @Test
     void softplus_refusesAnOutputThatAliasesItsInput() {
         try (Backend be = Backends.open("cpu:1")) {

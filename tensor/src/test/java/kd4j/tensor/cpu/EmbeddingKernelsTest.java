@@ -6,6 +6,7 @@ import static kd4j.tensor.cpu.Compare.CPU;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import kd4j.tensor.Covers;
 import kd4j.tensor.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 @ExtendWith(VectorWidthCondition.class)
 class EmbeddingKernelsTest {
+    @Covers({"embeddingBackward", "embeddingForward"})
     @ParameterizedTest(name = "cols={0}") @ValueSource(ints = {1, 3, 8, 13, 64, 100, 257})
     void embedding_forwardAndBackward(int cols) {
         for (DType tt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
@@ -28,6 +30,7 @@ class EmbeddingKernelsTest {
         }
     }
 
+    @Covers({"embeddingForward"})
     @Test
     void embedding_rejectsOutOfRangeIdWithItsPosition() {
         var e = assertThrows(IllegalArgumentException.class, () -> CPU.embeddingForward(CPU.fromInts(new int[] {0, 12}, 2),

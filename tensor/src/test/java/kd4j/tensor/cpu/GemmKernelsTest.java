@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import kd4j.tensor.Covers;
 import kd4j.tensor.DType;
 import kd4j.tensor.ShapeException;
 import kd4j.tensor.Tensor;
@@ -43,6 +44,7 @@ class GemmKernelsTest {
 
     private static int[] dims(boolean trans, int rows, int cols) { return trans ? new int[] {cols, rows} : new int[] {rows, cols}; }
 
+    @Covers({"gemm"})
     @ParameterizedTest(name = "m={0} n={1} k={2} transA={3} transB={4}")
     @MethodSource("cases")
     void gemm_matchesReference(int m, int n, int k, boolean transA, boolean transB) {
@@ -53,6 +55,7 @@ class GemmKernelsTest {
         c.run("gemm", (be, t) -> be.gemm(transA, transB, 0.5f, t[a], t[b], 0.75f, t[out]), 2e-6 * (k + 1), 1e-5, out);
     }
 
+    @Covers({"gemm"})
     @Test
     void gemm_handComputed() {
         Tensor a = CPU.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
@@ -64,6 +67,7 @@ class GemmKernelsTest {
         assertArrayEquals(new float[] {58 + 116, 64 + 278, 139 + 128, 154 + 308}, c.toFloatArray());
     }
 
+    @Covers({"gemm"})
     @Test
     void gemm_betaZeroIgnoresNaN() {
         Tensor a = CPU.fromFloats(new float[] {1, 2}, 1, 2), b = CPU.fromFloats(new float[] {3, 4}, 2, 1);
@@ -72,6 +76,7 @@ class GemmKernelsTest {
         assertArrayEquals(new float[] {11}, c.toFloatArray());
     }
 
+    @Covers({"gemm"})
     @Test
     void gemm_batched_sharedAndPerBatchB() {
         for (boolean batchedB : new boolean[] {false, true}) {
@@ -83,6 +88,7 @@ class GemmKernelsTest {
         }
     }
 
+    @Covers({"gemm"})
     @Test
     void gemm_transposedViewEqualsTransposeFlag() {
         Tensor a = CPU.fromFloats(Compare.uniform(3, 19 * 23, -1, 1), 19, 23);
@@ -93,6 +99,7 @@ class GemmKernelsTest {
         assertArrayEquals(viaFlag.toFloatArray(), viaView.toFloatArray());
     }
 
+    @Covers({"copy", "gemm"})
     @Test
     void gemm_halfWeightsEqualFp32WidenedWeights() {
         for (DType half : new DType[] {DType.BF16, DType.F16})
@@ -117,6 +124,7 @@ class GemmKernelsTest {
      * when M is small) give the same bits as one thread: each C element is the same FMA chain over k per K block.
      * Shapes cross NC (two B panels), several K blocks, the 2-batches-per-thread cut-over and an M too small to split.
      */
+    @Covers({"gemm"})
     @Test
     void gemm_sameBitsForEveryThreadCount() {
         int[][] shapes = {{1, 203, 2100, 800, 0}, {1, 9, 2100, 500, 1}, {3, 77, 130, 401, 0}, {5, 64, 200, 96, 1}, {2, 300, 45, 700, 1}};
@@ -144,6 +152,7 @@ class GemmKernelsTest {
      * Decode-sized GEMMs (m <= ROWS_TIMES_WEIGHT_MAX_M rows times a transposed bf16/fp32 weight, parallel size) take
      * the dot-product path: against the double reference, with beta, and the same bits for every thread count.
      */
+    @Covers({"copy", "gemm"})
     @Test
     void gemm_fewRowsTimesTransposedWeight_matchesReferenceOnEveryThreadCount() {
         var ref = new kd4j.tensor.reference.ReferenceBackend();
@@ -172,6 +181,7 @@ class GemmKernelsTest {
             }
     }
 
+    @Covers({"gemm"})
     @Test
     void gemm_rejectsBadShapesAndAliasing() {
         Tensor a = CPU.empty(DType.F32, 4, 384), b = CPU.empty(DType.F32, 512, 1024), c = CPU.empty(DType.F32, 4, 1024);

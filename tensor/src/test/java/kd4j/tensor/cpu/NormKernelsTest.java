@@ -3,6 +3,7 @@ package kd4j.tensor.cpu;
 
 import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.stream.IntStream;
+import kd4j.tensor.Covers;
 import kd4j.tensor.DType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -11,6 +12,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class NormKernelsTest {
     static IntStream sizes() { return IntStream.of(Compare.SIZES); }
 
+    @Covers({"rmsNormBackward", "rmsNormForward"})
     @ParameterizedTest(name = "cols={0}") @MethodSource("sizes")
     void rmsNorm_forwardAndBackward_f32AndBf16Weights(int cols) {
         for (DType wt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
@@ -26,6 +28,7 @@ class NormKernelsTest {
         }
     }
 
+    @Covers({"layerNormBackward", "layerNormForward"})
     @ParameterizedTest(name = "cols={0}") @MethodSource("sizes")
     void layerNorm_forwardAndBackward_withAndWithoutBias(int cols) {
         for (boolean bias : new boolean[] {true, false}) {

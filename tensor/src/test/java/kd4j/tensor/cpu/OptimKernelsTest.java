@@ -5,11 +5,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.stream.IntStream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import kd4j.tensor.Covers;
 
 @ExtendWith(VectorWidthCondition.class)
 class OptimKernelsTest {
     static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(70_001)); }
 
+    @Covers({"adamwStep", "sgdStep"})
     @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
     void adamwAndSgd_threeSteps(int n) {
         Compare.Case c = new Compare.Case();

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.stream.IntStream;
+import kd4j.tensor.Covers;
 import kd4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,6 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ReduceKernelsTest {
     static IntStream sizes() { return IntStream.concat(IntStream.of(Compare.SIZES), IntStream.of(100_003)); }
 
+    @Covers({"allFinite", "sum", "sumOfSquares"})
     @ParameterizedTest(name = "n={0}") @MethodSource("sizes")
     void sums_matchReference(int n) {
         float[] v = Compare.uniform(n, n, -1, 1);
@@ -28,6 +30,7 @@ class ReduceKernelsTest {
         assertTrue(CPU.allFinite(c));
     }
 
+    @Covers({"allFinite"})
     @Test
     void allFinite_findsNaNAndInfinityAnywhere() {
         for (int n : new int[] {1, 7, 8, 4099, 10_000})
@@ -38,6 +41,7 @@ class ReduceKernelsTest {
             }
     }
 
+    @Covers({"logSoftmaxBackward", "logSoftmaxForward", "softmaxBackward", "softmaxForward"})
     @ParameterizedTest(name = "cols={0}") @MethodSource("sizes")
     void softmaxAndLogSoftmax_forwardAndBackward(int cols) {
         int rows = cols > 5000 ? 2 : 6;

@@ -4,6 +4,7 @@ package kd4j.tensor.cpu;
 import org.junit.jupiter.api.extension.ExtendWith;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import kd4j.tensor.Covers;
 import kd4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -11,6 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 @ExtendWith(VectorWidthCondition.class)
 class RopeKernelsTest {
+    @Covers({"ropeBackward", "ropeForward"})
     @ParameterizedTest(name = "B={0} T={1} H={2} D={3} offset={4}")
     @CsvSource({"1,1,1,2,0", "2,7,3,6,0", "1,13,2,14,5", "2,31,4,64,100", "1,5,2,34,4000", "2,17,3,128,9"})
     void rope_forwardAndBackward(int b, int t, int h, int d, int offset) {
@@ -30,6 +32,7 @@ class RopeKernelsTest {
      * The CPU kernel keeps its last cos/sin table: calls that change the frequencies (same length, one value apart),
      * the offset or the length in between must each give what a fresh computation gives.
      */
+    @Covers({"ropeForward"})
     @Test
     void rope_tableFollowsFrequenciesAndPositions() {
         int b = 2, h = 2, d = 8;

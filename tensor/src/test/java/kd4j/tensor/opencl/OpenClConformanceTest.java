@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.util.Arrays;
 import java.util.Random;
 import kd4j.tensor.Backend;
+import kd4j.tensor.Covers;
 import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
 import kd4j.tensor.reference.ReferenceBackend;
@@ -90,6 +91,7 @@ public class OpenClConformanceTest {
 
     // ---- memory ----
 
+    @Covers({"copy", "fill", "sumOfSquares"})
     @Test
     void copyInOutFillAndStridedCopies() {
         Pair x = rand(3, 5, 7);
@@ -122,6 +124,33 @@ public class OpenClConformanceTest {
         assertEquals(0.0, cl.sumOfSquares(z), "allocate is zero-filled");
     }
 
+    @Covers({"allocate", "copyIn", "copyOut", "name", "describe", "sync", "close"})
+    @Test
+    void transfersIdentitySyncAndClose() {
+        assertEquals("opencl:" + cl.device().index(), cl.name());
+        assertTrue(cl.describe().contains(cl.device().name()), cl.describe());
+        ClStorage s = (ClStorage) cl.allocate(DType.F32, 300);
+        Tensor z = Tensor.of(s, DType.F32, 300);
+        assertEquals(0.0, cl.sumOfSquares(z), "allocate is zero-filled");
+        Tensor t = cl.empty(DType.I32, 2, 3);
+        cl.copyIn(t, java.lang.foreign.MemorySegment.ofArray(new int[] {1, -2, 3, 4, 5, 1 << 30, 99}));   // a longer source is fine
+        Tensor d = cl.empty(DType.I32, 2, 3);
+        cl.copy(t, d);
+        cl.sync();
+        int[] out = new int[7];
+        cl.copyOut(d, java.lang.foreign.MemorySegment.ofArray(out));
+        assertEquals(Arrays.toString(new int[] {1, -2, 3, 4, 5, 1 << 30, 0}), Arrays.toString(out));
+        var e = assertThrows(kd4j.tensor.ShapeException.class, () -> cl.copyIn(t, java.lang.foreign.MemorySegment.ofArray(new int[5])));
+        assertTrue(e.getMessage().startsWith("copyIn: source holds 20 bytes, 24 needed"), e.getMessage());
+        OpenClBackend other = new OpenClBackend(0);
+        Tensor x = other.zeros(DType.F32, 8), y = other.zeros(DType.F32, 8);
+        other.close();
+        other.close();   // idempotent
+        var closed = assertThrows(IllegalStateException.class, () -> other.scale(x, 2f, y));
+        assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+    }
+
+    @Covers({"allFinite", "sum", "sumOfSquares"})
     @Test
     void reductionsAreWorkGroupTrees() {
         for (int n : new int[] {1, 7, 255, 257, 1000, 70001}) {
@@ -139,6 +168,7 @@ public class OpenClConformanceTest {
 
     // ---- elementwise ----
 
+    @Covers({"add", "addScaled", "geluBackward", "geluForward", "mul", "scale", "siluBackward", "siluForward", "softplusBackward", "softplusForward", "sumRowsBackward", "swigluBackward", "swigluForward"})
     @Test
     void elementwiseForwardAndBackward() {
         Pair a = rand(5, 37), b = rand(5, 37), bias = rand(37), out = zeros(5, 37);
@@ -167,6 +197,7 @@ public class OpenClConformanceTest {
         close("swigluBackward dGate", dX); close("swigluBackward dUp", dUp);
     }
 
+    @Covers({"logSoftmaxBackward", "logSoftmaxForward", "softmaxBackward", "softmaxForward"})
     @Test
     void softmaxAndLogSoftmax() {
         for (int c : new int[] {1, 3, 257, 1000}) {
@@ -180,6 +211,7 @@ public class OpenClConformanceTest {
 
     // ---- norm ----
 
+    @Covers({"layerNormBackward", "layerNormForward", "rmsNormBackward", "rmsNormForward"})
     @Test
     void rmsNormAndLayerNorm() {
         for (int c : new int[] {5, 300}) {
@@ -207,6 +239,7 @@ public class OpenClConformanceTest {
 
     // ---- gemm ----
 
+    @Covers({"fill", "gemm"})
     @Test
     void gemmEveryTransposeOddSizesBatchedAndHalfWeights() {
         int[][] sizes = {{1, 1, 1}, {5, 7, 3}, {33, 65, 17}, {70, 45, 129}};
@@ -240,6 +273,7 @@ public class OpenClConformanceTest {
      * The GPU tile shapes (128x128 with 8x8 per item, 64x64 with 4x4) on this device: whole tiles with float4 loads and
      * stores, ragged edges, a view at an offset that is not a multiple of 4 (scalar path), bf16 weights, batches.
      */
+    @Covers({"copy", "gemm"})
     @Test
     void gemmGpuTileShapesFloat4PathsAndOffsetViews() {
         OpenClBackend.GemmTiles[][] configs = {
@@ -283,6 +317,7 @@ public class OpenClConformanceTest {
 
     // ---- rope, embedding ----
 
+    @Covers({"ropeBackward", "ropeForward"})
     @Test
     void ropeForwardAndBackward() {
         float[] f = new float[6];
@@ -295,6 +330,7 @@ public class OpenClConformanceTest {
         close("rope round trip in place", new Pair(x.ref, x.cl), 1e-5, 1e-5);
     }
 
+    @Covers({"embeddingBackward", "embeddingForward"})
     @Test
     void embeddingForwardAndScatterAddBackward() {
         Pair table = rand(11, 13), ids = ints(new int[] {3, 0, 10, 3, 3, 7, 0}, 7), out = zeros(7, 13);
@@ -308,6 +344,7 @@ public class OpenClConformanceTest {
 
     // ---- attention ----
 
+    @Covers({"attentionBackward", "attentionForward", "fill"})
     @Test
     void attentionForwardAndBackwardGqaMaskAndOffset() {
         int b = 2, t = 37, s = 40, h = 4, hkv = 2, d = 16, offset = 3;
@@ -336,6 +373,7 @@ public class OpenClConformanceTest {
 
     // ---- cross-entropy, distill ----
 
+    @Covers({"crossEntropyBackward", "crossEntropyForward"})
     @Test
     void crossEntropyChunkedOverVocabulary() {
         int n = 5, vocab = 1001;
@@ -350,6 +388,7 @@ public class OpenClConformanceTest {
         close("crossEntropyBackward", dLogits);
     }
 
+    @Covers({"distillBackward", "distillForward", "sparseDistillBackward", "sparseDistillForward"})
     @Test
     void distillEveryDivergenceAndSparse() {
         int n = 3, vocab = 301;
@@ -375,6 +414,7 @@ public class OpenClConformanceTest {
 
     // ---- conv/scan ----
 
+    @Covers({"causalConv1dBackward", "causalConv1dForward", "causalConv1dStep", "selectiveScanBackward", "selectiveScanForward", "selectiveScanStep"})
     @Test
     void causalConvAndSelectiveScanWithDecodeSteps() {
         int b = 2, t = 9, c = 5, kw = 4;
@@ -423,6 +463,7 @@ public class OpenClConformanceTest {
 
     // ---- optim ----
 
+    @Covers({"adamwStep", "sgdStep"})
     @Test
     void adamwAndSgdSteps() {
         Pair p = rand(1001), g = rand(1001), m = zeros(1001), v = zeros(1001);
@@ -441,6 +482,7 @@ public class OpenClConformanceTest {
 
     // ---- errors ----
 
+    @Covers({"name"})
     @Test
     void kernelBuildErrorNamesTheFileAndCarriesTheCompilerLog() {
         ClException e = assertThrows(ClException.class, () -> cl.programs().program("broken.cl",
@@ -450,6 +492,7 @@ public class OpenClConformanceTest {
         assertTrue(e.getMessage().contains("CL_BUILD_PROGRAM_FAILURE"), e.getMessage());
     }
 
+    @Covers({"add", "gemm"})
     @Test
     void badShapesAndForeignTensorsAreTypedErrors() {
         Tensor a = cl.zeros(DType.F32, 3, 4), b = cl.zeros(DType.F32, 5, 6), c = cl.zeros(DType.F32, 3, 6);
@@ -457,7 +500,7 @@ public class OpenClConformanceTest {
         assertTrue(e.getMessage().startsWith("gemm: inner dimensions differ"), e.getMessage());
         Tensor host = ref.zeros(DType.F32, 3, 4);
         e = assertThrows(kd4j.tensor.ShapeException.class, () -> cl.add(host, a, a));
-        assertTrue(e.getMessage().contains("lives on reference, not opencl:"), e.getMessage());
+        assertTrue(e.getMessage().contains("lives on reference, not on opencl:"), e.getMessage());
         assertThrows(DeviceUnavailableException.class, () -> new OpenClBackend(99));
     }
 }
