@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.Supplier;
-import kd4j.distill.score.Shard;
+import kd4j.data.Shard;
 import kd4j.mpi.Communicator;
 import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
@@ -79,7 +79,7 @@ public final class CorpusPassOptions {
      * Prints the memory plan of a forward-only pass of model over source (batch --batch, the longest of the
      * first instances as the length) to err, and refuses with it when it cannot fit the backend.
      */
-    void planMemory(String job, Path model, kd4j.distill.score.InstanceSource source, long logitsBlockBytes,
+    void planMemory(String job, Path model, kd4j.data.InstanceSource source, long logitsBlockBytes,
                     Backend be, java.io.PrintWriter err) {
         int seq = 1;
         for (long i = 0; i < Math.min(64, source.size()); i++) seq = Math.max(seq, source.instance(i).length);

@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.TreeMap;
 import kd4j.data.AtomicFiles;
+import kd4j.data.InstanceSource;
+import kd4j.data.Shard;
 
 public final class ScoreRun {
     /** Progress after each chunk; throwing from it abandons the run (finished chunks stay). */

@@ -10,6 +10,7 @@
 package kd4j.distill.score;
 
 import kd4j.autograd.StepArena;
+import kd4j.data.InstanceSource;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
 import kd4j.tensor.Backend;

@@ -20,12 +20,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import kd4j.data.AtomicFiles;
+import kd4j.data.DatasetInstances;
 import kd4j.data.MegatronIndexedDataset;
 import kd4j.data.Prepare;
 import kd4j.data.ShardWriter;
 import kd4j.data.TokenDataset;
 import kd4j.data.TokenSequences;
-import kd4j.distill.score.DatasetInstances;
 import kd4j.distill.select.DifferenceSampling.Selection;
 import kd4j.tokenizers.Tokenizer;
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import kd4j.data.InstanceSource;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backends;

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import kd4j.data.InstanceSource;
+import kd4j.data.Shard;
 import kd4j.tensor.reference.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

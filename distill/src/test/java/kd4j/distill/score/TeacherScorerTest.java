@@ -3,6 +3,7 @@ package kd4j.distill.score;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.List;
+import kd4j.data.InstanceSource;
 import kd4j.tensor.reference.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 

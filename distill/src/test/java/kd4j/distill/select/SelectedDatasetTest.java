@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import kd4j.data.DatasetInstances;
 import kd4j.data.Prepare;
 import kd4j.data.TokenDataset;
-import kd4j.distill.score.DatasetInstances;
 import kd4j.distill.select.DifferenceSampling.MissingPolicy;
 import kd4j.distill.select.DifferenceSampling.Selection;
 import kd4j.tokenizers.Tokenizer;
@@ -152,7 +152,7 @@ class SelectedDatasetTest {
     void bareMegatronCorpus_isScoredWithAGivenTokenizer_andRefusedWithout() throws Exception {
         Tokenizer tok = Tokenizers.load(tokenizerDir());
         Path prefix = prepare(tok, Prepare.Format.MEGATRON).resolve("train_0");
-        var e = assertThrows(kd4j.distill.score.ScoreFileException.class, () -> DatasetInstances.open(prefix, null));
+        var e = assertThrows(kd4j.data.DataFormatException.class, () -> DatasetInstances.open(prefix, null));
         assertTrue(e.getMessage().contains("a bare Megatron corpus records no tokenizer; pass --tokenizer"), e.getMessage());
         try (DatasetInstances bare = DatasetInstances.open(Path.of(prefix + ".bin"), tok);
              DatasetInstances prepared = DatasetInstances.open(prefix.getParent(), null)) {

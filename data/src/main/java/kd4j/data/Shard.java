@@ -4,7 +4,7 @@
  * Slice i covers instances [floor(i n / N), floor((i + 1) n / N)): contiguous, balanced to one instance, and
  * the N slices tile [0, n) exactly.
  */
-package kd4j.distill.score;
+package kd4j.data;
 
 public record Shard(int index, int count) {
     public static final Shard WHOLE = new Shard(0, 1);

@@ -3,7 +3,7 @@
  * with the identity that score files record (corpus checksum, tokenizer fingerprint, EOS and padding ids).
  * Adapters exist for kd4j's prepared data sets and for Megatron .bin/.idx corpora; tests use of(...).
  */
-package kd4j.distill.score;
+package kd4j.data;
 
 import java.util.List;
 

@@ -5,18 +5,13 @@
  * fingerprint. EOS doubles as padding, as in MiniPLM. A bare Megatron corpus records no tokenizer, so one must
  * be given.
  */
-package kd4j.distill.score;
+package kd4j.data;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import kd4j.data.AtomicFiles;
-import kd4j.data.MegatronIndexedDataset;
-import kd4j.data.Prepare;
-import kd4j.data.TokenDataset;
-import kd4j.data.TokenSequences;
 import kd4j.tokenizers.Tokenizer;
 
 public final class DatasetInstances implements InstanceSource, AutoCloseable {
@@ -53,14 +48,14 @@ public final class DatasetInstances implements InstanceSource, AutoCloseable {
                     if (f.path().startsWith("instances-train") || f.path().startsWith("train_0"))
                         files.append(f.path()).append('=').append(f.sha256()).append('\n');
                 if (tokenizer != null && !Prepare.fingerprint(tokenizer).equals(m.tokenizer().fingerprint()))
-                    throw new ScoreFileException(data + ": prepared with another tokenizer than the one given "
+                    throw DataFormatException.of(data, "prepared with another tokenizer than the one given "
                             + "(fingerprint " + m.tokenizer().fingerprint() + ")");
                 return new DatasetInstances(ds, seq, m.tokenizer().eosId(), m.tokenizer().bosId(),
                         AtomicFiles.sha256(files.toString().getBytes(StandardCharsets.UTF_8)),
                         m.tokenizer().fingerprint());
             }
             if (tokenizer == null)
-                throw new ScoreFileException(data + ": a bare Megatron corpus records no tokenizer; pass --tokenizer "
+                throw DataFormatException.of(data, "a bare Megatron corpus records no tokenizer; pass --tokenizer "
                         + "DIR (the one it was tokenized with) so EOS and the fingerprint are known");
             MegatronIndexedDataset mm = (MegatronIndexedDataset) seq;
             String sum = AtomicFiles.sha256((AtomicFiles.sha256(mm.path()) + "\n" + AtomicFiles.sha256(mm.indexPath()))
