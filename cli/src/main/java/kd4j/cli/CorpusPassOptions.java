@@ -79,10 +79,10 @@ public final class CorpusPassOptions {
      * Prints the memory plan of a forward-only pass of model over source (batch --batch, the longest of the
      * first instances as the length) to err, and refuses with it when it cannot fit the backend.
      */
-    void planMemory(String job, Path model, kd4j.data.InstanceSource source, long logitsBlockBytes,
+    void planMemory(String job, Path model, kd4j.data.TokenSequences source, long logitsBlockBytes,
                     Backend be, java.io.PrintWriter err) {
         int seq = 1;
-        for (long i = 0; i < Math.min(64, source.size()); i++) seq = Math.max(seq, source.instance(i).length);
+        for (long i = 0; i < Math.min(64, source.size()); i++) seq = Math.max(seq, source.length(i));
         var plan = kd4j.models.MemoryPlan.inference(job, model, batch, seq, logitsBlockBytes, be);
         err.println(plan.table());
         err.flush();

@@ -99,7 +99,7 @@ public final class SelectCommand implements Callable<Integer> {
             List<String> sources = source.instanceSources();
             Tokenizer snippets = corpusTok;
             Path report = SelectionReport.write(out.resolve("report"), s, teacherScores.toString(), referenceScores.toString(),
-                    sources::get, snippets == null ? null : id -> snippets.decode(source.instance(id), true));
+                    sources::get, snippets == null ? null : id -> snippets.decode(source.get(id), true));
             var o = spec.commandLine().getOut();
             o.printf(Locale.ROOT, "kept %,d of %,d scored instances (ratio %s, cut-off %.4f; %,d without a score excluded)%n",
                     s.keptCount(), s.scoredCount(), ratio, s.cutoff(), s.missing().length);

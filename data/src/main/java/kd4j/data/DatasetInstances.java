@@ -1,6 +1,6 @@
 /*
  * The training instances of a prepared data set (`kd4j prepare`, kd4j or Megatron layout) or of a bare Megatron
- * .bin/.idx corpus (MiniPLM's released format), as an InstanceSource for scoring. Its identity for score files:
+ * .bin/.idx corpus (MiniPLM's released format), as TokenSequences for scoring. Its identity for score files:
  * the SHA-256 of the instance files (from the manifest, or computed for a bare corpus) and the tokenizer
  * fingerprint. EOS doubles as padding, as in MiniPLM. A bare Megatron corpus records no tokenizer, so one must
  * be given.
@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import kd4j.tokenizers.Tokenizer;
 
-public final class DatasetInstances implements InstanceSource, AutoCloseable {
+public final class DatasetInstances implements TokenSequences {
     private final TokenDataset dataset;
     private final TokenSequences instances;
     private final int eosId;
@@ -73,7 +73,10 @@ public final class DatasetInstances implements InstanceSource, AutoCloseable {
     public void requireIdsBelow(int vocab, String whose) throws IOException { dataset.requireIdsBelow(vocab, whose); }
 
     @Override public long size() { return instances.size(); }
-    @Override public int[] instance(long index) { return instances.get(index); }
+    @Override public int length(long i) { return instances.length(i); }
+    @Override public int read(long i, int[] dst, int dstOffset) { return instances.read(i, dst, dstOffset); }
+    @Override public long totalTokens() { return instances.totalTokens(); }
+    @Override public Path path() { return instances.path(); }
     @Override public int eosId() { return eosId; }
     @Override public int padId() { return eosId; }
     @Override public String corpusChecksum() { return checksum; }
@@ -105,7 +108,7 @@ public final class DatasetInstances implements InstanceSource, AutoCloseable {
         int[] docTokens = docs.isEmpty() ? new int[0] : dataset.documentTokens(docs.get(0));
         boolean lost = docs.isEmpty();
         for (long i = 0; i < size(); i++) {
-            int[] inst = instance(i);
+            int[] inst = get(i);
             int skip = bosId >= 0 && inst.length > 0 && inst[0] == bosId ? 1 : 0;
             if (!lost) {
                 while (d < docs.size() && at >= docStart + docTokens.length) {

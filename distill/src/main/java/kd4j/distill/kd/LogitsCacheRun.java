@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.zip.CRC32;
 import kd4j.data.AtomicFiles;
-import kd4j.data.InstanceSource;
+import kd4j.data.TokenSequences;
 import kd4j.data.Shard;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
@@ -47,7 +47,7 @@ public final class LogitsCacheRun {
         void chunkDone(Progress progress);
     }
 
-    private final InstanceSource source;
+    private final TokenSequences source;
     private final CausalLM teacher;
     private final LogitsCacheManifest manifest;
     private final Path out;
@@ -58,7 +58,7 @@ public final class LogitsCacheRun {
     private static final long HOST_COPY_BYTES = 16L << 20;
     private final ChunkedLogits logits;
 
-    public LogitsCacheRun(InstanceSource source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
+    public LogitsCacheRun(TokenSequences source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
                           int probBits, long seed, Shard shard, Path out, int batchSize, int chunkBatches) {
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
         if (chunkBatches < 1) throw new IllegalArgumentException("a chunk must hold at least one batch, got " + chunkBatches);
@@ -170,7 +170,7 @@ public final class LogitsCacheRun {
         boolean ragged = false;
         int vocab = manifest.vocabSize();
         for (int j = 0; j < b; j++) {
-            batch[j] = source.instance(first + j);
+            batch[j] = source.get(first + j);
             for (int t = 0; t < batch[j].length; t++)
                 if (batch[j][t] < 0 || batch[j][t] >= vocab)
                     throw new IllegalArgumentException("instance " + (first + j) + ", position " + t + ": token id "

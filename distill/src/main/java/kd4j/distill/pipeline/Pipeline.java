@@ -542,7 +542,7 @@ public final class Pipeline {
                 for (TokenDataset.DocumentEntry e : source.instanceDocuments())
                     sources.add(e == null || e.ordinal() >= domainOfDocument.size() ? "unknown" : domainOfDocument.get((int) e.ordinal()));
                 SelectionReport.write(dir.resolve("report"), s, "teacher", "reference", sources::get,
-                        id -> corpusTok.decode(source.instance(id), true));
+                        id -> corpusTok.decode(source.get(id), true));
             }
         }
         var train = written.train();

@@ -10,7 +10,7 @@
 package kd4j.distill.score;
 
 import kd4j.autograd.StepArena;
-import kd4j.data.InstanceSource;
+import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
 import kd4j.tensor.Backend;
@@ -57,12 +57,12 @@ public final class TeacherScorer {
      * Scores instances [start, end) of source, batchSize at a time. Row r of the outputs (from offset on) is
      * instance start + r. Returns the number of tokens counted.
      */
-    public long score(InstanceSource source, long start, long end, double[] sum, double[] mean, int[] count, int offset) {
+    public long score(TokenSequences source, long start, long end, double[] sum, double[] mean, int[] count, int offset) {
         long tokens = 0;
         int[][] batch = new int[batchSize][];
         for (long i = start; i < end; i += batchSize) {
             int b = (int) Math.min(batchSize, end - i);
-            for (int j = 0; j < b; j++) batch[j] = source.instance(i + j);
+            for (int j = 0; j < b; j++) batch[j] = source.get(i + j);
             tokens += scoreBatch(batch, b, i, sum, mean, count, offset + (int) (i - start));
         }
         return tokens;

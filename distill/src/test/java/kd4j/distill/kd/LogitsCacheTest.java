@@ -21,7 +21,7 @@ import kd4j.autograd.GradMode;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
 import kd4j.autograd.Var;
-import kd4j.data.InstanceSource;
+import kd4j.data.TokenSequences;
 import kd4j.data.Shard;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
@@ -60,8 +60,8 @@ class LogitsCacheTest {
         return out;
     }
 
-    static InstanceSource source(List<int[]> inst, String tokenizer) {
-        return InstanceSource.of(inst, 0, 0, "corpus-sha256-abc", tokenizer);
+    static TokenSequences source(List<int[]> inst, String tokenizer) {
+        return TokenSequences.of(inst, 0, 0, "corpus-sha256-abc", tokenizer);
     }
 
     LogitsCacheManifest cache(CausalLM teacher, String teacherId, TopPkLogits.Truncation tr, int bits, Shard shard,

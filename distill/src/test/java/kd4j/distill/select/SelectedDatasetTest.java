@@ -68,7 +68,7 @@ class SelectedDatasetTest {
                 refined.verify();
                 var train = refined.instances(TokenDataset.Split.TRAIN);
                 assertEquals(k, train.size());
-                for (int j = 0; j < k; j++) assertArrayEquals(src.instance(keptExpected[j]), train.get(j), "kept instance " + j);
+                for (int j = 0; j < k; j++) assertArrayEquals(src.get(keptExpected[j]), train.get(j), "kept instance " + j);
                 var validOld = src.dataset().instances(TokenDataset.Split.VALID);
                 var validNew = refined.instances(TokenDataset.Split.VALID);
                 assertEquals(validOld.size(), validNew.size());
@@ -80,7 +80,7 @@ class SelectedDatasetTest {
             assertEquals(n, sources.size());
             assertTrue(sources.stream().allMatch(x -> x.equals("whales.jsonl") || x.equals("speeches.jsonl")), sources.toString());
             Path report = SelectionReport.write(dir.resolve("report"), s, "t.scores", "r.scores", sources::get,
-                    id -> tok.decode(src.instance(id), true));
+                    id -> tok.decode(src.get(id), true));
             String md = Files.readString(report);
             assertTrue(md.contains("| kept | " + k + " ("), md);
             assertTrue(md.contains("| missing (no counted token; excluded, never kept) | 1 |"), md);
@@ -90,7 +90,7 @@ class SelectedDatasetTest {
 
             // Sub-domains of a source ("file / group"): a subtotal row for the file, a row per group, and domains.json.
             Path sub = SelectionReport.write(dir.resolve("report-sub"), s, "t.scores", "r.scores",
-                    i -> i % 2 == 0 ? "mail.jsonl / ham" : "mail.jsonl / spam (spam)", id -> tok.decode(src.instance(id), true));
+                    i -> i % 2 == 0 ? "mail.jsonl / ham" : "mail.jsonl / spam (spam)", id -> tok.decode(src.get(id), true));
             String subMd = Files.readString(sub);
             int evens = (n + 1) / 2, keptEven = 0;
             for (int id : keptExpected) if (id % 2 == 0) keptEven++;
@@ -127,7 +127,7 @@ class SelectedDatasetTest {
             int previous = -2;
             for (int id : s.kept()) {
                 if (previous >= 0 && id != previous + 1) stream.add(student.eosId());
-                for (int x : rt.map(src.instance(id), Integer.MAX_VALUE)) stream.add(x);
+                for (int x : rt.map(src.get(id), Integer.MAX_VALUE)) stream.add(x);
                 previous = id;
             }
             Path out = dir.resolve("refined-packed");
@@ -159,7 +159,7 @@ class SelectedDatasetTest {
             assertEquals(prepared.size(), bare.size());
             assertEquals(prepared.tokenizerFingerprint(), bare.tokenizerFingerprint());
             assertEquals(tok.eosId(), bare.eosId());
-            for (long i = 0; i < bare.size(); i++) assertArrayEquals(prepared.instance(i), bare.instance(i));
+            for (long i = 0; i < bare.size(); i++) assertArrayEquals(prepared.get(i), bare.get(i));
             assertEquals(64, bare.corpusChecksum().length());
         }
     }
@@ -189,7 +189,7 @@ class SelectedDatasetTest {
                 for (int j = 0; j < n / 2; j++) {
                     int[] mapped = train.get(j);
                     assertTrue(mapped.length <= length, "cut to the instance length");
-                    assertArrayEquals(rt.map(src.instance(j), length), mapped);
+                    assertArrayEquals(rt.map(src.get(j), length), mapped);
                     assertEquals(0, mapped[0], "student BOS first");
                 }
             }

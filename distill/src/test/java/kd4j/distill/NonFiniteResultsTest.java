@@ -1,11 +1,11 @@
 /*
- * A model that computes NaN stops score, eval, cache-logits and online KD at the first non-finite value, naming
- * the instance (or document) and the position (issue #18); a NaN never becomes a score, a loss or a cache entry.
- * The NaN is planted in one token's embedding row of an untied model, so only instances holding that token go bad.
+ * A model that computes NaN stops score, cache-logits and online KD at the first non-finite value, naming the
+ * instance and the position (issue #18); a NaN never becomes a score, a loss or a cache entry. The NaN is planted
+ * in one token's embedding row of an untied model, so only instances holding that token go bad. (Eval: the train
+ * module's NonFiniteEvalTest.)
  */
-package kd4j.train;
+package kd4j.distill;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import kd4j.autograd.Parameter;
-import kd4j.data.InstanceSource;
+import kd4j.data.TokenSequences;
 import kd4j.data.Shard;
 import kd4j.distill.kd.AlphaSchedule;
 import kd4j.distill.kd.KdLoss;
@@ -27,12 +27,20 @@ import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
 import kd4j.tensor.cpu.CpuBackend;
+import kd4j.train.Batch;
+import kd4j.train.NonFiniteResultException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class NonFiniteResultsTest {
     private static final int BAD_TOKEN = 7;
+    private static final String TINY_QWEN2 = """
+            {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 32,
+             "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
+             "vocab_size": 64, "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+             "tie_word_embeddings": false, "bos_token_id": 0, "eos_token_id": 0, "hidden_act": "silu"}
+            """;
     @TempDir Path dir;
     private final Backend be = new CpuBackend(1);
 
@@ -41,8 +49,7 @@ class NonFiniteResultsTest {
 
     /** The tiny Qwen2, untied, with token BAD_TOKEN's embedding row NaN. */
     private CausalLM poisoned() {
-        CausalLM m = Models.randomInit(Models.parseConfig(TestModels.TINY_QWEN2.replace("\"tie_word_embeddings\": true",
-                "\"tie_word_embeddings\": false"), Path.of("untied.json")), be, 3);
+        CausalLM m = Models.randomInit(Models.parseConfig(TINY_QWEN2, Path.of("untied.json")), be, 3);
         for (Parameter p : m.parameters().all())
             if (p.name().equals("model.embed_tokens.weight")) {
                 float[] w = p.data().toFloatArray();
@@ -67,7 +74,7 @@ class NonFiniteResultsTest {
 
     @Test
     void score_stopsAtTheFirstNonFiniteLogProbability_namingInstanceAndPosition() {
-        InstanceSource src = InstanceSource.of(instances(), -1, -1, "c", "t");
+        TokenSequences src = TokenSequences.of(instances(), -1, -1, "c", "t");
         TeacherScorer scorer = new TeacherScorer(poisoned(), 2, -1, -1);
         double[] sum = new double[6], mean = new double[6];
         int[] count = new int[6];
@@ -78,21 +85,9 @@ class NonFiniteResultsTest {
     }
 
     @Test
-    void eval_stopsNamingTheDocument() {
-        List<Evaluator.Document> docs = new ArrayList<>();
-        List<int[]> inst = instances();
-        for (int i = 0; i < inst.size(); i++) docs.add(new Evaluator.Document("doc-" + i, inst.get(i)));
-        Evaluator ev = new Evaluator(poisoned(), 8, 2, -1);
-        var e = assertThrows(NonFiniteResultException.class, () -> ev.evaluate(docs));
-        assertTrue(e.getMessage().startsWith("document 'doc-3', position 5: the model's log-probability is NaN"), e.getMessage());
-        var v = assertThrows(NonFiniteResultException.class, () -> ev.meanLoss(inst));
-        assertTrue(v.getMessage().startsWith("validation instance 3, position 5"), v.getMessage());
-    }
-
-    @Test
     void cacheLogits_stopsNamingTheInstance_andWritesNoChunkOfIt() throws Exception {
         Path out = dir.resolve("logits");
-        LogitsCacheRun run = new LogitsCacheRun(InstanceSource.of(instances(), -1, -1, "c", "t"), poisoned(), "poisoned",
+        LogitsCacheRun run = new LogitsCacheRun(TokenSequences.of(instances(), -1, -1, "c", "t"), poisoned(), "poisoned",
                 new TopPkLogits.Truncation.TopK(4), 16, 5, new Shard(0, 1), out, 2, 1);
         var e = assertThrows(NonFiniteResultException.class, () -> run.run(null));
         assertTrue(e.getMessage().startsWith("instance 3, position 5: the teacher's logit of token "), e.getMessage());
@@ -107,7 +102,7 @@ class NonFiniteResultsTest {
     void onlineKd_namesTheTeacher_notTheStudent() {
         KdLoss kd = KdLoss.online(poisoned(), new KdLoss.Settings(KdObjective.Divergence.FORWARD_KL, 1f, false,
                 KdObjective.DEFAULT_SKEW, KdObjective.TailMode.RENORMALIZE, new AlphaSchedule.Constant(0.5)));
-        CausalLM student = TestModels.tinyQwen2(be, 1);
+        CausalLM student = Models.randomInit(Models.parseConfig(TINY_QWEN2, Path.of("student.json")), be, 1);
         List<int[]> inst = instances();
         int[] inputs = new int[8], targets = new int[8];
         System.arraycopy(inst.get(3), 0, inputs, 0, 8);
