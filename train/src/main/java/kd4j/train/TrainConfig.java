@@ -1,5 +1,5 @@
 /*
- * Everything a training run needs, as five records (model, data, optimizer, schedule, run) read from one JSON
+ * Everything a training run needs, as six records (model, data, optimizer, schedule, run, kd) read from one JSON
  * file with command-line overrides merged on top. The file and the flags fill the same records through the same
  * parser, so an unknown key or a bad value is reported the same way: file, line and key, with a did-you-mean.
  * In the spirit of nanoGPT's configurator, without exec: a missing key takes the default written beside it.
@@ -36,7 +36,7 @@ import java.util.Locale;
 import java.util.Map;
 import kd4j.train.ConfigErrors.Checker;
 
-public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule schedule, Run run) {
+public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule schedule, Run run, Kd kd) {
 
     /**
      * The student. Exactly one of: init (an HF model directory whose weights are the starting point) or config
@@ -112,16 +112,39 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
         }
     }
 
+    /**
+     * Logit distillation (Peng et al.; kd4j.distill.kd reads it): mode none (default), online (teacher: a model
+     * folder) or offline (logits: a cache from cache-logits); preset vanilla or peng-best; alpha (a number,
+     * linear:FROM:TO or wsd:PEAK[:END]), tau, tau2, divergence, skew and tail override the preset's (or the
+     * defaults'). Values are kept as given; the KD job checks them before anything is loaded. Being part of this
+     * config, a resumed run is checked against them like every other section.
+     */
+    public record Kd(String mode, String teacher, String logits, String preset, String alpha, Double tau,
+                     Boolean tau2, String divergence, Double skew, String tail) {
+        public Kd {
+            tau2 = tau2 != null && tau2;
+        }
+
+        /** Whether the run distils: a mode other than none, or a preset without a mode. */
+        public boolean enabled() { return mode != null ? !mode.equalsIgnoreCase("none") : preset != null; }
+    }
+
     public TrainConfig {
         model = model == null ? new Model(null, null, null) : model;
         data = data == null ? new Data(null, null, null, null, null) : data;
         optimizer = optimizer == null ? new Optimizer(null, null, null, null, null, null) : optimizer;
         schedule = schedule == null ? new Schedule(null, null, null, null) : schedule;
         run = run == null ? new Run(null, null, null, null, null, null, null, null, null, null, null, null) : run;
+        kd = kd == null ? new Kd(null, null, null, null, null, null, null, null, null, null) : kd;
+    }
+
+    /** A run without logit distillation. */
+    public TrainConfig(Model model, Data data, Optimizer optimizer, Schedule schedule, Run run) {
+        this(model, data, optimizer, schedule, run, null);
     }
 
     /** Every default, nothing set. */
-    public static TrainConfig defaults() { return new TrainConfig(null, null, null, null, null); }
+    public static TrainConfig defaults() { return new TrainConfig(null, null, null, null, null, null); }
 
     /** Tokens consumed by one optimizer step. */
     public long tokensPerStep() { return (long) data.batchSize() * data.seqLength() * data.gradAccum(); }

@@ -414,14 +414,26 @@ public final class Trainer {
     }
 
     /**
-     * A resumed run must train the same way: the model, data, optimizer and schedule of train-config.json must
-     * match (run.* may change: a longer budget, other intervals, threads or device).
+     * A resumed run must train the same way: the model, data, optimizer, schedule and KD settings of
+     * train-config.json must match (run.* may change: a longer budget, other intervals, threads or device). A run
+     * folder written before KD settings were part of the config has no kd section: its kd-config.json is checked
+     * by the KD setup instead.
      */
     private void checkSameRun() throws IOException {
         Path saved = runDir.resolve(CONFIG_FILE);
         if (!Files.exists(saved)) return;
         JsonNode before = TrainConfig.MAPPER.readTree(saved.toFile());
         JsonNode now = TrainConfig.MAPPER.readTree(config.toJson());
+        List<String> kdDifferences = new ArrayList<>();
+        if (before.has("kd"))
+            for (Iterator<String> it = now.path("kd").fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (!now.path("kd").path(k).equals(before.path("kd").path(k)))
+                    kdDifferences.add("kd." + k + " was " + before.path("kd").path(k) + ", now " + now.path("kd").path(k));
+            }
+        if (!kdDifferences.isEmpty())
+            throw new IllegalArgumentException(saved + ": --resume would change the KD settings ("
+                    + String.join("; ", kdDifferences) + "); resume with the run's own --kd flags");
         List<String> differences = new ArrayList<>();
         for (String section : List.of("model", "data", "optimizer", "schedule")) {
             for (Iterator<String> it = now.path(section).fieldNames(); it.hasNext(); ) {

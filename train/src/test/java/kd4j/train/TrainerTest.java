@@ -150,6 +150,26 @@ class TrainerTest {
     }
 
     @Test
+    void resumeWithOtherKdSettings_isRefused_andARunFolderWithoutAKdSection_isNotComparedOnThem() throws IOException {
+        Path runDir = dir.resolve("run");
+        Map<String, String> kd = Map.of("kd.mode", "online", "kd.teacher", "t", "kd.alpha", "wsd:0.9");
+        run(runDir, config(8, kd), 7, false, 5);
+        assertTrue(Files.readString(runDir.resolve(Trainer.CONFIG_FILE)).contains("\"alpha\" : \"wsd:0.9\""));
+        Map<String, String> other = new HashMap<>(kd);
+        other.put("kd.alpha", "0.3");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> run(runDir, config(8, other), 7, true, -1));
+        assertTrue(e.getMessage().contains("--resume would change the KD settings (kd.alpha was \"wsd:0.9\", now \"0.3\")"),
+                e.getMessage());
+        // a run folder from before the kd section (its KD settings live in kd-config.json, which distill checks)
+        String saved = Files.readString(runDir.resolve(Trainer.CONFIG_FILE));
+        Files.writeString(runDir.resolve(Trainer.CONFIG_FILE), saved.replaceAll("(?s),\\s*\"kd\" : \\{.*?\\}", ""));
+        assertFalse(Files.readString(runDir.resolve(Trainer.CONFIG_FILE)).contains("\"kd\""));
+        Run resumed = run(runDir, config(8, other), 7, true, -1);
+        assertEquals(8, resumed.result().steps());
+    }
+
+    @Test
     void schedules_haveTheirShapes() throws IOException {
         var wsd = Trainer.schedule(config(100, Map.of("schedule.kind", "wsd", "schedule.warmupSteps", "10",
                 "schedule.decayFraction", "0.2", "schedule.minLrRatio", "0")), 100);

@@ -195,4 +195,59 @@ class SelectedDatasetTest {
             }
         }
     }
+
+    /** Score files over src's instances claiming corpus checksum `checksum`: difference = id, so the last ids win. */
+    private Path[] scores(DatasetInstances src, String checksum) throws Exception {
+        int n = (int) src.size();
+        Path[] files = {dir.resolve(checksum + "-teacher.scores"), dir.resolve(checksum + "-reference.scores")};
+        for (int f = 0; f < 2; f++) {
+            double[] mean = new double[n], sum = new double[n];
+            int[] count = new int[n];
+            for (int i = 0; i < n; i++) {
+                mean[i] = f == 0 ? i : 0;
+                sum[i] = mean[i] * 4;
+                count[i] = 4;
+            }
+            var manifest = kd4j.distill.score.ScoreManifest.of(checksum, n, src.tokenizerFingerprint(), "model-" + f,
+                    src.eosId(), src.padId(), kd4j.data.Shard.WHOLE);
+            new kd4j.distill.score.ScoreFile(manifest, sum, mean, count).write(files[f]);
+        }
+        return files;
+    }
+
+    @Test
+    void selectJob_keepsTheTopShare_andRefusesDataThatIsNotTheScoredCorpus() throws Exception {
+        Tokenizer tok = Tokenizers.load(tokenizerDir());
+        Path data = prepare(tok, Prepare.Format.KD4J);
+        Path[] good, foreign;
+        int n;
+        try (DatasetInstances src = DatasetInstances.open(data, null)) {
+            n = (int) src.size();
+            good = scores(src, src.corpusChecksum());
+            foreign = scores(src, "another-corpus");
+        }
+        Path out = dir.resolve("job"), report = dir.resolve("job-report");
+        SelectJob.Result r = SelectJob.run(new SelectJob.Config(good[0], good[1], 0.5, data, tokenizerDir(), null, false,
+                MissingPolicy.EXCLUDE, out, report, "teacher", "reference", source -> {
+                    List<String> labels = new ArrayList<>();
+                    for (long i = 0; i < source.size(); i++) labels.add(i % 2 == 0 ? "even" : "odd");
+                    return labels;
+                }));
+        int k = n / 2;
+        int[] expected = new int[k];
+        for (int j = 0; j < k; j++) expected[j] = n - k + j;
+        assertArrayEquals(expected, r.selection().kept());
+        assertArrayEquals(expected, SelectedDataset.readKeptIds(out));
+        assertEquals(k, r.written().train().instances());
+        assertTrue(Files.isRegularFile(r.report()) && r.report().startsWith(report), String.valueOf(r.report()));
+        assertTrue(Files.readString(r.report()).contains("even"), "the report uses the given labels");
+
+        // the check `kd4j select` had alone is the job's, so the pipeline's select stage makes it too
+        var e = assertThrows(kd4j.distill.score.ScoreFileException.class, () -> SelectJob.run(new SelectJob.Config(
+                foreign[0], foreign[1], 0.5, data, null, null, false, MissingPolicy.EXCLUDE, dir.resolve("job2"), null,
+                "teacher", "reference", null)));
+        assertTrue(e.getMessage().startsWith(data + " is not the corpus " + foreign[0] + " scored (its instance checksum is "),
+                e.getMessage());
+        assertFalse(Files.exists(dir.resolve("job2")), "nothing written");
+    }
 }
