@@ -23,7 +23,7 @@ public final class Batcher implements AutoCloseable {
      * instances[b] the instance index of row b; next the position after this batch (save it with a checkpoint).
      * Row b's inputs are tokens[b, 0 .. len-2] and its labels tokens[b, 1 .. len-1]; later positions are padding.
      */
-    public record Batch(int[] tokens, int[] lengths, long[] instances, int batchSize, int width, Position next) {}
+    public record PaddedRows(int[] tokens, int[] lengths, long[] instances, int batchSize, int width, Position next) {}
 
     private final TokenSequences data;
     private final int batchSize, width, padId;
@@ -93,7 +93,7 @@ public final class Batcher implements AutoCloseable {
         }
     }
 
-    private Batch assemble() {
+    private PaddedRows assemble() {
         int n = (int) data.size();
         int[] tokens = new int[batchSize * width];
         int[] lengths = new int[batchSize];
@@ -118,11 +118,11 @@ public final class Batcher implements AutoCloseable {
                 epoch++;
             }
         }
-        return new Batch(tokens, lengths, ids, batchSize, width, new Position(epoch, index));
+        return new PaddedRows(tokens, lengths, ids, batchSize, width, new Position(epoch, index));
     }
 
     /** The next batch (blocks only if the background thread has not finished it). */
-    public Batch next() {
+    public PaddedRows next() {
         long t0 = System.nanoTime();
         Object o;
         try {
@@ -134,7 +134,7 @@ public final class Batcher implements AutoCloseable {
         waitNanos += System.nanoTime() - t0;
         if (o instanceof RuntimeException e) throw e;
         if (o instanceof Error e) throw e;
-        Batch b = (Batch) o;
+        PaddedRows b = (PaddedRows) o;
         batches++;
         position = b.next();
         return b;

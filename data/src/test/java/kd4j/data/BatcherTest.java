@@ -28,15 +28,15 @@ class BatcherTest {
         data = ShardReader.open(p);
     }
 
-    static List<Batcher.Batch> take(Batcher b, int n) {
-        List<Batcher.Batch> out = new ArrayList<>();
+    static List<Batcher.PaddedRows> take(Batcher b, int n) {
+        List<Batcher.PaddedRows> out = new ArrayList<>();
         for (int i = 0; i < n; i++) out.add(b.next());
         return out;
     }
 
     @Test
     void batchesHoldPaddedRowsInAPerEpochPermutation() {
-        List<Batcher.Batch> batches;
+        List<Batcher.PaddedRows> batches;
         try (Batcher b = new Batcher(data, 3, 4, 999, 42, Batcher.Position.START, 2)) {
             long t0 = System.nanoTime();
             batches = take(b, 7);
@@ -73,7 +73,7 @@ class BatcherTest {
 
     @Test
     void resumingFromASavedPositionGivesTheSameBatches() {
-        List<Batcher.Batch> straight;
+        List<Batcher.PaddedRows> straight;
         Batcher.Position saved;
         try (Batcher b = new Batcher(data, 4, 6, 0, 7, Batcher.Position.START, 3)) {
             straight = take(b, 8);
@@ -84,7 +84,7 @@ class BatcherTest {
         }
         assertEquals(straight.get(2).next(), saved);
         try (Batcher b = new Batcher(data, 4, 6, 0, 7, saved, 1)) {
-            List<Batcher.Batch> resumed = take(b, 5);
+            List<Batcher.PaddedRows> resumed = take(b, 5);
             for (int i = 0; i < 5; i++) {
                 assertArrayEquals(straight.get(3 + i).tokens(), resumed.get(i).tokens(), "batch " + (3 + i));
                 assertArrayEquals(straight.get(3 + i).instances(), resumed.get(i).instances());

@@ -15,8 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import kd4j.autograd.Parameter;
-import kd4j.data.TokenSequences;
 import kd4j.data.Shard;
+import kd4j.data.TokenSequences;
 import kd4j.distill.kd.AlphaSchedule;
 import kd4j.distill.kd.KdLoss;
 import kd4j.distill.kd.KdObjective;
@@ -27,7 +27,7 @@ import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
 import kd4j.tensor.cpu.CpuBackend;
-import kd4j.train.Batch;
+import kd4j.train.MicroBatch;
 import kd4j.train.NonFiniteResultException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -107,7 +107,7 @@ class NonFiniteResultsTest {
         int[] inputs = new int[8], targets = new int[8];
         System.arraycopy(inst.get(3), 0, inputs, 0, 8);
         System.arraycopy(inst.get(3), 1, targets, 0, 8);
-        Batch batch = new Batch(1, 8, inputs, targets, new long[] {3});
+        MicroBatch batch = new MicroBatch(1, 8, inputs, targets, new long[] {3});
         var e = assertThrows(NonFiniteResultException.class, () -> kd.loss(student, batch, 4));
         assertTrue(e.getMessage().startsWith("step 4: the teacher's logits (online KD, --teacher) hold NaN or Inf"),
                 e.getMessage());

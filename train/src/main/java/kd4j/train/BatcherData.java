@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.util.Arrays;
 import kd4j.data.Batcher;
 import kd4j.data.TokenSequences;
+import kd4j.models.NextTokenBatch;
 
 public final class BatcherData implements TrainData {
     private static final int PREFETCH = 4;
@@ -35,17 +36,12 @@ public final class BatcherData implements TrainData {
     }
 
     @Override
-    public Batch next() {
-        Batcher.Batch b = batcher.next();
-        int width = b.width(), t = seqLength;
-        int[] inputs = new int[b.batchSize() * t], targets = new int[b.batchSize() * t];
-        Arrays.fill(targets, Batch.IGNORE);
-        for (int r = 0; r < b.batchSize(); r++) {
-            int n = b.lengths()[r] - 1;                  // predictions in this row
-            System.arraycopy(b.tokens(), r * width, inputs, r * t, t);
-            if (n > 0) System.arraycopy(b.tokens(), r * width + 1, targets, r * t, n);
-        }
-        return new Batch(b.batchSize(), t, inputs, targets, b.instances());
+    public MicroBatch next() {
+        Batcher.PaddedRows b = batcher.next();
+        int[][] rows = new int[b.batchSize()][];
+        for (int r = 0; r < rows.length; r++)
+            rows[r] = Arrays.copyOfRange(b.tokens(), r * b.width(), r * b.width() + b.lengths()[r]);
+        return MicroBatch.of(NextTokenBatch.of(rows, rows.length, seqLength, padId, NextTokenBatch.ALL, false), b.instances());
     }
 
     @Override

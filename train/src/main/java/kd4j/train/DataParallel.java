@@ -52,11 +52,11 @@ public final class DataParallel {
     }
 
     /** This rank's rows of a global batch: a contiguous block of batchSize / size rows. */
-    public Batch slice(Batch global) {
+    public MicroBatch slice(MicroBatch global) {
         if (!distributed()) return global;
         int rows = global.batchSize() / comm.size(), first = comm.rank() * rows, t = global.seqLength();
         int from = first * t, to = (first + rows) * t;
-        return new Batch(rows, t, Arrays.copyOfRange(global.inputs(), from, to), Arrays.copyOfRange(global.targets(), from, to),
+        return new MicroBatch(rows, t, Arrays.copyOfRange(global.inputs(), from, to), Arrays.copyOfRange(global.targets(), from, to),
                 Arrays.copyOfRange(global.instances(), first, first + rows));
     }
 
@@ -64,7 +64,7 @@ public final class DataParallel {
      * This rank's weight in the global mean: its counted targets over the global batch's (1 on one rank). The
      * losses are means over counted targets, so sum over ranks of share * loss(slice) = loss(global batch).
      */
-    public double share(Batch mine, Batch global) {
+    public double share(MicroBatch mine, MicroBatch global) {
         if (!distributed()) return 1.0;
         int all = global.countedTokens();
         return all == 0 ? 1.0 / comm.size() : (double) mine.countedTokens() / all;

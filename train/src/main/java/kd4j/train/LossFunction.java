@@ -11,12 +11,13 @@ import java.util.Map;
 import kd4j.autograd.Var;
 import kd4j.autograd.ops.LossOps;
 import kd4j.models.CausalLM;
+import kd4j.models.NextTokenBatch;
 import kd4j.tensor.Backend;
 
 @FunctionalInterface
 public interface LossFunction {
     /** The loss of one micro-batch (a scalar Var recorded on the tape); step counts optimizer steps from 1. */
-    Var loss(CausalLM student, Batch batch, long step);
+    Var loss(CausalLM student, MicroBatch batch, long step);
 
     /** Extra figures of the last micro-batches to log beside the loss ("kdLoss", "lmLoss"...); empty by default. */
     default Map<String, Double> lastMetrics() { return Map.of(); }
@@ -33,7 +34,7 @@ public interface LossFunction {
             Backend be = student.backend();
             Var logits = student.forward(be.fromInts(batch.inputs(), batch.batchSize(), batch.seqLength()), null);
             return LossOps.crossEntropy(logits, be.fromInts(batch.targets(), batch.batchSize() * batch.seqLength()),
-                    Batch.IGNORE);
+                    NextTokenBatch.IGNORE);
         };
     }
 }

@@ -1,30 +1,27 @@
 /*
  * Next-token log-likelihoods of whole token sequences under a causal LM, without a tape: the shared core of
  * held-out evaluation (Evaluator) and multiple-choice scoring (MultipleChoiceEval). Sequences are batched and
- * right-padded; with causal attention, padding after a token cannot change that token's logits, so no mask is
- * needed and padded positions are simply ignored in the loss.
+ * right-padded (NextTokenBatch); with causal attention, padding after a token cannot change that token's logits,
+ * so no mask is needed and padded positions are simply ignored in the loss. The per-token log-probabilities are
+ * ChunkedLogits.negLogProbs, the routine offline scoring uses too.
  */
 package kd4j.train;
 
 import java.util.List;
-import kd4j.autograd.GradMode;
-import kd4j.autograd.Var;
 import kd4j.models.CausalLM;
-import kd4j.tensor.Backend;
-import kd4j.tensor.DType;
-import kd4j.tensor.Tensor;
+import kd4j.models.ChunkedLogits;
+import kd4j.models.NextTokenBatch;
 
 final class SequenceScorer {
-    /** Target id of padded positions (HF's ignore_index). */
-    static final int IGNORE = -100;
-
     private final CausalLM model;
     private final int batchSize;
+    private final ChunkedLogits logits;
 
     SequenceScorer(CausalLM model, int batchSize) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         this.model = model;
         this.batchSize = batchSize;
+        this.logits = new ChunkedLogits(model, ChunkedLogits.DEFAULT_CHUNK_BYTES);
     }
 
     /**
@@ -46,19 +43,15 @@ final class SequenceScorer {
                     throw new IllegalArgumentException("sequence " + i + ", token " + k + ": id " + s[k]
                             + " is outside the model's vocabulary [0, " + vocab + ")");
         }
-        Backend be = model.backend();
+        int[][] rows = new int[batchSize][];
         for (int start = 0; start < sequences.size(); start += batchSize) {
             int b = Math.min(batchSize, sequences.size() - start);
             int t = 0;
-            for (int i = 0; i < b; i++) t = Math.max(t, sequences.get(start + i).length - 1);
-            int[] ids = new int[b * t], targets = new int[b * t];
-            java.util.Arrays.fill(targets, IGNORE);
             for (int i = 0; i < b; i++) {
-                int[] s = sequences.get(start + i);
-                System.arraycopy(s, 0, ids, i * t, s.length - 1);
-                System.arraycopy(s, 1, targets, i * t, s.length - 1);
+                rows[i] = sequences.get(start + i);
+                t = Math.max(t, rows[i].length - 1);
             }
-            float[] losses = tokenLosses(be, ids, targets, b, t, vocab);
+            float[] losses = logits.negLogProbs(NextTokenBatch.of(rows, b, t, 0, NextTokenBatch.ALL, false));
             for (int i = 0; i < b; i++) {
                 int n = sequences.get(start + i).length - 1;
                 double[] nll = new double[n];
@@ -71,15 +64,5 @@ final class SequenceScorer {
             }
         }
         return out;
-    }
-
-    private float[] tokenLosses(Backend be, int[] ids, int[] targets, int b, int t, int vocab) {
-        try (var g = GradMode.off()) {
-            Var logits = model.forward(be.fromInts(ids, b, t), null);
-            Tensor flat = logits.data().contiguous().reshape(b * t, vocab);
-            Tensor losses = be.empty(DType.F32, b * t), lse = be.empty(DType.F32, b * t);
-            be.crossEntropyForward(flat, be.fromInts(targets, b * t), IGNORE, losses, lse);
-            return losses.toFloatArray();
-        }
     }
 }

@@ -10,7 +10,7 @@ import java.io.IOException;
 
 public interface TrainData extends AutoCloseable {
     /** The next micro-batch (the data repeats, reshuffled, when an epoch ends). */
-    Batch next() throws IOException;
+    MicroBatch next() throws IOException;
 
     /** The position after the last batch returned by next(), as JSON for the checkpoint. */
     JsonNode position();

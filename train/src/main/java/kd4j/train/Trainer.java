@@ -231,7 +231,7 @@ public final class Trainer {
                 model.parameters().zeroGrad();
                 for (int micro = 0; micro < accum; micro++) {
                     long w0 = System.nanoTime();
-                    Batch global = data.next(), batch = parallel.slice(global);
+                    MicroBatch global = data.next(), batch = parallel.slice(global);
                     waited += System.nanoTime() - w0;
                     stepTokens += (long) global.batchSize() * global.seqLength();
                     rankTokens += (long) batch.batchSize() * batch.seqLength();

@@ -145,7 +145,7 @@ final class TestModels {
             }
         }
 
-        public Batch next() {
+        public MicroBatch next() {
             List<int[]> rows = new ArrayList<>();
             long[] ids = new long[batchSize];
             for (int b = 0; b < batchSize; b++) {
@@ -153,7 +153,7 @@ final class TestModels {
                 ids[b] = order[cursor];
                 rows.add(instances.get(order[cursor++]));
             }
-            return Batch.fromInstances(rows, seqLength, ids);
+            return MicroBatch.fromInstances(rows, seqLength, ids);
         }
 
         public JsonNode position() {

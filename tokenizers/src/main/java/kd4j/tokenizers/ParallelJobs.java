@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntFunction;
 
-final class Batch {
+final class ParallelJobs {
     static int[][] run(int count, int threads, IntFunction<int[]> job) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         int[][] out = new int[count][];
@@ -46,5 +46,5 @@ final class Batch {
         return out;
     }
 
-    private Batch() {}
+    private ParallelJobs() {}
 }
