@@ -19,6 +19,7 @@ import kd4j.tensor.Backends;
 import kd4j.tokenizers.Tokenizer;
 import kd4j.tokenizers.Tokenizers;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
@@ -38,9 +39,7 @@ public final class CorpusPassOptions {
             description = "batches per saved chunk: the most work a kill can lose (default: ${DEFAULT-VALUE})")
     int chunk;
 
-    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu",
-            description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
             description = "the corpus's tokenizer; needed for a bare Megatron corpus (default: the model directory when it has tokenizer.json)")
@@ -93,7 +92,7 @@ public final class CorpusPassOptions {
     /** A new backend for --device; the caller closes it. */
     Backend openBackend() {
         Communicator comm = Communicators.world();
-        return Backends.open(Backends.forLocalRank(device, comm.localRank(), comm.localSize()));
+        return Backends.open(Backends.forLocalRank(device.spec(), comm.localRank(), comm.localSize()));
     }
 
     /**

@@ -24,6 +24,7 @@ import kd4j.tokenizers.Tokenizers;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -72,11 +73,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "tokenizer folder (default: the model folder)")
     Path tokenizer;
 
-    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu", description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
-    String device;
-
-    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
-    boolean verbose;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -93,7 +90,7 @@ public final class GenerateCommand implements Callable<Integer> {
         List<String> prompts = null;
         if (source.prompts != null)
             prompts = Files.readAllLines(source.prompts, StandardCharsets.UTF_8).stream().filter(s -> !s.isBlank()).toList();
-        try (Backend be = Backends.open(device)) {
+        try (Backend be = device.open()) {
             int promptTokens = 1;
             if (prompts != null) for (String p : prompts) promptTokens = Math.max(promptTokens, tok.encodeWithSpecialTokens(p).length);
             var plan = MemoryPlan.inference("generate", model, batch, promptTokens + sequenceTokens, 0, be);

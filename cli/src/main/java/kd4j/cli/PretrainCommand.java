@@ -29,6 +29,7 @@ import kd4j.train.TrainConfig;
 import kd4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -102,8 +103,7 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 0 = all cores (run.threads)")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "DEVICE", description = "cpu, cpu:N, opencl, opencl:N, reference (run.device)")
-    String device;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Option(names = "--activation-checkpointing", negatable = true,
             description = "recompute each layer's forward in backward: same gradients, far less activation memory, "
@@ -119,9 +119,6 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Option(names = "--no-progress", description = "no progress bar (logs one line per evaluation instead)")
     boolean noProgress;
-
-    @Option(names = "--verbose", description = "stack traces for unexpected errors")
-    boolean verbose;
 
     @picocli.CommandLine.Mixin
     KdOptions kd = new KdOptions();
@@ -207,7 +204,7 @@ public final class PretrainCommand implements Callable<Integer> {
         put(o, flagOf, "--checkpoint-interval", "run.checkpointInterval", checkpointInterval);
         put(o, flagOf, "--seed", "run.seed", seed);
         put(o, flagOf, "--threads", "run.threads", threads);
-        put(o, flagOf, "--device", "run.device", device);
+        put(o, flagOf, "--device", "run.device", device.spec(null));
         put(o, flagOf, "--activation-checkpointing", "run.activationCheckpointing", activationCheckpointing);
         kd.addOverrides(o, flagOf);
         for (String kv : set) {

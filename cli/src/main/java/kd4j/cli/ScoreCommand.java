@@ -46,9 +46,6 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Mixin CorpusPassOptions pass;
 
-    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         Shard slice = pass.slice(spec);

@@ -50,9 +50,6 @@ public final class SelectCommand implements Callable<Integer> {
             description = "instances without a score (every input token EOS/padding): exclude (never kept, counted) or refuse (default: ${DEFAULT-VALUE})")
     MissingPolicy missing;
 
-    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         SelectJob.Config config;
