@@ -17,6 +17,7 @@ import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "gemm", mixinStandardHelpOptions = true, description = "fp32 GEMM throughput of a backend (CPU by default) in GFLOP/s.")
@@ -36,9 +37,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
     int threads;
     @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "TYPE", description = "Storage type of B: fp32 or bf16 (default: ${DEFAULT-VALUE}).")
     WeightType dtype;
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
-            description = "cpu (with --threads), opencl, opencl:N or reference (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin DeviceOptions device = new DeviceOptions();
     @Option(names = "--trans-a", description = "Use A stored [K, M] (C = A^T B).")
     boolean transA;
     @Option(names = "--trans-b", description = "Use B stored [N, K] (C = A B^T, the layout of a Linear weight).")
@@ -55,7 +54,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
         if (m < 1 || n < 1 || k < 1 || threads < 1 || repeats < 1)
             throw new CommandLine.ParameterException(spec.commandLine(), "--m, --n, --k, --threads and --repeats must be >= 1");
         PrintWriter out = spec.commandLine().getOut();
-        try (Backend be = Backends.open(device.equals("cpu") ? "cpu:" + threads : device)) {
+        try (Backend be = Backends.open(device.spec().equals("cpu") ? "cpu:" + threads : device.spec())) {
             Random r = new Random(1);
             float[] av = new float[m * k], bv = new float[k * n];
             for (int i = 0; i < av.length; i++) av[i] = r.nextFloat() - 0.5f;

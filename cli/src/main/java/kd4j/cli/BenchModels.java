@@ -23,6 +23,7 @@ import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
 import kd4j.tensor.Tensor;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 final class BenchModels {
@@ -37,9 +38,7 @@ final class BenchModels {
         int seq;
         @Option(names = "--threads", defaultValue = "1", paramLabel = "N", description = "CPU threads when --device is cpu (default: ${DEFAULT-VALUE}).")
         int threads;
-        @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
-                description = "cpu (with --threads), opencl, opencl:N (see `kd4j devices`), reference. Default: ${DEFAULT-VALUE}.")
-        String device;
+        @Mixin DeviceOptions device = new DeviceOptions();
         @Option(names = "--steps", defaultValue = "5", paramLabel = "S", description = "Timed steps after warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
         int steps;
         @Option(names = "--warmup", defaultValue = "2", paramLabel = "W", description = "Untimed steps first (JIT, kernel builds, buffers) (default: ${DEFAULT-VALUE}).")
@@ -53,12 +52,12 @@ final class BenchModels {
                         + batch + " --seq " + seq + " --threads " + threads + " --steps " + steps + " --warmup " + warmup);
             if (!Files.isRegularFile(config))
                 throw new CommandLine.ParameterException(cl, "--config " + config + ": no such file (an HF-style config.json; see bench/configs/)");
-            if (device.startsWith("cpu:"))
-                throw new CommandLine.ParameterException(cl, "--device " + device + ": give the thread count with --threads, not cpu:N");
+            if (device.spec().startsWith("cpu:"))
+                throw new CommandLine.ParameterException(cl, "--device " + device.spec() + ": give the thread count with --threads, not cpu:N");
         }
 
         /** "cpu:threads" for cpu, else the device spec as given. */
-        String backendSpec() { return device.equals("cpu") ? "cpu:" + threads : device; }
+        String backendSpec() { return device.spec().equals("cpu") ? "cpu:" + threads : device.spec(); }
     }
 
     private BenchModels() {}

@@ -14,6 +14,7 @@ import kd4j.autograd.StepArena;
 import kd4j.autograd.ops.LossOps;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
+import kd4j.models.NextTokenBatch;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Tensor;
 import picocli.CommandLine;
@@ -68,7 +69,7 @@ public final class BenchScoreCommand implements Callable<Integer> {
     static double score(CausalLM model, Tensor ids, Tensor targets, StepArena arena) {
         double sum = 0;
         try (var scope = arena.activate()) {
-            Tensor perToken = LossOps.crossEntropyPerToken(model.forward(ids, null), targets, Models.IGNORE_INDEX).data();
+            Tensor perToken = LossOps.crossEntropyPerToken(model.forward(ids, null), targets, NextTokenBatch.IGNORE).data();
             for (float x : perToken.toFloatArray()) sum += x;
         }
         arena.reset();

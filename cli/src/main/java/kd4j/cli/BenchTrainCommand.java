@@ -23,6 +23,7 @@ import kd4j.autograd.ops.LossOps;
 import kd4j.autograd.optim.AdamW;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
+import kd4j.models.NextTokenBatch;
 import kd4j.mpi.Communicator;
 import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
@@ -124,7 +125,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         model.parameters().zeroGrad();
         double loss;
         try (var scope = arena.activate(); var c = ActivationCheckpoint.enable(activationCheckpointing)) {
-            Var l = LossOps.crossEntropy(model.forward(ids, null), targets, Models.IGNORE_INDEX);
+            Var l = LossOps.crossEntropy(model.forward(ids, null), targets, NextTokenBatch.IGNORE);
             if (parallel == null) Tape.backward(l);
             else {
                 // equal rows on every rank: each seeds 1/N, so the summed gradient is the global batch's mean

@@ -7,18 +7,18 @@
  */
 package kd4j.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import kd4j.data.DatasetInstances;
+import kd4j.data.Shard;
+import kd4j.distill.kd.CacheLogitsJob;
 import kd4j.distill.kd.LogitsCacheManifest;
 import kd4j.distill.kd.LogitsCacheRun;
 import kd4j.distill.kd.TopPkLogits;
-import kd4j.distill.score.DatasetInstances;
 import kd4j.distill.score.ModelId;
-import kd4j.distill.score.Shard;
-import kd4j.models.CausalLM;
-import kd4j.models.Models;
 import kd4j.tensor.Backend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -60,31 +60,33 @@ public final class CacheLogitsCommand implements Callable<Integer> {
 
     @Mixin CorpusPassOptions pass;
 
-    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         Shard slice = pass.slice(spec);
-        TopPkLogits.Truncation truncation;
+        CacheLogitsJob.Config config;
         try {
-            truncation = sampled != null ? new TopPkLogits.Truncation.Sampled(sampled)
+            TopPkLogits.Truncation truncation = sampled != null ? new TopPkLogits.Truncation.Sampled(sampled)
                     : new TopPkLogits.Truncation.TopPK(topP, topK);
-            if (probBits != 16 && probBits != 32) throw new IllegalArgumentException("--prob-bits must be 16 or 32, got " + probBits);
+            config = new CacheLogitsJob.Config(model, pass.data, pass.corpusTokenizer(model), out, slice, truncation,
+                    probBits, seed, pass.batch, pass.chunk);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter err = spec.commandLine().getErr();
-        Path data = pass.data;
-        try (DatasetInstances source = DatasetInstances.open(data, pass.corpusTokenizer(model)); Backend be = pass.openBackend()) {
-            pass.planMemory("cache-logits", model, source, LogitsCacheRun.LOGITS_BLOCK_BYTES, be, err);
-            CausalLM teacher = Models.load(model, be, true);
-            String id = ModelId.of(model);
-            LogitsCacheRun run = new LogitsCacheRun(source, teacher, id, truncation, probBits, seed, slice, out, pass.batch, pass.chunk);
-            err.printf(Locale.ROOT, "kd4j cache-logits: %s on %s (%,d instances, shard %s), %s; %s%n", id, data,
-                    source.size(), slice, be.describe(), run.manifest().describeStorage());
+        try (Backend be = pass.openBackend()) {
             var progress = new CorpusPassOptions.ProgressPrinter(err, "cached");
-            LogitsCacheManifest done = run.run(p -> progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line));
+            LogitsCacheManifest done = CacheLogitsJob.run(config, be, new CacheLogitsJob.Hooks() {
+                @Override
+                public void opened(DatasetInstances source) {
+                    pass.planMemory("cache-logits", model, source, LogitsCacheRun.LOGITS_BLOCK_BYTES, be, err);
+                }
+
+                @Override
+                public void started(DatasetInstances source, LogitsCacheRun run) throws IOException {
+                    err.printf(Locale.ROOT, "kd4j cache-logits: %s on %s (%,d instances, shard %s), %s; %s%n", ModelId.of(model),
+                            pass.data, source.size(), slice, be.describe(), run.manifest().describeStorage());
+                }
+            }, p -> progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line));
             double flops = 2.0 * done.teacherParameters() * done.tokens();
             spec.commandLine().getOut().printf(Locale.ROOT,
                     "cached %,d tokens of instances [%d, %d): %,d bytes, %.1f bytes/token (%s); teacher FLOPs %.3g -> %s%n",

@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.Supplier;
-import kd4j.distill.score.Shard;
+import kd4j.data.Shard;
 import kd4j.mpi.Communicator;
 import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
@@ -19,6 +19,7 @@ import kd4j.tensor.Backends;
 import kd4j.tokenizers.Tokenizer;
 import kd4j.tokenizers.Tokenizers;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
@@ -38,9 +39,7 @@ public final class CorpusPassOptions {
             description = "batches per saved chunk: the most work a kill can lose (default: ${DEFAULT-VALUE})")
     int chunk;
 
-    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu",
-            description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Option(names = "--tokenizer", paramLabel = "DIR",
             description = "the corpus's tokenizer; needed for a bare Megatron corpus (default: the model directory when it has tokenizer.json)")
@@ -79,10 +78,10 @@ public final class CorpusPassOptions {
      * Prints the memory plan of a forward-only pass of model over source (batch --batch, the longest of the
      * first instances as the length) to err, and refuses with it when it cannot fit the backend.
      */
-    void planMemory(String job, Path model, kd4j.distill.score.InstanceSource source, long logitsBlockBytes,
+    void planMemory(String job, Path model, kd4j.data.TokenSequences source, long logitsBlockBytes,
                     Backend be, java.io.PrintWriter err) {
         int seq = 1;
-        for (long i = 0; i < Math.min(64, source.size()); i++) seq = Math.max(seq, source.instance(i).length);
+        for (long i = 0; i < Math.min(64, source.size()); i++) seq = Math.max(seq, source.length(i));
         var plan = kd4j.models.MemoryPlan.inference(job, model, batch, seq, logitsBlockBytes, be);
         err.println(plan.table());
         err.flush();
@@ -93,7 +92,7 @@ public final class CorpusPassOptions {
     /** A new backend for --device; the caller closes it. */
     Backend openBackend() {
         Communicator comm = Communicators.world();
-        return Backends.open(Backends.forLocalRank(device, comm.localRank(), comm.localSize()));
+        return Backends.open(Backends.forLocalRank(device.spec(), comm.localRank(), comm.localSize()));
     }
 
     /**

@@ -18,6 +18,7 @@ import kd4j.distill.pipeline.Pipeline;
 import kd4j.distill.pipeline.PipelineConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -43,8 +44,7 @@ public final class DemoCommand implements Callable<Integer> {
             + "(e.g. 0.3,0.5,0.7,0.9): the MiniPLM student is trained once per ratio and seed, other stages shared")
     List<String> ratios = new ArrayList<>();
 
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu", description = "cpu, cpu:N, opencl, opencl:N (default: ${DEFAULT-VALUE})")
-    String device;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
     int threads;
@@ -52,16 +52,13 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--print-config", description = "print the demo's pipeline config (a starting point for kd4j pipeline --config) and exit")
     boolean printConfig;
 
-    @Option(names = "--verbose", description = "stack traces for unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         if (!(scale > 0)) throw new ParameterException(spec.commandLine(), "--scale must be positive, got " + scale);
         if (seeds < 1) throw new ParameterException(spec.commandLine(), "--seeds must be at least 1, got " + seeds);
         if (threads < 0) throw new ParameterException(spec.commandLine(), "--threads must be >= 0, got " + threads);
         PipelineConfig cfg = PipelineConfig.demo(scale, out, seeds);
-        cfg = cfg.withRun(new PipelineConfig.Run(out, seeds, cfg.run().seed(), threads, device));
+        cfg = cfg.withRun(new PipelineConfig.Run(out, seeds, cfg.run().seed(), threads, device.spec()));
         cfg = withRatios(cfg, ratios, spec);
         if (printConfig) {
             spec.commandLine().getOut().print(cfg.toJson());

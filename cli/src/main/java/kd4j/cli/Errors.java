@@ -6,6 +6,11 @@ package kd4j.cli;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import kd4j.data.DiskFullException;
+import kd4j.models.io.CheckpointFormatException;
+import kd4j.tensor.opencl.DeviceUnavailableException;
+import kd4j.tokenizers.TokenizerFormatException;
+import kd4j.train.ConfigFormatException;
 import picocli.CommandLine;
 
 final class Errors implements CommandLine.IExecutionExceptionHandler {
@@ -23,7 +28,7 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
         }
         String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
         // keep the wrapper's message when it says more (the file name) than the bare cause
-        if (context != null && context.contains(message) && !(cause instanceof kd4j.data.DiskFullException)) message = context;
+        if (context != null && context.contains(message) && !(cause instanceof DiskFullException)) message = context;
         err.println("kd4j: " + message);
         if (verbose) cause.printStackTrace(err);
         else if (!isKnown(cause)) err.println("      (run with --verbose for the stack trace)");
@@ -42,13 +47,15 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
     }
 
     static int exitCode(Throwable t) {
-        String n = t.getClass().getSimpleName();
-        if (n.equals("DeviceUnavailableException")) return ExitCodes.DEVICE_UNAVAILABLE;
+        if (t instanceof DeviceUnavailableException) return ExitCodes.DEVICE_UNAVAILABLE;
         // A full disk is the run failing, not its input being bad (finished work is kept; rerun to continue).
-        if (kd4j.data.DiskFullException.isDiskFull(t)) return ExitCodes.FAILED;
+        if (DiskFullException.isDiskFull(t)) return ExitCodes.FAILED;
         // A bad value given on the command line (no config file behind it) is bad usage, not a bad file.
-        if (t instanceof kd4j.train.ConfigFormatException c && c.file() == null) return ExitCodes.USAGE;
-        if (t instanceof IOException || n.endsWith("FormatException")) return ExitCodes.BAD_INPUT;
+        if (t instanceof ConfigFormatException c) return c.file() == null ? ExitCodes.USAGE : ExitCodes.BAD_INPUT;
+        // Every bad-input exception is an IOException except these two, which are IllegalArgumentExceptions for
+        // their callers' sake (a malformed tokenizer.json or safetensors header is still a bad file).
+        if (t instanceof IOException || t instanceof TokenizerFormatException || t instanceof CheckpointFormatException)
+            return ExitCodes.BAD_INPUT;
         if (t instanceof IllegalArgumentException) return ExitCodes.USAGE;
         return ExitCodes.FAILED;
     }

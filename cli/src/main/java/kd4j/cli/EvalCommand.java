@@ -88,9 +88,6 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Mixin DeviceOptions device;
 
-    @Option(names = "--verbose", description = "stack traces for unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();

@@ -5,25 +5,17 @@
  */
 package kd4j.cli;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import kd4j.distill.kd.GenerateJob;
 import kd4j.distill.kd.SeqKd;
-import kd4j.distill.score.ModelId;
-import kd4j.models.CausalLM;
 import kd4j.models.Generation;
-import kd4j.models.MemoryPlan;
-import kd4j.models.Models;
 import kd4j.tensor.Backend;
-import kd4j.tensor.Backends;
-import kd4j.tokenizers.Tokenizer;
-import kd4j.tokenizers.Tokenizers;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -72,44 +64,25 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "tokenizer folder (default: the model folder)")
     Path tokenizer;
 
-    @Option(names = "--device", paramLabel = "SPEC", defaultValue = "cpu", description = "backend: " + Backends.VALID_SPECS + " (default: ${DEFAULT-VALUE})")
-    String device;
-
-    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
-    boolean verbose;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Override
     public Integer call() throws Exception {
-        SeqKd.Settings settings;
+        GenerateJob.Config config;
         try {
-            settings = new SeqKd.Settings(new Generation.Sampling(temperature, topK, topP), sequenceTokens, tokens, batch, seed);
+            config = new GenerateJob.Config(model, tokenizer, source.prompts, new SeqKd.Settings(
+                    new Generation.Sampling(temperature, topK, topP), sequenceTokens, tokens, batch, seed), out);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Path tokDir = tokenizer != null ? tokenizer : model;
-        if (!Files.isRegularFile(tokDir.resolve("tokenizer.json")))
-            throw new ParameterException(spec.commandLine(), tokDir + " has no tokenizer.json; give the teacher's tokenizer with --tokenizer DIR");
-        Tokenizer tok = Tokenizers.load(tokDir);
-        List<String> prompts = null;
-        if (source.prompts != null)
-            prompts = Files.readAllLines(source.prompts, StandardCharsets.UTF_8).stream().filter(s -> !s.isBlank()).toList();
-        try (Backend be = Backends.open(device)) {
-            int promptTokens = 1;
-            if (prompts != null) for (String p : prompts) promptTokens = Math.max(promptTokens, tok.encodeWithSpecialTokens(p).length);
-            var plan = MemoryPlan.inference("generate", model, batch, promptTokens + sequenceTokens, 0, be);
-            spec.commandLine().getErr().println(plan.table());
-            plan.requireFits("lower --batch or --sequence-tokens (the KV cache scales with both), or give the JVM more"
-                    + " native memory (KD4J_JAVA_OPTS=-XX:MaxDirectMemorySize=...)");
-            long loadStart = System.nanoTime();
-            CausalLM teacher = Models.load(model, be, true);
-            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-            spec.commandLine().getErr().printf(Locale.ROOT, "loaded %s in %.1f s%n", model, loadSeconds);
-            SeqKd.Result r = SeqKd.generate(teacher, ModelId.of(model), tok, prompts, settings, out, spec.commandLine().getErr());
+        try (Backend be = device.open()) {
+            GenerateJob.Result done = GenerateJob.run(config, be, spec.commandLine().getErr());
+            SeqKd.Result r = done.generated();
             spec.commandLine().getOut().printf(Locale.ROOT, "generated %,d tokens in %,d sequences -> %s%n"
                     + "model load %.1f s; generation %.1f s, %.1f tokens/s (KV-cache decoding, batch %d)%n"
                     + "prepare it as pretrain data with: kd4j prepare --input %s --tokenizer %s --out DATA%n",
-                    r.tokens(), r.sequences(), r.corpus(), loadSeconds, r.seconds(), r.tokensPerSecond(), batch,
-                    r.corpus(), tokDir);
+                    r.tokens(), r.sequences(), r.corpus(), done.loadSeconds(), r.seconds(), r.tokensPerSecond(), batch,
+                    r.corpus(), config.tokenizer());
             return ExitCodes.OK;
         }
     }

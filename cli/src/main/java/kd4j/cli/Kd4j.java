@@ -27,6 +27,11 @@ public final class Kd4j implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Declared once, inherited by every subcommand (Errors reads it from the parse result). */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "stack traces for unexpected errors (also -Dkd4j.verbose=true)")
+    boolean verbose;
+
     public static void main(String[] args) {
         int code = newCommandLine().execute(args);
         kd4j.mpi.Communicators.finish(code);      // an MPI rank finalises, or on failure stops the other ranks

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import kd4j.distill.pipeline.PipelineConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -40,16 +41,12 @@ public final class PipelineCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 0 = all cores (overrides run.threads)")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "DEVICE", description = "cpu, cpu:N, opencl, opencl:N (overrides run.device)")
-    String device;
-
-    @Option(names = "--verbose", description = "stack traces for unexpected errors")
-    boolean verbose;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Override
     public Integer call() throws Exception {
         PipelineConfig cfg = PipelineConfig.load(config);
-        cfg = cfg.withRun(overrideRun(cfg.run(), out, seeds, threads, device));
+        cfg = cfg.withRun(overrideRun(cfg.run(), out, seeds, threads, device.spec(null)));
         cfg = DemoCommand.withRatios(cfg, ratios, spec);
         Path base = config.toAbsolutePath().getParent();
         return DemoCommand.runPipeline(cfg, base, spec);

@@ -60,9 +60,6 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--docs-per-shard", defaultValue = "4096", paramLabel = "N", description = "documents per token shard (default: ${DEFAULT-VALUE})")
     int documentsPerShard;
 
-    @Option(names = "--verbose", description = "stack traces for unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();

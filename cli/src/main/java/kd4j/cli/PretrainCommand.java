@@ -8,7 +8,6 @@
 package kd4j.cli;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,22 +19,17 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import kd4j.data.DataFormatException;
-import kd4j.data.TokenDataset;
-import kd4j.data.TokenSequences;
-import kd4j.models.CausalLM;
-import kd4j.models.MemoryPlan;
-import kd4j.models.ModelConfig;
-import kd4j.models.Models;
+import kd4j.distill.kd.KdPlan;
+import kd4j.distill.kd.PretrainJob;
 import kd4j.mpi.Communicator;
 import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
-import kd4j.train.BatcherData;
 import kd4j.train.TrainConfig;
 import kd4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -44,7 +38,8 @@ import picocli.CommandLine.Spec;
                 "Config sections: model {init | config}, data {train, validation, seqLength, batchSize, gradAccum}, "
                 + "optimizer {lr, weightDecay, beta1, beta2, eps, clip}, schedule {kind: cosine|wsd|constant, warmupSteps, "
                 + "minLrRatio, decayFraction}, run {out, maxSteps, maxTokens, evalInterval, evalBatches, "
-                + "checkpointInterval, keepCheckpoints, logInterval, seed, threads, device, activationCheckpointing, precision}."})
+                + "checkpointInterval, keepCheckpoints, logInterval, seed, threads, device, activationCheckpointing, precision}, "
+                + "kd {mode, teacher, logits, preset, alpha, tau, tau2, divergence, skew, tail} (the KD flags below)."})
 public final class PretrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -108,8 +103,7 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads, 0 = all cores (run.threads)")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "DEVICE", description = "cpu, cpu:N, opencl, opencl:N, reference (run.device)")
-    String device;
+    @Mixin DeviceOptions device = new DeviceOptions();
 
     @Option(names = "--activation-checkpointing", negatable = true,
             description = "recompute each layer's forward in backward: same gradients, far less activation memory, "
@@ -131,92 +125,66 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "no progress bar (logs one line per evaluation instead)")
     boolean noProgress;
 
-    @Option(names = "--verbose", description = "stack traces for unexpected errors")
-    boolean verbose;
-
     @picocli.CommandLine.Mixin
     KdOptions kd = new KdOptions();
 
     @Override
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
         TrainConfig cfg = loadConfig();
-        kd.check(cfg.totalSteps());
+        KdPlan.check(cfg.kd(), cfg.totalSteps());
         Path runDir = Path.of(cfg.run().out());
         String deviceSpec = cfg.run().device();
         if (deviceSpec.equals("cpu") && cfg.run().threads() > 0) deviceSpec = "cpu:" + cfg.run().threads();
         Communicator comm = Communicators.world();
         deviceSpec = Backends.forLocalRank(deviceSpec, comm.localRank(), comm.localSize());
-        try (Backend be = Backends.open(deviceSpec);
-             TokenDataset trainSet = TokenDataset.open(Path.of(cfg.data().train()));
-             TokenDataset validSet = cfg.data().validation() == null ? null : TokenDataset.open(Path.of(cfg.data().validation()))) {
-            ModelConfig studentConfig = Models.readConfig(Path.of(cfg.model().init() != null ? cfg.model().init() : cfg.model().config()));
-            var plan = MemoryPlan.training(studentConfig, cfg.data().batchSize(), cfg.data().seqLength(),
-                    cfg.run().activationCheckpointing(),
-                    kd.onlineTeacher(), be);
-            spec.commandLine().getErr().println(plan.table());
-            plan.requireFits("lower data.batchSize (raise data.gradAccum to keep the tokens per step) or data.seqLength,"
-                    + " or give the JVM more native memory (KD4J_JAVA_OPTS=-XX:MaxDirectMemorySize=...)");
-            CausalLM model = cfg.model().init() != null
-                    ? Models.load(Path.of(cfg.model().init()), be)
-                    : Models.randomInit(Models.readConfig(Path.of(cfg.model().config())), be, cfg.run().seed());
-            checkVocabulary(trainSet, model.config(), cfg);
-            if (validSet != null) checkVocabulary(validSet, model.config(), cfg);
-            KdOptions.Plan kdPlan = kd.plan(model, be, cfg, Path.of(cfg.data().train()), resume, stdout);
-            cfg = kdPlan.config();
-            TokenSequences trainInstances = trainSet.instances(TokenDataset.Split.TRAIN);
-            int seq = cfg.data().seqLength();
-            int available = trainSet.instanceLength() - 1;
-            if (seq > available)
-                throw DataFormatException.of(trainSet.directory(), "instances hold " + available + " tokens + 1, fewer than "
-                        + "data.seqLength " + seq + "; prepare with --seq " + seq + " or lower data.seqLength");
-            List<int[]> valid = validationInstances(validSet != null ? validSet : trainSet, cfg);
-            int pad = Math.max(0, model.config().eosTokenId());
-            try (BatcherData data = new BatcherData(trainInstances, cfg.data().batchSize(), seq, pad, cfg.run().seed())) {
-                // ranks other than 0 never draw a bar: they print their own throughput lines (Trainer.logRank)
-                PrintStream progress = noProgress && comm.isRoot() ? null : System.err;
-                Trainer trainer = Trainer.builder(model, cfg, data).validation(valid).runDir(runDir).resume(resume).loss(kdPlan.loss())
-                        .progress(progress).detectAnomaly(detectAnomaly).communicator(comm)
-                        .warnings(w -> { spec.commandLine().getErr().println("kd4j: warning: " + w); spec.commandLine().getErr().flush(); })
-                        .listener(r -> {
-                            if (noProgress && r.hasEval() && comm.isRoot())
-                                stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  eval %.4f (ppl %.2f)  %,.0f tok/s  data wait %.1f%%%n",
-                                        r.step(), r.totalSteps(), r.loss(), r.evalLoss(), Math.exp(r.evalLoss()),
-                                        r.tokensPerSecond(), 100 * r.dataWaitShare());
-                        })
-                        .build();
-                CountDownLatch finished = new CountDownLatch(1);
-                Thread hook = new Thread(() -> {
-                    trainer.requestStop();          // Ctrl-C: finish the step, write a checkpoint, then exit
-                    try { finished.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
-                });
-                Runtime.getRuntime().addShutdownHook(hook);
-                Trainer.Result result;
-                try {
-                    if (comm.isDistributed())
-                        stdout.printf("kd4j pretrain: %s on %s%n", comm.describe(), be.describe());
-                    if (comm.isRoot())
-                        stdout.printf("kd4j pretrain: %s, %,d parameters on %s; %,d steps of %,d tokens%s -> %s%n",
-                                model.config().architecture(), model.parameters().numel(), be.describe(),
-                                cfg.totalSteps(), cfg.tokensPerStep(),
-                                comm.isDistributed() ? " over " + comm.size() + " ranks" : "", runDir);
-                    stdout.flush();
-                    result = trainer.run();
-                } finally {
-                    finished.countDown();
-                    try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { }
-                }
-                if (!comm.isRoot()) return ExitCodes.OK;        // rank 0 reports the run
-                stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f", result.stopped() ? "stopped" : "done",
-                        result.steps(), result.loss());
-                if (!Double.isNaN(result.evalLoss()))
-                    stdout.printf(Locale.ROOT, ", validation loss %.4f (perplexity %.2f)", result.evalLoss(), Math.exp(result.evalLoss()));
-                stdout.println();
-                if (kdPlan.kd() != null) stdout.println("kd: " + kdPlan.report());
-                stdout.println("run folder: " + runDir + (result.modelDir() != null ? "  (model: " + result.modelDir() + ")" : "")
-                        + (result.stopped() ? "  -- continue with: kd4j pretrain --resume --out " + runDir : ""));
-                return ExitCodes.OK;
+        try (Backend be = Backends.open(deviceSpec)) {
+            PretrainJob job = new PretrainJob(cfg).resume(resume).detectAnomaly(detectAnomaly).communicator(comm)
+                    // ranks other than 0 never draw a bar: they print their own throughput lines (Trainer.logRank)
+                    .progress(noProgress && comm.isRoot() ? null : System.err)
+                    .out(stdout).memoryPlan(stderr)
+                    .warnings(w -> { stderr.println("kd4j: warning: " + w); stderr.flush(); })
+                    .listener(r -> {
+                        if (noProgress && r.hasEval() && comm.isRoot())
+                            stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  eval %.4f (ppl %.2f)  %,.0f tok/s  data wait %.1f%%%n",
+                                    r.step(), r.totalSteps(), r.loss(), r.evalLoss(), Math.exp(r.evalLoss()),
+                                    r.tokensPerSecond(), 100 * r.dataWaitShare());
+                    })
+                    .started(s -> {
+                        if (comm.isDistributed())
+                            stdout.printf("kd4j pretrain: %s on %s%n", comm.describe(), be.describe());
+                        if (comm.isRoot())
+                            stdout.printf("kd4j pretrain: %s, %,d parameters on %s; %,d steps of %,d tokens%s -> %s%n",
+                                    s.model().config().architecture(), s.model().parameters().numel(), be.describe(),
+                                    s.config().totalSteps(), s.config().tokensPerStep(),
+                                    comm.isDistributed() ? " over " + comm.size() + " ranks" : "", runDir);
+                        stdout.flush();
+                    });
+            CountDownLatch finished = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                job.requestStop();          // Ctrl-C: finish the step, write a checkpoint, then exit
+                try { finished.await(120, TimeUnit.SECONDS); } catch (InterruptedException ignored) { }
+            });
+            Runtime.getRuntime().addShutdownHook(hook);
+            PretrainJob.Result done;
+            try {
+                done = job.run(be);
+            } finally {
+                finished.countDown();
+                try { Runtime.getRuntime().removeShutdownHook(hook); } catch (IllegalStateException shuttingDown) { }
             }
+            if (!comm.isRoot()) return ExitCodes.OK;        // rank 0 reports the run
+            Trainer.Result result = done.run();
+            stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f", result.stopped() ? "stopped" : "done",
+                    result.steps(), result.loss());
+            if (!Double.isNaN(result.evalLoss()))
+                stdout.printf(Locale.ROOT, ", validation loss %.4f (perplexity %.2f)", result.evalLoss(), Math.exp(result.evalLoss()));
+            stdout.println();
+            if (done.kd().kd() != null) stdout.println("kd: " + done.kd().report());
+            stdout.println("run folder: " + runDir + (result.modelDir() != null ? "  (model: " + result.modelDir() + ")" : "")
+                    + (result.stopped() ? "  -- continue with: kd4j pretrain --resume --out " + runDir : ""));
+            return ExitCodes.OK;
         }
     }
 
@@ -241,10 +209,10 @@ public final class PretrainCommand implements Callable<Integer> {
         put(o, flagOf, "--checkpoint-interval", "run.checkpointInterval", checkpointInterval);
         put(o, flagOf, "--seed", "run.seed", seed);
         put(o, flagOf, "--threads", "run.threads", threads);
-        put(o, flagOf, "--device", "run.device", device);
+        put(o, flagOf, "--device", "run.device", device.spec(null));
         put(o, flagOf, "--activation-checkpointing", "run.activationCheckpointing", activationCheckpointing);
         put(o, flagOf, "--precision", "run.precision", precision);
-        kd.addOverrides(o);
+        kd.addOverrides(o, flagOf);
         for (String kv : set) {
             int eq = kv.indexOf('=');
             if (eq <= 0)
@@ -281,36 +249,5 @@ public final class PretrainCommand implements Callable<Integer> {
         if (value == null) return;
         o.put(key, value.toString());
         flagOf.put(key, flag);
-    }
-
-    /** The prepared data's tokenizer must fit the model: every id below the model's vocabulary size. */
-    private static void checkVocabulary(TokenDataset data, ModelConfig model, TrainConfig cfg) throws IOException {
-        // every token file this run opens is range-checked once against the model (the manifest could lie)
-        data.requireIdsBelow(model.vocabSize(), "the model's vocab_size " + model.vocabSize() + " (from "
-                + (cfg.model().init() != null ? cfg.model().init() : cfg.model().config()) + ")");
-        var manifest = data.manifest();
-        if (manifest.isEmpty() || manifest.get().tokenizer() == null) return;
-        int vocab = manifest.get().tokenizer().vocabSize();
-        if (vocab > model.vocabSize())
-            throw DataFormatException.of(data.directory().resolve(TokenDataset.MANIFEST), "tokenizer vocabulary of "
-                    + vocab + " ids does not fit the model's vocab_size " + model.vocabSize() + " (from "
-                    + (cfg.model().init() != null ? cfg.model().init() : cfg.model().config())
-                    + "); use a model config with vocab_size >= " + vocab + " or prepare the data with its tokenizer");
-    }
-
-    /** The first evalBatches * batchSize validation instances, cut to seqLength + 1 tokens. */
-    private static List<int[]> validationInstances(TokenDataset set, TrainConfig cfg) throws IOException {
-        var counts = set.manifest().map(m -> m.counts(TokenDataset.Split.VALID)).orElse(null);
-        if (counts == null || counts.instances() == 0) return List.of();
-        TokenSequences v = set.instances(TokenDataset.Split.VALID);
-        int width = cfg.data().seqLength() + 1;
-        long n = Math.min(v.size(), (long) cfg.run().evalBatches() * cfg.data().batchSize());
-        List<int[]> out = new ArrayList<>();
-        for (long i = 0; i < n; i++) {
-            int[] row = new int[v.length(i)];
-            v.read(i, row, 0);
-            if (row.length >= 2) out.add(row.length > width ? java.util.Arrays.copyOf(row, width) : row);
-        }
-        return out;
     }
 }

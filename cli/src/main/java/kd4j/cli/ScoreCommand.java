@@ -15,15 +15,12 @@ import java.util.List;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import kd4j.distill.score.DatasetInstances;
+import kd4j.data.Shard;
 import kd4j.distill.score.ModelId;
 import kd4j.distill.score.ScoreFile;
+import kd4j.distill.score.ScoreJob;
 import kd4j.distill.score.ScoreRun;
-import kd4j.distill.score.Shard;
-import kd4j.distill.score.TeacherScorer;
-import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
-import kd4j.models.Models;
 import kd4j.mpi.Communicator;
 import kd4j.mpi.Communicators;
 import kd4j.tensor.Backend;
@@ -49,9 +46,6 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Mixin CorpusPassOptions pass;
 
-    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         Shard slice = pass.slice(spec);
@@ -60,23 +54,17 @@ public final class ScoreCommand implements Callable<Integer> {
         if (comm.isDistributed()) out = rankFile(whole, comm.rank(), comm.size());
         PrintWriter err = spec.commandLine().getErr();
         Path data = pass.data;
-        try (DatasetInstances source = DatasetInstances.open(data, pass.corpusTokenizer(model));
-             Backend be = pass.openBackend()) {
-            pass.planMemory("score", model, source, ChunkedLogits.DEFAULT_CHUNK_BYTES, be, err);
-            CausalLM lm = Models.load(model, be, true);
-            String id = ModelId.of(model);
-            err.printf(Locale.ROOT, "kd4j score: %s on %s (%,d instances, shard %s), %s, batch %d%n", id, data,
-                    source.size(), slice, be.describe(), pass.batch);
-            ScoreRun run = new ScoreRun(source, new TeacherScorer(lm, pass.batch, source.eosId(), source.padId()), id, slice,
-                    out, pass.chunk).recordDataPath(data.toAbsolutePath().normalize().toString());
+        var config = new ScoreJob.Config(model, data, pass.corpusTokenizer(model), out, slice, pass.batch, pass.chunk);
+        try (Backend be = pass.openBackend()) {
             var progress = new CorpusPassOptions.ProgressPrinter(err, "scored");
-            ScoreRun.Progress[] last = {null};
-            ScoreFile result = run.run(p -> {
-                last[0] = p;
-                progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line);
-            });
-            ScoreRun.Progress p = last[0];
-            if (p == null) spec.commandLine().getOut().printf("%s already holds these scores (%,d instances)%n", out, result.size());
+            ScoreJob.Result result = ScoreJob.run(config, be, source -> {
+                pass.planMemory("score", model, source, ChunkedLogits.DEFAULT_CHUNK_BYTES, be, err);
+                err.printf(Locale.ROOT, "kd4j score: %s on %s (%,d instances, shard %s), %s, batch %d%n", ModelId.of(model),
+                        data, source.size(), slice, be.describe(), pass.batch);
+            }, p -> progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line));
+            ScoreRun.Progress p = result.last();
+            if (p == null) spec.commandLine().getOut().printf("%s already holds these scores (%,d instances)%n", out,
+                    result.scores().size());
             else spec.commandLine().getOut().printf(Locale.ROOT,
                     "scored %,d instances (%,d tokens) in %.1f s: %,.0f tokens/s, %,.1f instances/s -> %s%n",
                     p.instancesThisRun(), p.tokensThisRun(), p.secondsThisRun(), p.tokensPerSecond(),

@@ -25,9 +25,6 @@ public final class ScoreMergeCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "SHARD", description = "the shard score files, in any order")
     List<Path> shards;
 
-    @Option(names = "--verbose", description = "print stack traces of unexpected errors")
-    boolean verbose;
-
     @Override
     public Integer call() throws Exception {
         ScoreFile merged = ScoreFile.merge(shards);

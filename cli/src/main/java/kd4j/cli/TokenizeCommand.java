@@ -50,9 +50,6 @@ public final class TokenizeCommand implements Callable<Integer> {
             description = "Compare ids, ids_with_special, decoded and decoded_skip_special with every case.")
     Path check;
 
-    @Option(names = "--verbose", description = "Stack traces for unexpected errors.")
-    boolean verbose;
-
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();

@@ -41,9 +41,6 @@ public final class TokenizerTrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
-    @Option(names = "--verbose", description = "Stack traces for unexpected errors.")
-    boolean verbose;
-
     @Override
     public Integer call() throws IOException {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();

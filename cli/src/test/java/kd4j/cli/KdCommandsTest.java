@@ -91,6 +91,16 @@ class KdCommandsTest {
                 "--max-steps", "6", "--kd", "offline", "--logits", cache.toString(), "--alpha", "0.3", "--no-progress", "--threads", "1");
         assertEquals(ExitCodes.USAGE, changed.exit(), changed.out());
         assertTrue(changed.err().contains("--resume would change the KD settings"), changed.err());
+        // a run folder from before the kd section joined train-config.json: its kd-config.json is still checked
+        Path offRun = dir.resolve("off");
+        String saved = Files.readString(offRun.resolve("train-config.json"));
+        Files.writeString(offRun.resolve("train-config.json"), saved.replaceAll("(?s),\\s*\"kd\" : \\{.*?\\}", ""));
+        Files.writeString(offRun.resolve("kd-config.json"), "offline; reverse-kl, tau 2.0, alpha constant(0.1); tail TAIL\n");
+        CliRunner.Run legacy = CliRunner.run("pretrain", "--resume", "--out", offRun.toString(), "--max-steps", "6",
+                "--kd", "offline", "--logits", cache.toString(), "--alpha", "wsd:0.9", "--no-progress", "--threads", "1");
+        assertEquals(ExitCodes.USAGE, legacy.exit(), legacy.out());
+        assertTrue(legacy.err().contains(offRun.resolve("kd-config.json") + ": --resume would change the KD settings from "
+                + "'offline; reverse-kl, tau 2.0, alpha constant(0.1); tail TAIL' to 'offline; forward-kl"), legacy.err());
 
         long ns = parameters(Models.parseConfig(MODEL.formatted(32, 512), Path.of("s"))), nt = parameters(Models.readConfig(teacher));
         long matched = KdPreset.computeMatchedSteps(12, ns, nt);

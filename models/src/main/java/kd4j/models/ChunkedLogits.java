@@ -10,6 +10,9 @@ package kd4j.models;
 import kd4j.autograd.GradMode;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Var;
+import kd4j.tensor.Backend;
+import kd4j.tensor.DType;
+import kd4j.tensor.ShapeException;
 import kd4j.tensor.Tensor;
 
 public final class ChunkedLogits {
@@ -44,6 +47,29 @@ public final class ChunkedLogits {
     public long blockBytes(int positions) {
         int vocab = model.config().vocabSize();
         return (long) Math.min(positions, rowsPerBlock(vocab, chunkBytes)) * vocab * Float.BYTES;
+    }
+
+    /**
+     * -log p(target) of every position of batch, forward only (0 where the target is IGNORE), [B*T] row-major:
+     * the one per-token log-probability routine of scoring and evaluation. The logits are reduced one block at a
+     * time, never [B, T, V] whole.
+     */
+    public float[] negLogProbs(NextTokenBatch batch) {
+        Backend be = model.backend();
+        int vocab = model.config().vocabSize(), n = batch.batchSize() * batch.seqLength();
+        Tensor ids = be.fromInts(batch.inputs(), batch.batchSize(), batch.seqLength());
+        Tensor mask = batch.keyMask() == null ? null : be.fromInts(batch.keyMask(), batch.batchSize(), batch.seqLength());
+        Tensor targets = be.fromInts(batch.targets(), n);
+        Tensor losses = be.empty(DType.F32, n), lse = be.empty(DType.F32, n);
+        forEach(ids, mask, (r0, block) -> {
+            int rows = block.dim(0);
+            if (block.rank() != 2 || block.dim(1) != vocab)
+                throw ShapeException.of("ChunkedLogits", "model returned logits of the wrong shape",
+                        "logits", block, "expected", new int[] {rows, vocab});
+            be.crossEntropyForward(block, targets.narrow(0, r0, rows), NextTokenBatch.IGNORE, losses.narrow(0, r0, rows),
+                    lse.narrow(0, r0, rows));
+        });
+        return losses.toFloatArray();
     }
 
     /**

@@ -14,8 +14,6 @@ import kd4j.tensor.ShapeException;
 import kd4j.tensor.Tensor;
 
 public final class Models {
-    /** The ignore index of nextTokenTargets (as PyTorch's cross_entropy default). */
-    public static final int IGNORE_INDEX = -100;
 
     private Models() {}
 
@@ -44,7 +42,7 @@ public final class Models {
     public static void save(CausalLM model, Path dir) { HfCheckpoint.save(model, dir); }
 
     /**
-     * Targets I32 [B, T] for causal-LM training: targets[b, t] = ids[b, t+1], and IGNORE_INDEX for the last
+     * Targets I32 [B, T] for causal-LM training: targets[b, t] = ids[b, t+1], and NextTokenBatch.IGNORE for the last
      * position and wherever the next token is padding (keyMask 0). keyMask may be null.
      */
     public static Tensor nextTokenTargets(Tensor ids, Tensor keyMask) {
@@ -58,7 +56,7 @@ public final class Models {
             for (int t = 0; t < time; t++) {
                 int n = b * time + t;
                 boolean valid = t + 1 < time && (mask == null || (mask[n] != 0 && mask[n + 1] != 0));
-                targets[n] = valid ? id[n + 1] : IGNORE_INDEX;
+                targets[n] = valid ? id[n + 1] : NextTokenBatch.IGNORE;
             }
         return ids.backend().fromInts(targets, batch, time);
     }

@@ -88,7 +88,7 @@ class ActivationCheckpointTest {
         double step() {
             model.parameters().zeroGrad();
             try (var scope = arena.activate(); var c = ActivationCheckpoint.enable(checkpoint)) {
-                Var loss = LossOps.crossEntropy(model.forward(ids, mask), targets, Models.IGNORE_INDEX);
+                Var loss = LossOps.crossEntropy(model.forward(ids, mask), targets, NextTokenBatch.IGNORE);
                 Tape.backward(loss);
                 return loss.data().item(new long[loss.data().rank()]);
             }

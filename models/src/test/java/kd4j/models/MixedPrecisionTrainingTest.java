@@ -105,7 +105,7 @@ class MixedPrecisionTrainingTest {
                 b = new Var(cl.fromFloats(bv, out), true);
         StepArena arena = new StepArena();
         try (var scope = arena.activate(); var p = MatmulPrecision.use(MatmulPrecision.BF16)) {
-            Var loss = LossOps.crossEntropy(LinearOps.linear(x, w, b), cl.fromInts(targets, n), Models.IGNORE_INDEX);
+            Var loss = LossOps.crossEntropy(LinearOps.linear(x, w, b), cl.fromInts(targets, n), NextTokenBatch.IGNORE);
             Tape.backward(loss);
         }
         ReferenceBackend ref = new ReferenceBackend();
@@ -152,7 +152,7 @@ class MixedPrecisionTrainingTest {
         d[which][i] += h;
         Var x = new Var(ref.fromDoubles(d[0], n, in), false), w = new Var(ref.fromDoubles(d[1], out, in), false),
                 b = new Var(ref.fromDoubles(d[2], out), false);
-        return LossOps.crossEntropy(LinearOps.linear(x, w, b), ref.fromInts(targets, n), Models.IGNORE_INDEX).data().item();
+        return LossOps.crossEntropy(LinearOps.linear(x, w, b), ref.fromInts(targets, n), NextTokenBatch.IGNORE).data().item();
     }
 
     private static float[] gaussian(Random r, int count) {
@@ -181,7 +181,7 @@ class MixedPrecisionTrainingTest {
         double run() {
             model.parameters().zeroGrad();
             try (var scope = arena.activate(); var p = MatmulPrecision.use(precision)) {
-                Var loss = LossOps.crossEntropy(model.forward(ids, null), targets, Models.IGNORE_INDEX);
+                Var loss = LossOps.crossEntropy(model.forward(ids, null), targets, NextTokenBatch.IGNORE);
                 Tape.backward(loss);
                 return loss.data().item(new long[loss.data().rank()]);
             }

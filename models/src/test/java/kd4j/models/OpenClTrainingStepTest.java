@@ -114,7 +114,7 @@ class OpenClTrainingStepTest {
         double run() {
             model.parameters().zeroGrad();
             try (var scope = arena.activate()) {
-                Var loss = LossOps.crossEntropy(model.forward(ids, mask), targets, Models.IGNORE_INDEX);
+                Var loss = LossOps.crossEntropy(model.forward(ids, mask), targets, NextTokenBatch.IGNORE);
                 Tape.backward(loss);
                 return loss.data().item(new long[loss.data().rank()]);
             }

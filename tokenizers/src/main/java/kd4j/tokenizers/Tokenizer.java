@@ -36,6 +36,6 @@ public interface Tokenizer {
      * short documents balance). result[i] belongs to texts.get(i).
      */
     default int[][] encodeBatch(List<String> texts, int threads) {
-        return Batch.run(texts.size(), threads, i -> encode(texts.get(i)));
+        return ParallelJobs.run(texts.size(), threads, i -> encode(texts.get(i)));
     }
 }

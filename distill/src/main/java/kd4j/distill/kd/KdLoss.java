@@ -18,10 +18,11 @@ import kd4j.autograd.ops.ElementwiseOps;
 import kd4j.autograd.ops.LossOps;
 import kd4j.models.CausalLM;
 import kd4j.models.ModelConfig;
+import kd4j.models.NextTokenBatch;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Tensor;
-import kd4j.train.Batch;
 import kd4j.train.LossFunction;
+import kd4j.train.MicroBatch;
 
 public final class KdLoss implements LossFunction {
     /**
@@ -86,13 +87,13 @@ public final class KdLoss implements LossFunction {
     }
 
     @Override
-    public Var loss(CausalLM student, Batch batch, long step) {
+    public Var loss(CausalLM student, MicroBatch batch, long step) {
         Backend be = student.backend();
         int b = batch.batchSize(), t = batch.seqLength(), n = b * t;
         Tensor ids = be.fromInts(batch.inputs(), b, t);
         Var logits = student.forward(ids, null);
         int vocab = logits.dim(-1);
-        Var lm = LossOps.crossEntropyPerToken(logits, be.fromInts(batch.targets(), n), Batch.IGNORE);
+        Var lm = LossOps.crossEntropyPerToken(logits, be.fromInts(batch.targets(), n), NextTokenBatch.IGNORE);
         Var kd;
         if (teacher != null) {
             requireSameVocabulary(teacher.config(), student.config(), "(--teacher)");
@@ -123,7 +124,7 @@ public final class KdLoss implements LossFunction {
         double alpha = settings.alpha().alpha(Math.max(0, step - 1));
         float[] weights = new float[n];
         int counted = batch.countedTokens();
-        for (int i = 0; i < n; i++) weights[i] = batch.targets()[i] == Batch.IGNORE || counted == 0 ? 0f : 1f / counted;
+        for (int i = 0; i < n; i++) weights[i] = batch.targets()[i] == NextTokenBatch.IGNORE || counted == 0 ? 0f : 1f / counted;
         Tensor w = be.fromFloats(weights, n);
         Var loss = LossOps.weightedSum(mix(lm, kd, alpha), w);
         last.clear();

@@ -10,7 +10,7 @@ package kd4j.distill.kd;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import kd4j.distill.score.Shard;
+import kd4j.data.Shard;
 
 public record LogitsCacheManifest(
         String format,

@@ -20,10 +20,11 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.zip.CRC32;
 import kd4j.data.AtomicFiles;
-import kd4j.distill.score.InstanceSource;
-import kd4j.distill.score.Shard;
+import kd4j.data.Shard;
+import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
+import kd4j.models.NextTokenBatch;
 import kd4j.tensor.Backend;
 
 public final class LogitsCacheRun {
@@ -47,7 +48,7 @@ public final class LogitsCacheRun {
         void chunkDone(Progress progress);
     }
 
-    private final InstanceSource source;
+    private final TokenSequences source;
     private final CausalLM teacher;
     private final LogitsCacheManifest manifest;
     private final Path out;
@@ -58,7 +59,7 @@ public final class LogitsCacheRun {
     private static final long HOST_COPY_BYTES = 16L << 20;
     private final ChunkedLogits logits;
 
-    public LogitsCacheRun(InstanceSource source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
+    public LogitsCacheRun(TokenSequences source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
                           int probBits, long seed, Shard shard, Path out, int batchSize, int chunkBatches) {
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
         if (chunkBatches < 1) throw new IllegalArgumentException("a chunk must hold at least one batch, got " + chunkBatches);
@@ -167,16 +168,14 @@ public final class LogitsCacheRun {
     private void cacheBatch(long first, int b, TopPkLogits truncator, Encoder enc) {
         int[][] batch = new int[b][];
         int maxLength = 0;
-        boolean ragged = false;
         int vocab = manifest.vocabSize();
         for (int j = 0; j < b; j++) {
-            batch[j] = source.instance(first + j);
+            batch[j] = source.get(first + j);
             for (int t = 0; t < batch[j].length; t++)
                 if (batch[j][t] < 0 || batch[j][t] >= vocab)
                     throw new IllegalArgumentException("instance " + (first + j) + ", position " + t + ": token id "
                             + batch[j][t] + " is outside the teacher's vocabulary [0, " + vocab + "); was the corpus "
                             + "made with another tokenizer? (for a teacher with another tokenizer use Difference Sampling)");
-            if (j > 0 && batch[j].length != batch[0].length) ragged = true;
             maxLength = Math.max(maxLength, batch[j].length);
         }
         int tLen = maxLength - 1;
@@ -184,13 +183,8 @@ public final class LogitsCacheRun {
             for (int j = 0; j < b; j++) enc.beginInstance(0);
             return;
         }
-        int fill = Math.max(0, source.padId() >= 0 ? source.padId() : source.eosId());
-        int[] ids = new int[b * tLen], mask = ragged ? new int[b * tLen] : null;
-        for (int j = 0; j < b; j++)
-            for (int t = 0; t < tLen; t++) {
-                ids[j * tLen + t] = t < batch[j].length ? batch[j][t] : fill;
-                if (mask != null) mask[j * tLen + t] = t < batch[j].length - 1 ? 1 : 0;
-            }
+        NextTokenBatch rows = NextTokenBatch.of(batch, b, tLen, Math.max(0, source.padId() >= 0 ? source.padId() : source.eosId()),
+                NextTokenBatch.ALL, true);
         Backend be = teacher.backend();
         int[] kept = new int[manifest.maxKept()];
         float[] probs = new float[manifest.maxKept()];
@@ -199,8 +193,8 @@ public final class LogitsCacheRun {
         SplittableRandom[] rng = new SplittableRandom[1];
         int[] begun = {-1};                                     // the last instance handed to enc.beginInstance
         // Rows b*T + t arrive in order, one block of positions at a time (never [B, T, V] whole).
-        logits.forEach(be.fromInts(ids, b, tLen),
-                mask == null ? null : be.fromInts(mask, b, tLen), (r0, block) -> {
+        logits.forEach(be.fromInts(rows.inputs(), b, tLen),
+                rows.keyMask() == null ? null : be.fromInts(rows.keyMask(), b, tLen), (r0, block) -> {
             if (block.dim(1) != vocab)
                 throw new IllegalStateException("teacher returned " + block.dim(1) + " logits per token, its config says " + vocab);
             int rowsPerCopy = ChunkedLogits.rowsPerBlock(vocab, HOST_COPY_BYTES);

@@ -32,29 +32,21 @@ import kd4j.data.AtomicFiles;
 import kd4j.data.CorpusReader;
 import kd4j.data.Document;
 import kd4j.data.Prepare;
+import kd4j.data.Shard;
 import kd4j.data.TokenDataset;
 import kd4j.data.TokenSequences;
 import kd4j.distill.kd.KdLoss;
-import kd4j.distill.kd.KdPreset;
-import kd4j.distill.score.DatasetInstances;
-import kd4j.distill.score.ModelId;
+import kd4j.distill.kd.PretrainJob;
 import kd4j.distill.score.ScoreFile;
+import kd4j.distill.score.ScoreJob;
 import kd4j.distill.score.ScoreRun;
-import kd4j.distill.score.Shard;
-import kd4j.distill.score.TeacherScorer;
 import kd4j.distill.select.DifferenceSampling;
-import kd4j.distill.select.Retokenizer;
-import kd4j.distill.select.SelectedDataset;
-import kd4j.distill.select.SelectionReport;
-import kd4j.models.CausalLM;
-import kd4j.models.Models;
+import kd4j.distill.select.SelectJob;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
 import kd4j.tokenizers.BpeTrainer;
 import kd4j.tokenizers.Tokenizer;
 import kd4j.tokenizers.Tokenizers;
-import kd4j.train.BatcherData;
-import kd4j.train.LossFunction;
 import kd4j.train.TrainConfig;
 import kd4j.train.Trainer;
 
@@ -399,54 +391,43 @@ public final class Pipeline {
                            long seed, Path teacher) throws IOException {
         Tokenizer tok = Tokenizers.load(tokenizerDir);
         int seq = cfg.data().seq();
-        CausalLM model = Models.randomInit(Models.parseConfig(ModelJson.of(t.model(), tok.vocabSize(), tok.eosId(), seq),
-                dir.resolve("config.json")), be, seed);
-        long parameters = KdLoss.parameterCount(model);
-        long steps = t.steps();
-        LossFunction loss = LossFunction.languageModel();
-        KdLoss kd = null;
-        long teacherParameters = 0;
-        if (teacher != null) {
-            CausalLM teacherModel = Models.load(teacher, be, true);
-            teacherParameters = KdLoss.parameterCount(teacherModel);
-            // MiniPLM's Vanilla KD: student + teacher FLOPs equal the other students' (fewer steps).
-            steps = KdPreset.computeMatchedSteps(t.steps(), parameters, teacherParameters);
-            log.println("  " + KdPreset.describeComputeMatch(t.steps(), parameters, teacherParameters));
-            kd = KdLoss.online(teacherModel, KdPreset.VANILLA.settings(steps));
-            loss = kd;
-        }
-        TrainConfig tc = trainConfig(dir, t, data, seq, steps, seed);
-        try (TokenDataset ds = TokenDataset.open(data)) {
-            TokenSequences instances = subset(ds.instances(TokenDataset.Split.TRAIN), t.subset());
-            log.printf(Locale.ROOT, "  %s: %s, %,d parameters; %,d steps of %,d tokens on %,d instances%n", what,
-                    model.config().architecture(), parameters, steps, tc.tokensPerStep(), instances.size());
-            try (BatcherData batches = new BatcherData(instances, t.batchSize(), seq, Math.max(0, tok.eosId()), seed)) {
-                long[] lastPrint = {System.nanoTime()};
-                long t0 = System.nanoTime();
-                Trainer.Result r = Trainer.builder(model, tc, batches).runDir(dir).resume(true).loss(loss)
-                        .listener(s -> {
-                            long now = System.nanoTime();
-                            if (now - lastPrint[0] > 15_000_000_000L || s.step() == s.totalSteps()) {
-                                double elapsed = (now - t0) / 1e9;
-                                log.printf(Locale.ROOT, "  %s: step %d/%d  loss %.3f  %,.0f tok/s%s%n", what, s.step(),
-                                        s.totalSteps(), s.loss(), s.tokensPerSecond(), s.step() == s.totalSteps() ? ""
-                                        : "  ETA " + Stage.duration(elapsed / Math.max(1, s.step()) * (s.totalSteps() - s.step())));
-                                lastPrint[0] = now;
-                            }
-                        }).build().run();
-                long tokens = r.steps() * tc.tokensPerStep();
-                ObjectNode out = JsonNodeFactory.instance.objectNode();
-                out.put("architecture", model.config().architecture()).put("parameters", parameters)
-                        .put("vocabSize", tok.vocabSize()).put("steps", r.steps()).put("tokens", tokens)
-                        .put("finalLoss", r.loss())
-                        // The usual 6 N per training token (forward 2 N + backward 4 N), N with embeddings as MiniPLM counts.
-                        .put("trainFlops", 6.0 * parameters * tokens)
-                        .put("teacherFlops", kd == null ? 0 : kd.teacherFlops())
-                        .put("teacherParameters", teacherParameters)
-                        .put("instances", instances.size());
-                return out;
-            }
-        }
+        Files.createDirectories(dir);
+        AtomicFiles.write(dir.resolve("config.json"), ModelJson.of(t.model(), tok.vocabSize(), tok.eosId(), seq));
+        long[] lastPrint = {System.nanoTime()};
+        long t0 = System.nanoTime();
+        PretrainJob.Result done = new PretrainJob(trainConfig(dir, t, data, seq, t.steps(), seed, teacher))
+                .resume(true).matchBudget(true).out(new java.io.PrintWriter(log, true))
+                // a compute-matched budget (Vanilla KD) also sets the warm-up and the intervals that follow from it
+                .budget(steps -> trainConfig(dir, t, data, seq, steps, seed, teacher))
+                .trainInstances(all -> subset(all, t.subset()))
+                .started(s -> log.printf(Locale.ROOT, "  %s: %s, %,d parameters; %,d steps of %,d tokens on %,d instances%n",
+                        what, s.model().config().architecture(), s.model().parameters().numel(), s.config().totalSteps(),
+                        s.config().tokensPerStep(), s.instances()))
+                .listener(s -> {
+                    long now = System.nanoTime();
+                    if (now - lastPrint[0] > 15_000_000_000L || s.step() == s.totalSteps()) {
+                        double elapsed = (now - t0) / 1e9;
+                        log.printf(Locale.ROOT, "  %s: step %d/%d  loss %.3f  %,.0f tok/s%s%n", what, s.step(),
+                                s.totalSteps(), s.loss(), s.tokensPerSecond(), s.step() == s.totalSteps() ? ""
+                                : "  ETA " + Stage.duration(elapsed / Math.max(1, s.step()) * (s.totalSteps() - s.step())));
+                        lastPrint[0] = now;
+                    }
+                })
+                .run(be);
+        Trainer.Result r = done.run();
+        KdLoss kd = done.kd().kd();
+        long parameters = done.model().parameters().numel();
+        long tokens = r.steps() * done.config().tokensPerStep();
+        ObjectNode out = JsonNodeFactory.instance.objectNode();
+        out.put("architecture", done.model().config().architecture()).put("parameters", parameters)
+                .put("vocabSize", tok.vocabSize()).put("steps", r.steps()).put("tokens", tokens)
+                .put("finalLoss", r.loss())
+                // The usual 6 N per training token (forward 2 N + backward 4 N), N with embeddings as MiniPLM counts.
+                .put("trainFlops", 6.0 * parameters * tokens)
+                .put("teacherFlops", kd == null ? 0 : kd.teacherFlops())
+                .put("teacherParameters", done.kd().teacherParameters())
+                .put("instances", done.instances());
+        return out;
     }
 
     /**
@@ -454,7 +435,8 @@ public final class Pipeline {
      * keep TrainConfig's defaults: AdamW (weight decay 0.1, clip 1.0), cosine to 10% after warm-up, a checkpoint
      * every quarter of the run (so a kill loses at most that), no periodic validation (evaluation is its own stage).
      */
-    private TrainConfig trainConfig(Path dir, PipelineConfig.Training t, Path data, int seq, long steps, long seed) {
+    private TrainConfig trainConfig(Path dir, PipelineConfig.Training t, Path data, int seq, long steps, long seed,
+                                    Path teacher) {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.putObject("model").put("config", dir.resolve("config.json").toString());
         n.putObject("data").put("train", data.toString()).put("seqLength", seq).put("batchSize", t.batchSize());
@@ -464,6 +446,7 @@ public final class Pipeline {
                 .put("checkpointInterval", (int) Math.max(10, steps / 4)).put("keepCheckpoints", 1)
                 .put("logInterval", (int) Math.max(1, steps / 100)).put("seed", seed).put("threads", cfg.run().threads())
                 .put("device", cfg.run().device());
+        if (teacher != null) n.putObject("kd").put("mode", "online").put("teacher", teacher.toString()).put("preset", "vanilla");
         return TrainConfig.parse(null, n.toString());
     }
 
@@ -487,30 +470,24 @@ public final class Pipeline {
     }
 
     private JsonNode score(Backend be, String what, Path modelDir, Path data, Path dir) throws IOException {
-        CausalLM model = Models.load(modelDir, be, true);
-        try (DatasetInstances source = DatasetInstances.open(data, null)) {
-            TeacherScorer scorer = new TeacherScorer(model, cfg.evaluation().batchSize(), source.eosId(), source.padId());
-            long[] lastPrint = {System.nanoTime()};
-            ScoreRun.Progress[] last = {null};
-            ScoreFile f = new ScoreRun(source, scorer, ModelId.of(modelDir), Shard.WHOLE, dir.resolve("scores.bin"), 8)
-                    .recordDataPath(data.toAbsolutePath().normalize().toString())
-                    .run(p -> {
-                        last[0] = p;
-                        long now = System.nanoTime();
-                        if (now - lastPrint[0] > 15_000_000_000L || p.instancesDone() == p.instancesTotal()) {
-                            log.println("  " + what + ": " + p.line());
-                            lastPrint[0] = now;
-                        }
-                    });
-            long tokens = 0;
-            for (int i = 0; i < f.size(); i++) tokens += f.count(i);
-            long parameters = KdLoss.parameterCount(model);
-            return JsonNodeFactory.instance.objectNode().put("instances", f.size()).put("scoredTokens", tokens)
-                    .put("parameters", parameters)
-                    // A forward pass costs 2 N per token; every input position is computed, counted or not.
-                    .put("flops", 2.0 * parameters * (long) f.size() * (cfg.data().seq()))
-                    .put("tokensPerSecond", last[0] == null ? 0 : last[0].tokensPerSecond());
-        }
+        long[] lastPrint = {System.nanoTime()};
+        ScoreJob.Result r = ScoreJob.run(new ScoreJob.Config(modelDir, data, null, dir.resolve("scores.bin"), Shard.WHOLE,
+                cfg.evaluation().batchSize(), 8), be, null, p -> {
+            long now = System.nanoTime();
+            if (now - lastPrint[0] > 15_000_000_000L || p.instancesDone() == p.instancesTotal()) {
+                log.println("  " + what + ": " + p.line());
+                lastPrint[0] = now;
+            }
+        });
+        ScoreFile f = r.scores();
+        long tokens = 0;
+        for (int i = 0; i < f.size(); i++) tokens += f.count(i);
+        long parameters = r.parameters();
+        return JsonNodeFactory.instance.objectNode().put("instances", f.size()).put("scoredTokens", tokens)
+                .put("parameters", parameters)
+                // A forward pass costs 2 N per token; every input position is computed, counted or not.
+                .put("flops", 2.0 * parameters * (long) f.size() * (cfg.data().seq()))
+                .put("tokensPerSecond", r.last() == null ? 0 : r.last().tokensPerSecond());
     }
 
     /**
@@ -520,34 +497,22 @@ public final class Pipeline {
      */
     private JsonNode select(Path data, Path teacherScores, Path referenceScores, Path tokenizerDir, Path studentTokenizerDir,
                             double ratio, Path trainText, Path dir) throws IOException {
-        ScoreFile teacher = ScoreFile.read(teacherScores), reference = ScoreFile.read(referenceScores);
-        var s = DifferenceSampling.select(teacher, teacherScores, reference, referenceScores, ratio,
-                DifferenceSampling.MissingPolicy.EXCLUDE);
-        Tokenizer corpusTok = Tokenizers.load(tokenizerDir);
-        Tokenizer student = studentTokenizerDir == null ? null : Tokenizers.load(studentTokenizerDir);
-        TokenDataset.Manifest written;
-        try (DatasetInstances source = DatasetInstances.open(data, corpusTok)) {
-            Map<String, Object> provenance = new LinkedHashMap<>();
-            provenance.put("teacherScores", teacherScores.toString());
-            provenance.put("teacherModel", teacher.manifest().modelId());
-            provenance.put("referenceScores", referenceScores.toString());
-            provenance.put("referenceModel", reference.manifest().modelId());
-            provenance.put("missingPolicy", "exclude");
-            if (student != null) provenance.put("studentTokenizer", Prepare.fingerprint(student));
-            written = SelectedDataset.write(source, s, dir.resolve("data"), student == null ? null : new Retokenizer(corpusTok, student),
-                    student, provenance, student != null);
-            if (student == null) {
-                List<String> domainOfDocument = domains(trainText);
-                List<String> sources = new ArrayList<>();
-                for (TokenDataset.DocumentEntry e : source.instanceDocuments())
-                    sources.add(e == null || e.ordinal() >= domainOfDocument.size() ? "unknown" : domainOfDocument.get((int) e.ordinal()));
-                SelectionReport.write(dir.resolve("report"), s, "teacher", "reference", sources::get,
-                        id -> corpusTok.decode(source.instance(id), true));
-            }
-        }
+        SelectJob.InstanceLabels domains = source -> {
+            List<String> domainOfDocument = domains(trainText);
+            List<String> labels = new ArrayList<>();
+            for (TokenDataset.DocumentEntry e : source.instanceDocuments())
+                labels.add(e == null || e.ordinal() >= domainOfDocument.size() ? "unknown" : domainOfDocument.get((int) e.ordinal()));
+            return labels;
+        };
+        boolean retokenize = studentTokenizerDir != null;
+        SelectJob.Result result = SelectJob.run(new SelectJob.Config(teacherScores, referenceScores, ratio, data,
+                tokenizerDir, studentTokenizerDir, retokenize, DifferenceSampling.MissingPolicy.EXCLUDE, dir.resolve("data"),
+                retokenize ? null : dir.resolve("report"), "teacher", "reference", domains));
+        var s = result.selection();
+        TokenDataset.Manifest written = result.written();
         var train = written.train();
         log.printf(Locale.ROOT, "  kept %,d of %,d instances (ratio %s, cut-off difference %.4f)%s%n", s.keptCount(),
-                s.scoredCount(), ratio, s.cutoff(), student == null ? ""
+                s.scoredCount(), ratio, s.cutoff(), !retokenize ? ""
                         : String.format(Locale.ROOT, ", re-tokenized for the student and packed into %,d rows (%,d tokens)",
                                 train.instances(), train.instanceTokens()));
         return JsonNodeFactory.instance.objectNode().put("ratio", ratio).put("kept", s.keptCount()).put("scored", s.scoredCount())

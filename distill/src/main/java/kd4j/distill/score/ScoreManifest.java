@@ -10,6 +10,7 @@ package kd4j.distill.score;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import kd4j.data.Shard;
 
 public record ScoreManifest(
         String format,

@@ -17,6 +17,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.TreeMap;
 import kd4j.data.AtomicFiles;
+import kd4j.data.TokenSequences;
+import kd4j.data.Shard;
 
 public final class ScoreRun {
     /** Progress after each chunk; throwing from it abandons the run (finished chunks stay). */
@@ -57,7 +59,7 @@ public final class ScoreRun {
 
     private static final byte[] CHUNK_MAGIC = "KD4JSCC1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-    private final InstanceSource source;
+    private final TokenSequences source;
     private final TeacherScorer scorer;
     private ScoreManifest manifest;
     private final Path out;
@@ -67,7 +69,7 @@ public final class ScoreRun {
      * chunkBatches: batches per chunk (the most work a kill can lose). modelId names the scoring model in the
      * manifest (e.g. its directory and config checksum).
      */
-    public ScoreRun(InstanceSource source, TeacherScorer scorer, String modelId, Shard shard, Path out, int chunkBatches) {
+    public ScoreRun(TokenSequences source, TeacherScorer scorer, String modelId, Shard shard, Path out, int chunkBatches) {
         if (chunkBatches < 1) throw new IllegalArgumentException("chunk must hold at least one batch, got " + chunkBatches);
         this.source = source;
         this.scorer = scorer;

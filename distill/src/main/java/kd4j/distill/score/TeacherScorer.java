@@ -5,22 +5,17 @@
  * loss_mask = input_ids != pad_id, with pad = EOS), so difference scores match theirs.
  * Forward only, in GradMode.off(): no tape and no saved tensors; the logits are made and reduced one block of
  * positions at a time (ChunkedLogits), so a 151,936-token vocabulary never costs [B, T, V] floats. Instances are batched; a batch of unequal lengths
- * is padded on the right and masked with keyMask, which cannot change the scores of earlier positions (causal).
+ * is padded on the right and masked (NextTokenBatch), which cannot change the scores of earlier positions (causal).
  */
 package kd4j.distill.score;
 
 import kd4j.autograd.StepArena;
+import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
-import kd4j.tensor.Backend;
-import kd4j.tensor.DType;
-import kd4j.tensor.ShapeException;
-import kd4j.tensor.Tensor;
+import kd4j.models.NextTokenBatch;
 
 public final class TeacherScorer {
-    /** Target id that the cross-entropy kernel skips (loss 0). */
-    static final int IGNORE = -100;
-
     private final CausalLM model;
     private final int batchSize;
     private final int eosId;
@@ -56,12 +51,12 @@ public final class TeacherScorer {
      * Scores instances [start, end) of source, batchSize at a time. Row r of the outputs (from offset on) is
      * instance start + r. Returns the number of tokens counted.
      */
-    public long score(InstanceSource source, long start, long end, double[] sum, double[] mean, int[] count, int offset) {
+    public long score(TokenSequences source, long start, long end, double[] sum, double[] mean, int[] count, int offset) {
         long tokens = 0;
         int[][] batch = new int[batchSize][];
         for (long i = start; i < end; i += batchSize) {
             int b = (int) Math.min(batchSize, end - i);
-            for (int j = 0; j < b; j++) batch[j] = source.instance(i + j);
+            for (int j = 0; j < b; j++) batch[j] = source.get(i + j);
             tokens += scoreBatch(batch, b, i, sum, mean, count, offset + (int) (i - start));
         }
         return tokens;
@@ -74,20 +69,12 @@ public final class TeacherScorer {
      */
     public long scoreBatch(int[][] batch, int b, long firstInstance, double[] sum, double[] mean, int[] count, int offset) {
         int maxLength = 0;
-        boolean ragged = false;
-        for (int j = 0; j < b; j++) {
-            if (j > 0 && batch[j].length != batch[0].length) ragged = true;
-            maxLength = Math.max(maxLength, batch[j].length);
-        }
+        for (int j = 0; j < b; j++) maxLength = Math.max(maxLength, batch[j].length);
         int tLen = maxLength - 1;                        // T predictions from T + 1 tokens
         for (int j = 0; j < b; j++) { sum[offset + j] = 0; count[offset + j] = 0; mean[offset + j] = Double.NaN; }
         if (tLen < 1) return 0;
 
         int vocab = model.config().vocabSize();
-        int fill = padId >= 0 ? padId : Math.max(eosId, 0);
-        int[] ids = new int[b * tLen], targets = new int[b * tLen];
-        int[] keyMask = ragged ? new int[b * tLen] : null;
-        boolean anyCounted = false;
         for (int j = 0; j < b; j++) {
             int[] inst = batch[j];
             for (int t = 0; t < inst.length; t++)
@@ -95,36 +82,13 @@ public final class TeacherScorer {
                     throw new IllegalArgumentException("instance " + (firstInstance + j) + ", position " + t + ": token id "
                             + inst[t] + " is outside the model's vocabulary [0, " + vocab + "); was the corpus made with "
                             + "another tokenizer?");
-            int row = j * tLen;
-            for (int t = 0; t < tLen; t++) {
-                boolean real = t + 1 < inst.length;
-                ids[row + t] = t < inst.length ? inst[t] : fill;
-                if (keyMask != null) keyMask[row + t] = t < inst.length - 1 ? 1 : 0;
-                boolean counted = real && counts(inst[t]);
-                targets[row + t] = counted ? inst[t + 1] : IGNORE;
-                anyCounted |= counted;
-            }
         }
-        if (!anyCounted) return 0;
-
-        Backend be = model.backend();
+        NextTokenBatch rows = NextTokenBatch.of(batch, b, tLen, padId >= 0 ? padId : Math.max(eosId, 0), this::counts, true);
+        if (rows.countedTokens() == 0) return 0;
+        int[] targets = rows.targets();
         float[] losses;
         try (var scope = arena.activate()) {
-            Tensor idsT = be.fromInts(ids, b, tLen);
-            Tensor maskT = keyMask == null ? null : be.fromInts(keyMask, b, tLen);
-            Tensor targetsT = be.fromInts(targets, b * tLen);
-            Tensor lossT = be.empty(DType.F32, b * tLen);
-            Tensor lse = be.empty(DType.F32, b * tLen);
-            // -log p(target) (0 where ignored), one block of positions at a time: never [B, T, V] whole
-            logits.forEach(idsT, maskT, (r0, block) -> {
-                int n = block.dim(0);
-                if (block.rank() != 2 || block.dim(1) != vocab)
-                    throw ShapeException.of("TeacherScorer", "model returned logits of the wrong shape",
-                            "logits", block, "expected", new int[] {n, vocab});
-                be.crossEntropyForward(block, targetsT.narrow(0, r0, n), IGNORE, lossT.narrow(0, r0, n),
-                        lse.narrow(0, r0, n));
-            });
-            losses = lossT.toFloatArray();
+            losses = logits.negLogProbs(rows);     // -log p(target), 0 where ignored; never [B, T, V] whole
         } finally {
             arena.reset();   // activations of this batch are reused by the next one: no native-memory growth
         }
@@ -133,7 +97,7 @@ public final class TeacherScorer {
             double s = 0;
             int c = 0;
             for (int t = 0, row = j * tLen; t < tLen; t++) {
-                if (targets[row + t] == IGNORE) continue;
+                if (targets[row + t] == NextTokenBatch.IGNORE) continue;
                 if (!Float.isFinite(losses[row + t]))
                     throw kd4j.train.NonFiniteResultException.logProbability("instance " + (firstInstance + j), t,
                             -losses[row + t]);

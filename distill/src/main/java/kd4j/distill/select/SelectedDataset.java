@@ -20,12 +20,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import kd4j.data.AtomicFiles;
+import kd4j.data.DatasetInstances;
 import kd4j.data.MegatronIndexedDataset;
 import kd4j.data.Prepare;
 import kd4j.data.ShardWriter;
 import kd4j.data.TokenDataset;
 import kd4j.data.TokenSequences;
-import kd4j.distill.score.DatasetInstances;
 import kd4j.distill.select.DifferenceSampling.Selection;
 import kd4j.tokenizers.Tokenizer;
 
@@ -87,7 +87,7 @@ public final class SelectedDataset {
                 int previous = -2;
                 for (int id : selection.kept()) {
                     if (previous >= 0 && id != previous + 1 && student.eosId() >= 0) stream.add(student.eosId());
-                    stream.addAll(it.unimi.dsi.fastutil.ints.IntArrayList.wrap(retokenizer.map(source.instance(id), Integer.MAX_VALUE)));
+                    stream.addAll(it.unimi.dsi.fastutil.ints.IntArrayList.wrap(retokenizer.map(source.get(id), Integer.MAX_VALUE)));
                     previous = id;
                     int start = 0;
                     for (; stream.size() - start >= length; start += length) {
@@ -103,7 +103,7 @@ public final class SelectedDataset {
                     trainRows++;
                 }
             } else {
-                for (int id : selection.kept()) trainTokens[0] += add(w, source.instance(id), retokenizer, length);
+                for (int id : selection.kept()) trainTokens[0] += add(w, source.get(id), retokenizer, length);
                 trainRows = selection.keptCount();
             }
         }
@@ -184,7 +184,7 @@ public final class SelectedDataset {
 
     private static int maxId(DatasetInstances source) {
         int max = 0;
-        for (long i = 0; i < source.size(); i++) for (int id : source.instance(i)) max = Math.max(max, id);
+        for (long i = 0; i < source.size(); i++) for (int id : source.get(i)) max = Math.max(max, id);
         return max;
     }
 

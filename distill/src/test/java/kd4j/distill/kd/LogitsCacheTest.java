@@ -21,13 +21,13 @@ import kd4j.autograd.GradMode;
 import kd4j.autograd.StepArena;
 import kd4j.autograd.Tape;
 import kd4j.autograd.Var;
-import kd4j.distill.score.InstanceSource;
-import kd4j.distill.score.Shard;
+import kd4j.data.Shard;
+import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
 import kd4j.tensor.Backends;
-import kd4j.train.Batch;
+import kd4j.train.MicroBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,8 +60,8 @@ class LogitsCacheTest {
         return out;
     }
 
-    static InstanceSource source(List<int[]> inst, String tokenizer) {
-        return InstanceSource.of(inst, 0, 0, "corpus-sha256-abc", tokenizer);
+    static TokenSequences source(List<int[]> inst, String tokenizer) {
+        return TokenSequences.of(inst, 0, 0, "corpus-sha256-abc", tokenizer);
     }
 
     LogitsCacheManifest cache(CausalLM teacher, String teacherId, TopPkLogits.Truncation tr, int bits, Shard shard,
@@ -259,7 +259,7 @@ class LogitsCacheTest {
     /** Loss and student gradient of one KdLoss on a batch. */
     record Outcome(double loss, float[] grad) {}
 
-    Outcome run(KdLoss loss, CausalLM student, Batch batch) {
+    Outcome run(KdLoss loss, CausalLM student, MicroBatch batch) {
         student.parameters().zeroGrad();
         try (var scope = new StepArena().activate()) {
             Var l = loss.loss(student, batch, 1);
@@ -277,7 +277,7 @@ class LogitsCacheTest {
         cache(teacher, "t", new TopPkLogits.Truncation.TopK(V), 16, Shard.WHOLE, half, null);
         List<int[]> inst = instances();
         long[] ids = {3, 4, 9, 0};
-        Batch batch = Batch.fromInstances(List.of(inst.get(3), inst.get(4), inst.get(9), inst.get(0)), SEQ, ids);
+        MicroBatch batch = MicroBatch.fromInstances(List.of(inst.get(3), inst.get(4), inst.get(9), inst.get(0)), SEQ, ids);
         for (float tau : new float[] {1f, 2f}) {
             var settings = new KdLoss.Settings(KdObjective.Divergence.FORWARD_KL, tau, true, 0,
                     KdObjective.TailMode.RENORMALIZE, new AlphaSchedule.Constant(0.7));

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backends;
@@ -34,7 +35,7 @@ class RealModelScoringTest {
         int n = inst.size();
         double[] sum = new double[n], mean = new double[n];
         int[] count = new int[n];
-        new TeacherScorer(lm, 4, 0, 0).score(InstanceSource.of(inst, 0, 0, "c", "t"), 0, n, sum, mean, count, 0);
+        new TeacherScorer(lm, 4, 0, 0).score(TokenSequences.of(inst, 0, 0, "c", "t"), 0, n, sum, mean, count, 0);
 
         for (int i = 0; i < n; i++) {
             int[] ids = inst.get(i);

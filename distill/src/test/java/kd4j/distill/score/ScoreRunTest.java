@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import kd4j.data.TokenSequences;
+import kd4j.data.Shard;
 import kd4j.tensor.reference.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +20,7 @@ class ScoreRunTest {
     static final int EOS = 0, PAD = 0;
     final PrefixSumLM lm = new PrefixSumLM(new ReferenceBackend(), 7, 11);
 
-    static InstanceSource corpus(int n, String checksum) {
+    static TokenSequences corpus(int n, String checksum) {
         Random r = new Random(5);
         List<int[]> inst = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -26,10 +28,10 @@ class ScoreRunTest {
             for (int t = 0; t < ids.length; t++) ids[t] = r.nextInt(7);   // includes EOS now and then
             inst.add(ids);
         }
-        return InstanceSource.of(inst, EOS, PAD, checksum, "tok-A");
+        return TokenSequences.of(inst, EOS, PAD, checksum, "tok-A");
     }
 
-    ScoreRun run(InstanceSource src, Shard shard, Path out) {
+    ScoreRun run(TokenSequences src, Shard shard, Path out) {
         return new ScoreRun(src, new TeacherScorer(lm, 2, EOS, PAD), "prefix-lm", shard, out, 2);
     }
 
@@ -37,7 +39,7 @@ class ScoreRunTest {
 
     @Test
     void resumeAfterKill_writesTheSameFileAsAnUninterruptedRun() throws IOException {
-        InstanceSource src = corpus(21, "corpus-1");
+        TokenSequences src = corpus(21, "corpus-1");
         Path whole = dir.resolve("whole.scores");
         ScoreFile reference = run(src, Shard.WHOLE, whole).run(null);
         assertEquals(21, reference.size());
@@ -76,7 +78,7 @@ class ScoreRunTest {
 
     @Test
     void shardsMerged_equalTheWholeRun() throws IOException {
-        InstanceSource src = corpus(23, "corpus-1");
+        TokenSequences src = corpus(23, "corpus-1");
         ScoreFile whole = run(src, Shard.WHOLE, dir.resolve("whole.scores")).run(null);
         List<Path> parts = new ArrayList<>();
         for (int i = 2; i >= 0; i--) {           // any order
@@ -100,7 +102,7 @@ class ScoreRunTest {
 
     @Test
     void merge_refusesGapsOverlapsAndOtherCorpora() throws IOException {
-        InstanceSource src = corpus(20, "corpus-1");
+        TokenSequences src = corpus(20, "corpus-1");
         Path s0 = dir.resolve("s0"), s1 = dir.resolve("s1"), s2 = dir.resolve("s2"), s1of2 = dir.resolve("s1of2");
         run(src, new Shard(0, 4), s0).run(null);
         run(src, new Shard(1, 4), s1).run(null);

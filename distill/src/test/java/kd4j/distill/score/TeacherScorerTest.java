@@ -3,6 +3,7 @@ package kd4j.distill.score;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.List;
+import kd4j.data.TokenSequences;
 import kd4j.tensor.reference.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +32,7 @@ class TeacherScorerTest {
         int n = inst.size();
         double[] sum = new double[n], mean = new double[n];
         int[] count = new int[n];
-        long tokens = scorer.score(InstanceSource.of(inst, EOS, PAD, "c", "t"), 0, n, sum, mean, count, 0);
+        long tokens = scorer.score(TokenSequences.of(inst, EOS, PAD, "c", "t"), 0, n, sum, mean, count, 0);
         int[] expectedCounts = {6, 7, 4, 7, 2};
         long expectedTokens = 0;
         for (int i = 0; i < n; i++) {
@@ -55,7 +56,7 @@ class TeacherScorerTest {
         TeacherScorer scorer = new TeacherScorer(lm, 3, EOS, PAD, 3L * 9 * Float.BYTES);
         double[] sum = new double[3], mean = new double[3];
         int[] count = new int[3];
-        scorer.score(InstanceSource.of(inst, EOS, PAD, "c", "t"), 0, 3, sum, mean, count, 0);
+        scorer.score(TokenSequences.of(inst, EOS, PAD, "c", "t"), 0, 3, sum, mean, count, 0);
         for (int i = 0; i < 3; i++) {
             double[] d = direct(lm, inst.get(i));
             assertEquals((int) d[1], count[i], "count of instance " + i);
@@ -73,7 +74,7 @@ class TeacherScorerTest {
         for (int batch : new int[] {1, 3, 4}) {
             double[] sum = new double[4], mean = new double[4];
             int[] count = new int[4];
-            new TeacherScorer(lm, batch, EOS, PAD).score(InstanceSource.of(inst, EOS, PAD, "c", "t"), 0, 4, sum, mean, count, 0);
+            new TeacherScorer(lm, batch, EOS, PAD).score(TokenSequences.of(inst, EOS, PAD, "c", "t"), 0, 4, sum, mean, count, 0);
             means[k++] = mean;
         }
         for (int i = 0; i < 4; i++) {
@@ -88,7 +89,7 @@ class TeacherScorerTest {
         List<int[]> inst = List.of(new int[] {0, 1, 1, 1}, new int[] {4});
         double[] sum = new double[2], mean = new double[2];
         int[] count = new int[2];
-        long tokens = new TeacherScorer(lm, 2, EOS, PAD).score(InstanceSource.of(inst, EOS, PAD, "c", "t"), 0, 2, sum, mean, count, 0);
+        long tokens = new TeacherScorer(lm, 2, EOS, PAD).score(TokenSequences.of(inst, EOS, PAD, "c", "t"), 0, 2, sum, mean, count, 0);
         assertEquals(0, tokens);
         assertArrayEquals(new int[] {0, 0}, count);
         assertTrue(Double.isNaN(mean[0]) && Double.isNaN(mean[1]));
@@ -99,7 +100,7 @@ class TeacherScorerTest {
     void tokenOutsideVocabulary_isRefusedWithPosition() {
         PrefixSumLM lm = new PrefixSumLM(new ReferenceBackend(), 5, 1);
         var e = assertThrows(IllegalArgumentException.class, () -> new TeacherScorer(lm, 2, EOS, PAD)
-                .score(InstanceSource.of(List.of(new int[] {2, 3}, new int[] {2, 9, 3}), EOS, PAD, "c", "t"),
+                .score(TokenSequences.of(List.of(new int[] {2, 3}, new int[] {2, 9, 3}), EOS, PAD, "c", "t"),
                         0, 2, new double[2], new double[2], new int[2], 0));
         assertEquals("instance 1, position 1: token id 9 is outside the model's vocabulary [0, 5); was the corpus "
                 + "made with another tokenizer?", e.getMessage());

@@ -3,10 +3,10 @@ package kd4j.distill.select;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Path;
+import kd4j.data.Shard;
 import kd4j.distill.score.ScoreFile;
 import kd4j.distill.score.ScoreFileException;
 import kd4j.distill.score.ScoreManifest;
-import kd4j.distill.score.Shard;
 import kd4j.distill.select.DifferenceSampling.MissingPolicy;
 import kd4j.distill.select.DifferenceSampling.Selection;
 import org.junit.jupiter.api.Test;

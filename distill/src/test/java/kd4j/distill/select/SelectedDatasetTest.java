@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import kd4j.data.DatasetInstances;
 import kd4j.data.Prepare;
 import kd4j.data.TokenDataset;
-import kd4j.distill.score.DatasetInstances;
 import kd4j.distill.select.DifferenceSampling.MissingPolicy;
 import kd4j.distill.select.DifferenceSampling.Selection;
 import kd4j.tokenizers.Tokenizer;
@@ -68,7 +68,7 @@ class SelectedDatasetTest {
                 refined.verify();
                 var train = refined.instances(TokenDataset.Split.TRAIN);
                 assertEquals(k, train.size());
-                for (int j = 0; j < k; j++) assertArrayEquals(src.instance(keptExpected[j]), train.get(j), "kept instance " + j);
+                for (int j = 0; j < k; j++) assertArrayEquals(src.get(keptExpected[j]), train.get(j), "kept instance " + j);
                 var validOld = src.dataset().instances(TokenDataset.Split.VALID);
                 var validNew = refined.instances(TokenDataset.Split.VALID);
                 assertEquals(validOld.size(), validNew.size());
@@ -80,7 +80,7 @@ class SelectedDatasetTest {
             assertEquals(n, sources.size());
             assertTrue(sources.stream().allMatch(x -> x.equals("whales.jsonl") || x.equals("speeches.jsonl")), sources.toString());
             Path report = SelectionReport.write(dir.resolve("report"), s, "t.scores", "r.scores", sources::get,
-                    id -> tok.decode(src.instance(id), true));
+                    id -> tok.decode(src.get(id), true));
             String md = Files.readString(report);
             assertTrue(md.contains("| kept | " + k + " ("), md);
             assertTrue(md.contains("| missing (no counted token; excluded, never kept) | 1 |"), md);
@@ -90,7 +90,7 @@ class SelectedDatasetTest {
 
             // Sub-domains of a source ("file / group"): a subtotal row for the file, a row per group, and domains.json.
             Path sub = SelectionReport.write(dir.resolve("report-sub"), s, "t.scores", "r.scores",
-                    i -> i % 2 == 0 ? "mail.jsonl / ham" : "mail.jsonl / spam (spam)", id -> tok.decode(src.instance(id), true));
+                    i -> i % 2 == 0 ? "mail.jsonl / ham" : "mail.jsonl / spam (spam)", id -> tok.decode(src.get(id), true));
             String subMd = Files.readString(sub);
             int evens = (n + 1) / 2, keptEven = 0;
             for (int id : keptExpected) if (id % 2 == 0) keptEven++;
@@ -127,7 +127,7 @@ class SelectedDatasetTest {
             int previous = -2;
             for (int id : s.kept()) {
                 if (previous >= 0 && id != previous + 1) stream.add(student.eosId());
-                for (int x : rt.map(src.instance(id), Integer.MAX_VALUE)) stream.add(x);
+                for (int x : rt.map(src.get(id), Integer.MAX_VALUE)) stream.add(x);
                 previous = id;
             }
             Path out = dir.resolve("refined-packed");
@@ -152,14 +152,14 @@ class SelectedDatasetTest {
     void bareMegatronCorpus_isScoredWithAGivenTokenizer_andRefusedWithout() throws Exception {
         Tokenizer tok = Tokenizers.load(tokenizerDir());
         Path prefix = prepare(tok, Prepare.Format.MEGATRON).resolve("train_0");
-        var e = assertThrows(kd4j.distill.score.ScoreFileException.class, () -> DatasetInstances.open(prefix, null));
+        var e = assertThrows(kd4j.data.DataFormatException.class, () -> DatasetInstances.open(prefix, null));
         assertTrue(e.getMessage().contains("a bare Megatron corpus records no tokenizer; pass --tokenizer"), e.getMessage());
         try (DatasetInstances bare = DatasetInstances.open(Path.of(prefix + ".bin"), tok);
              DatasetInstances prepared = DatasetInstances.open(prefix.getParent(), null)) {
             assertEquals(prepared.size(), bare.size());
             assertEquals(prepared.tokenizerFingerprint(), bare.tokenizerFingerprint());
             assertEquals(tok.eosId(), bare.eosId());
-            for (long i = 0; i < bare.size(); i++) assertArrayEquals(prepared.instance(i), bare.instance(i));
+            for (long i = 0; i < bare.size(); i++) assertArrayEquals(prepared.get(i), bare.get(i));
             assertEquals(64, bare.corpusChecksum().length());
         }
     }
@@ -189,10 +189,65 @@ class SelectedDatasetTest {
                 for (int j = 0; j < n / 2; j++) {
                     int[] mapped = train.get(j);
                     assertTrue(mapped.length <= length, "cut to the instance length");
-                    assertArrayEquals(rt.map(src.instance(j), length), mapped);
+                    assertArrayEquals(rt.map(src.get(j), length), mapped);
                     assertEquals(0, mapped[0], "student BOS first");
                 }
             }
         }
+    }
+
+    /** Score files over src's instances claiming corpus checksum `checksum`: difference = id, so the last ids win. */
+    private Path[] scores(DatasetInstances src, String checksum) throws Exception {
+        int n = (int) src.size();
+        Path[] files = {dir.resolve(checksum + "-teacher.scores"), dir.resolve(checksum + "-reference.scores")};
+        for (int f = 0; f < 2; f++) {
+            double[] mean = new double[n], sum = new double[n];
+            int[] count = new int[n];
+            for (int i = 0; i < n; i++) {
+                mean[i] = f == 0 ? i : 0;
+                sum[i] = mean[i] * 4;
+                count[i] = 4;
+            }
+            var manifest = kd4j.distill.score.ScoreManifest.of(checksum, n, src.tokenizerFingerprint(), "model-" + f,
+                    src.eosId(), src.padId(), kd4j.data.Shard.WHOLE);
+            new kd4j.distill.score.ScoreFile(manifest, sum, mean, count).write(files[f]);
+        }
+        return files;
+    }
+
+    @Test
+    void selectJob_keepsTheTopShare_andRefusesDataThatIsNotTheScoredCorpus() throws Exception {
+        Tokenizer tok = Tokenizers.load(tokenizerDir());
+        Path data = prepare(tok, Prepare.Format.KD4J);
+        Path[] good, foreign;
+        int n;
+        try (DatasetInstances src = DatasetInstances.open(data, null)) {
+            n = (int) src.size();
+            good = scores(src, src.corpusChecksum());
+            foreign = scores(src, "another-corpus");
+        }
+        Path out = dir.resolve("job"), report = dir.resolve("job-report");
+        SelectJob.Result r = SelectJob.run(new SelectJob.Config(good[0], good[1], 0.5, data, tokenizerDir(), null, false,
+                MissingPolicy.EXCLUDE, out, report, "teacher", "reference", source -> {
+                    List<String> labels = new ArrayList<>();
+                    for (long i = 0; i < source.size(); i++) labels.add(i % 2 == 0 ? "even" : "odd");
+                    return labels;
+                }));
+        int k = n / 2;
+        int[] expected = new int[k];
+        for (int j = 0; j < k; j++) expected[j] = n - k + j;
+        assertArrayEquals(expected, r.selection().kept());
+        assertArrayEquals(expected, SelectedDataset.readKeptIds(out));
+        assertEquals(k, r.written().train().instances());
+        assertTrue(Files.isRegularFile(r.report()) && r.report().startsWith(report), String.valueOf(r.report()));
+        assertTrue(Files.readString(r.report()).contains("even"), "the report uses the given labels");
+
+        // the check `kd4j select` had alone is the job's, so the pipeline's select stage makes it too
+        var e = assertThrows(kd4j.distill.score.ScoreFileException.class, () -> SelectJob.run(new SelectJob.Config(
+                foreign[0], foreign[1], 0.5, data, null, null, false, MissingPolicy.EXCLUDE, dir.resolve("job2"), null,
+                "teacher", "reference", null)));
+        assertTrue(e.getMessage().startsWith(data + " is not the corpus " + foreign[0] + " scored (its instance checksum is "),
+                e.getMessage());
+        assertFalse(Files.exists(dir.resolve("job2")), "nothing written");
     }
 }
