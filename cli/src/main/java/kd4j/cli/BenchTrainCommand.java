@@ -54,7 +54,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         // rank 0 prints the report; the other ranks print their communication share only
         PrintWriter out = comm.isRoot() ? spec.commandLine().getOut() : new PrintWriter(java.io.Writer.nullWriter());
         try (Backend be = BenchModels.open(options)) {
-            CausalLM model = BenchModels.model(options, be);
+            CausalLM model = BenchModels.model(options, be, false);
             BenchModels.header(out, "train", options, be, model);
             if (parallel != null) out.printf("data-parallel: %d ranks of %d rows (%s)%n", comm.size(), options.batch / comm.size(), comm.describe());
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize(), options.batch / comm.size(), comm.rank());
