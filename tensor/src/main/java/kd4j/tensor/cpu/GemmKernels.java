@@ -59,14 +59,20 @@ public final class GemmKernels {
     /** Four floats: MR (4, 8 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /**
-     * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
-     * KC x NC in L3. K is cut into equal blocks of at most KC (kcFor), so K = 384 (every Linear of a hidden-384
-     * model) is one block and C is read and written once instead of twice; each extra K block is another pass of
-     * read-modify-write over C, which the profile showed as a sixth of the time in the tile merge.
+     * Cache blocks: an A panel MC x KC (up to 258 KB) lives in L2, a B micro-panel KC x NR (up to 115 KB at 512 bits)
+     * in L2 as well, B's KC x NC in L3. K is cut into equal blocks of at most KC (kcFor), so K = 384 (every Linear of
+     * a hidden-384 model) and K = 896 (every projection of a hidden-896 teacher such as Qwen2.5-0.5B, and its lm_head)
+     * are one block: C is then written once, never read back. Each extra K block is another pass of read-modify-write
+     * over C whose loads miss the caches (a C block of MC x NC is 590 KB) and stall the micro-kernel, which the profile
+     * showed as a sixth of the time in the tile merge. KC = 896 against the earlier 384, measured on a Zen 4 (AVX-512,
+     * 1 thread, GFLOP per CPU-second, 3 alternating rounds, loaded machine): 1024 x 896 x 4864 bf16 weights 79-84
+     * against 66-74, 1024 x 896 x 896 63-77 against 48-69; 2048^3 and K = 4864 level within noise (docs/performance.md).
+     * The micro-kernel itself runs at the same rate with its B micro-panel in L2 as in L1 (kc 128 to 384 measured).
+     * -Dkd4j.gemmKc / -Dkd4j.gemmMc / -Dkd4j.gemmNc set them for A/B runs.
      */
-    static final int KC = blockSize("kd4j.gemmKc", 384, 8);
+    static final int KC = blockSize("kd4j.gemmKc", 896, 8);
     static final int MC = blockSize("kd4j.gemmMc", 72, 24);
-    static final int NC = 2048 - 2048 % NR;
+    static final int NC = blockSize("kd4j.gemmNc", 2048, 64);
 
     private GemmKernels() {}
 
