@@ -107,6 +107,20 @@ final class BenchModels {
         return s[s.length / 2];
     }
 
+    /** CPU time of this process so far, all threads (-1 where the JVM cannot tell). */
+    static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
+    }
+
+    /**
+     * Tokens per CPU-second of the timed steps (the process's CPU time: every thread, JIT and GC included). On a shared
+     * machine the wall-clock rate falls whenever another process takes a core, this one does not; with --threads 1 it
+     * compares with another program's single-threaded rate measured the same way.
+     */
+    static void cpuRate(PrintWriter out, long tokens, long cpuNanos) {
+        if (cpuNanos > 0) out.printf("tokens per CPU-second: %.1f (timed steps, all threads)%n", tokens / (cpuNanos / 1e9));
+    }
+
     /** Bytes the JVM's threads have allocated on the heap so far (-1 where the JVM cannot tell). */
     static long heapAllocated() {
         return ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemoryEnabled()

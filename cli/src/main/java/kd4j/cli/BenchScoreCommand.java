@@ -51,13 +51,16 @@ public final class BenchScoreCommand implements Callable<Integer> {
             }
             double[] seconds = new double[options.steps];
             long[] heap = new long[options.steps];
+            long cpu0 = BenchModels.processCpuNanos();
             for (int i = 0; i < options.steps; i++) {
                 long h0 = BenchModels.heapAllocated(), t0 = System.nanoTime();
                 score(logits, be, ids, targets, arena);
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
                 heap[i] = BenchModels.heapAllocated() - h0;
             }
+            long cpu = BenchModels.processCpuNanos() - cpu0;
             double median = BenchModels.median(out, seconds, tokens);
+            BenchModels.cpuRate(out, tokens * options.steps, cpu);
             BenchModels.heap(out, heap);
             long paramBytes = 0;
             for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();
