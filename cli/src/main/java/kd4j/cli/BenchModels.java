@@ -1,6 +1,7 @@
 /*
- * What `kd4j bench train` and `kd4j bench score` share: the options (config, batch, seq, threads, device, steps),
- * opening the backend, building a seeded random model from an HF-style config.json, a fixed random batch, the
+ * What `kd4j bench train` and `kd4j bench score` share: the options (config or model, batch, seq, threads, device,
+ * steps), opening the backend, building a seeded random model from an HF-style config.json (or loading an HF model
+ * directory, e.g. a real-size teacher), a fixed random batch, the
  * warm-up/median timing loop and the memory report. Peak memory is reported three ways, as far as each is
  * measurable: the bytes of every backend tensor the run holds (weights, gradients, AdamW moments, the step
  * arena's activations; on OpenCL these are device memory), the JVM heap's peak, and the process's peak RSS
@@ -29,9 +30,13 @@ import picocli.CommandLine.Option;
 final class BenchModels {
     /** The options both commands take (a picocli mixin). */
     static final class Options {
-        @Option(names = "--config", required = true, paramLabel = "CONFIG.json",
+        @Option(names = "--config", paramLabel = "CONFIG.json",
                 description = "HF-style config.json of the model; weights are random (seeded), e.g. bench/configs/llama-bench.json.")
         Path config;
+        @Option(names = "--model", paramLabel = "DIR",
+                description = "Instead of --config: an HF model directory (config.json + safetensors), loaded as the job would "
+                        + "(score: bf16/fp16 weights kept as stored; train: fp32).")
+        Path model;
         @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
         int batch;
         @Option(names = "--seq", defaultValue = "256", paramLabel = "T", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).")
@@ -50,11 +55,18 @@ final class BenchModels {
             if (batch < 1 || seq < 2 || threads < 1 || steps < 1 || warmup < 0)
                 throw new CommandLine.ParameterException(cl, "need --batch >= 1, --seq >= 2, --threads >= 1, --steps >= 1, --warmup >= 0; got --batch "
                         + batch + " --seq " + seq + " --threads " + threads + " --steps " + steps + " --warmup " + warmup);
-            if (!Files.isRegularFile(config))
+            if ((config == null) == (model == null))
+                throw new CommandLine.ParameterException(cl, "give exactly one of --config CONFIG.json (random weights) and --model DIR (an HF model directory)");
+            if (config != null && !Files.isRegularFile(config))
                 throw new CommandLine.ParameterException(cl, "--config " + config + ": no such file (an HF-style config.json; see bench/configs/)");
+            if (model != null && !Files.isRegularFile(model.resolve("config.json")))
+                throw new CommandLine.ParameterException(cl, "--model " + model + ": no config.json there (an HF model directory)");
             if (device.spec().startsWith("cpu:"))
                 throw new CommandLine.ParameterException(cl, "--device " + device.spec() + ": give the thread count with --threads, not cpu:N");
         }
+
+        /** What the header names: the config file or the model directory. */
+        Path source() { return config != null ? config : model; }
 
         /** "cpu:threads" for cpu, else the device spec as given. */
         String backendSpec() { return device.spec().equals("cpu") ? "cpu:" + threads : device.spec(); }
@@ -64,8 +76,9 @@ final class BenchModels {
 
     static Backend open(Options o) { return Backends.open(o.backendSpec()); }
 
-    static CausalLM model(Options o, Backend be) {
-        return Models.randomInit(Models.readConfig(o.config), be, o.seed);
+    /** The seeded random model of --config, or --model's weights (keepHalfPrecision as Models.load: true for inference). */
+    static CausalLM model(Options o, Backend be, boolean keepHalfPrecision) {
+        return o.model != null ? Models.load(o.model, be, keepHalfPrecision) : Models.randomInit(Models.readConfig(o.config), be, o.seed);
     }
 
     /** Seeded uniform token ids I32 [B, T] in [0, vocab). */
@@ -81,7 +94,7 @@ final class BenchModels {
 
     static void header(PrintWriter out, String what, Options o, Backend be, CausalLM model) {
         out.printf("%s; %s %s (%s), %.2fM parameters; batch %d x seq %d = %d tokens per step%n", be.describe(), what,
-                o.config, model.config().architecture(), model.parameters().numel() / 1e6, o.batch, o.seq, o.batch * o.seq);
+                o.source(), model.config().architecture(), model.parameters().numel() / 1e6, o.batch, o.seq, o.batch * o.seq);
     }
 
     /** Prints one line per timed step and returns the median seconds. */
@@ -91,6 +104,20 @@ final class BenchModels {
         double[] s = seconds.clone();
         Arrays.sort(s);
         return s[s.length / 2];
+    }
+
+    /** CPU time of this process so far, all threads (-1 where the JVM cannot tell). */
+    static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
+    }
+
+    /**
+     * Tokens per CPU-second of the timed steps (the process's CPU time: every thread, JIT and GC included). On a shared
+     * machine the wall-clock rate falls whenever another process takes a core, this one does not; with --threads 1 it
+     * compares with another program's single-threaded rate measured the same way.
+     */
+    static void cpuRate(PrintWriter out, long tokens, long cpuNanos) {
+        if (cpuNanos > 0) out.printf("tokens per CPU-second: %.1f (timed steps, all threads)%n", tokens / (cpuNanos / 1e9));
     }
 
     /** Bytes the JVM's threads have allocated on the heap so far (-1 where the JVM cannot tell). */

@@ -1,8 +1,10 @@
 /*
  * `kd4j bench score`: forward-only scoring of a randomly initialised model (any family, from an HF-style
- * config.json), as teacher scoring runs it: no tape (GradMode off), logits and per-token cross-entropy of the
- * next token, the per-token losses read back. Warm-up passes first, then --steps timed passes; last line
- * "tokens/s: <median>".
+ * config.json) or of an HF model directory (--model, bf16/fp16 weights kept as stored, as `kd4j score` loads a
+ * teacher), as teacher scoring runs it: no tape (GradMode off), the logits one block of positions at a time
+ * (ChunkedLogits, the scorer's blocks) and the per-token cross-entropy of the next token, the per-token losses
+ * read back. Warm-up passes first, then --steps timed passes; last line "tokens/s: <median>" (every position of
+ * the batch counted, the last of each row included).
  */
 package kd4j.cli;
 
@@ -11,18 +13,20 @@ import java.util.concurrent.Callable;
 import kd4j.autograd.GradMode;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
-import kd4j.autograd.ops.LossOps;
 import kd4j.models.CausalLM;
+import kd4j.models.ChunkedLogits;
 import kd4j.models.Models;
 import kd4j.models.NextTokenBatch;
 import kd4j.tensor.Backend;
+import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "score", mixinStandardHelpOptions = true,
-        description = "Forward-only scoring tokens/s (logits + per-token loss, no tape, fp32) of a random model from a config.json.")
+        description = "Forward-only scoring tokens/s (logits + per-token loss, no tape, fp32 compute) of a random model from a "
+                + "config.json or of an HF model directory (--model).")
 public final class BenchScoreCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -35,25 +39,29 @@ public final class BenchScoreCommand implements Callable<Integer> {
         options.validate(spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         try (Backend be = BenchModels.open(options); GradMode g = GradMode.off()) {
-            CausalLM model = BenchModels.model(options, be);
+            CausalLM model = BenchModels.model(options, be, true);
             BenchModels.header(out, "score", options, be, model);
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize());
             Tensor targets = Models.nextTokenTargets(ids, null);
             StepArena arena = new StepArena();
+            ChunkedLogits logits = new ChunkedLogits(model, ChunkedLogits.DEFAULT_CHUNK_BYTES);
             long tokens = (long) options.batch * options.seq;
             for (int i = 0; i < options.warmup; i++) {
-                out.printf("warm-up %d: mean loss %.4f%n", i + 1, score(model, ids, targets, arena) / (tokens - options.batch));
+                out.printf("warm-up %d: mean loss %.4f%n", i + 1, score(logits, be, ids, targets, arena) / (tokens - options.batch));
                 out.flush();
             }
             double[] seconds = new double[options.steps];
             long[] heap = new long[options.steps];
+            long cpu0 = BenchModels.processCpuNanos();
             for (int i = 0; i < options.steps; i++) {
                 long h0 = BenchModels.heapAllocated(), t0 = System.nanoTime();
-                score(model, ids, targets, arena);
+                score(logits, be, ids, targets, arena);
                 seconds[i] = (System.nanoTime() - t0) / 1e9;
                 heap[i] = BenchModels.heapAllocated() - h0;
             }
+            long cpu = BenchModels.processCpuNanos() - cpu0;
             double median = BenchModels.median(out, seconds, tokens);
+            BenchModels.cpuRate(out, tokens * options.steps, cpu);
             BenchModels.heap(out, heap);
             long paramBytes = 0;
             for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();
@@ -66,11 +74,17 @@ public final class BenchScoreCommand implements Callable<Integer> {
     }
 
     /** One scoring pass; returns the summed per-token loss (read back to the host, as a scorer does). */
-    static double score(CausalLM model, Tensor ids, Tensor targets, StepArena arena) {
+    static double score(ChunkedLogits logits, Backend be, Tensor ids, Tensor targets, StepArena arena) {
         double sum = 0;
         try (var scope = arena.activate()) {
-            Tensor perToken = LossOps.crossEntropyPerToken(model.forward(ids, null), targets, NextTokenBatch.IGNORE).data();
-            for (float x : perToken.toFloatArray()) sum += x;
+            int n = ids.dim(0) * ids.dim(1);
+            Tensor flatTargets = targets.reshape(n), losses = be.empty(DType.F32, n), lse = be.empty(DType.F32, n);
+            logits.forEach(ids, null, (r0, block) -> {
+                int rows = block.dim(0);
+                be.crossEntropyForward(block, flatTargets.narrow(0, r0, rows), NextTokenBatch.IGNORE, losses.narrow(0, r0, rows),
+                        lse.narrow(0, r0, rows));
+            });
+            for (float x : losses.toFloatArray()) sum += x;
         }
         arena.reset();
         return sum;

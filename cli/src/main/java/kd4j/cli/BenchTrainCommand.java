@@ -71,7 +71,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             if (matmul == MatmulPrecision.BF16 && !be.supportsBf16Matmul())
                 throw new CommandLine.ParameterException(spec.commandLine(), "--precision bf16: the " + be.name()
                         + " backend computes every GEMM in fp32 (bf16 matrix inputs need --device opencl)");
-            CausalLM model = BenchModels.model(options, be);
+            CausalLM model = BenchModels.model(options, be, false);
             BenchModels.header(out, "train", options, be, model);
             if (parallel != null) out.printf("data-parallel: %d ranks of %d rows (%s)%n", comm.size(), options.batch / comm.size(), comm.describe());
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize(), options.batch / comm.size(), comm.rank());

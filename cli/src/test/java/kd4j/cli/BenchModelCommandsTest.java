@@ -85,6 +85,28 @@ class BenchModelCommandsTest {
     }
 
     @Test
+    void score_ofASavedModelDirectory_sameLossAsTheSeededConfig() throws Exception {
+        Path cfg = config(LLAMA), modelDir = dir.resolve("model");
+        try (kd4j.tensor.Backend be = kd4j.tensor.Backends.open("cpu:1")) {
+            kd4j.models.Models.save(kd4j.models.Models.randomInit(kd4j.models.Models.readConfig(cfg), be, 1), modelDir);
+        }
+        String[] common = {"--batch", "2", "--seq", "16", "--steps", "1", "--warmup", "1"};
+        CliRunner.Run fromConfig = CliRunner.run(concat(new String[] {"bench", "score", "--config", cfg.toString()}, common));
+        CliRunner.Run fromModel = CliRunner.run(concat(new String[] {"bench", "score", "--model", modelDir.toString()}, common));
+        assertEquals(0, fromModel.exit(), fromModel.err());
+        assertTrue(fromModel.out().contains(modelDir.toString()), fromModel.out());
+        double loss = number(fromModel.out(), "warm-up 1: mean loss ([0-9.]+)");
+        assertEquals(number(fromConfig.out(), "warm-up 1: mean loss ([0-9.]+)"), loss, 1e-4);
+        assertEquals(Math.log(96), loss, 0.5);
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    @Test
     void badOptions_getAMessageNotARun() throws Exception {
         CliRunner.Run r = CliRunner.run("bench", "train", "--config", dir.resolve("missing.json").toString());
         assertEquals(2, r.exit());
@@ -102,5 +124,11 @@ class BenchModelCommandsTest {
         r = CliRunner.run("bench", "train", "--config", config(LLAMA).toString(), "--precision", "fp8");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("expected fp32 or bf16"), r.err());
+        r = CliRunner.run("bench", "score", "--config", config(LLAMA).toString(), "--model", dir.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("give exactly one of --config"), r.err());
+        r = CliRunner.run("bench", "score", "--model", dir.resolve("nowhere").toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("nowhere: no config.json there"), r.err());
     }
 }

@@ -43,17 +43,36 @@ public final class GemmKernels {
         };
     }
     static final int NR = Simd.SCALAR ? 8 : 2 * L;
+
+    /** A cache block from -Dname (for A/B runs of the blocking), default def; a positive multiple of unit. */
+    private static int blockSize(String name, int def, int unit) {
+        String v = System.getProperty(name);
+        if (v == null) return def;
+        try {
+            int x = Integer.parseInt(v.strip());
+            if (x >= unit && x % unit == 0 && x <= 8192) return x;
+        } catch (NumberFormatException e) {
+            // fall through to the message
+        }
+        throw new IllegalArgumentException("-D" + name + "=" + v + ": expected a multiple of " + unit + " from " + unit + " to 8192");
+    }
     /** Four floats: MR (4, 8 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /**
-     * Cache blocks: an A panel MC x KC (up to 108 KB) lives in L2, a B micro-panel KC x NR (up to 24 KB) in L1, B's
-     * KC x NC in L3. K is cut into equal blocks of at most KC (kcFor), so K = 384 (every Linear of a hidden-384
-     * model) is one block and C is read and written once instead of twice; each extra K block is another pass of
-     * read-modify-write over C, which the profile showed as a sixth of the time in the tile merge.
+     * Cache blocks: an A panel MC x KC (up to 258 KB) lives in L2, a B micro-panel KC x NR (up to 115 KB at 512 bits)
+     * in L2 as well, B's KC x NC in L3. K is cut into equal blocks of at most KC (kcFor), so K = 384 (every Linear of
+     * a hidden-384 model) and K = 896 (every projection of a hidden-896 teacher such as Qwen2.5-0.5B, and its lm_head)
+     * are one block: C is then written once, never read back. Each extra K block is another pass of read-modify-write
+     * over C whose loads miss the caches (a C block of MC x NC is 590 KB) and stall the micro-kernel, which the profile
+     * showed as a sixth of the time in the tile merge. KC = 896 against the earlier 384, measured on a Zen 4 (AVX-512,
+     * 1 thread, GFLOP per CPU-second, 3 alternating rounds, loaded machine): 1024 x 896 x 4864 bf16 weights 79-84
+     * against 66-74, 1024 x 896 x 896 63-77 against 48-69; 2048^3 and K = 4864 level within noise (docs/performance.md).
+     * The micro-kernel itself runs at the same rate with its B micro-panel in L2 as in L1 (kc 128 to 384 measured).
+     * -Dkd4j.gemmKc / -Dkd4j.gemmMc / -Dkd4j.gemmNc set them for A/B runs.
      */
-    static final int KC = 384;
-    static final int MC = 72;
-    static final int NC = 2048 - 2048 % NR;
+    static final int KC = blockSize("kd4j.gemmKc", 896, 8);
+    static final int MC = blockSize("kd4j.gemmMc", 72, 24);
+    static final int NC = blockSize("kd4j.gemmNc", 2048, 64);
 
     private GemmKernels() {}
 
@@ -74,6 +93,8 @@ public final class GemmKernels {
         final float[] rows = new float[MR * KC];
         /** NR columns of B copied (and widened) in bulk before they are interleaved into a packed micro-panel. */
         final float[] cols = new float[NR * KC];
+        /** The two L x L blocks transposeColumns zips between. */
+        final float[] zip0 = new float[L * L], zip1 = new float[L * L];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -194,7 +215,7 @@ public final class GemmKernels {
                         int q0 = (int) ((long) q * t / parts), q1 = (int) ((long) q * (t + 1) / parts);
                         if (q0 < q1)
                             packB(b, bOff + pc * b.rowStride + (jc + q0 * NR) * b.colStride, kc, Math.min(nc, q1 * NR) - q0 * NR,
-                                    shared[p % 2], q0 * NR * kc, s.cols);
+                                    shared[p % 2], q0 * NR * kc, s);
                     }
                     if (p > 0) {
                         int st = p - 1, jc = st / kBlocks * NC, pc = st % kBlocks * kcBlock;
@@ -231,7 +252,7 @@ public final class GemmKernels {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < k; pc += kcBlock) {
                 int kc = Math.min(kcBlock, k - pc);
-                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b, 0, s.cols);
+                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b, 0, s);
                 float betaBlock = pc == 0 ? beta : 1f;  // later K blocks accumulate onto the first
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic);
@@ -355,8 +376,63 @@ public final class GemmKernels {
         return kk;
     }
 
+    /** Whether packB transposes a transposed B's column runs with vector zips (lanes a power of two, at least 4). */
+    private static final boolean ZIP_TRANSPOSE = !Simd.SCALAR && L >= 4 && Integer.bitCount(L) == 1;
+    /** Lane indexes for selectFrom(a, b): the low halves of a and b interleaved (a0 b0 a1 b1 ...), and the high halves. */
+    private static final FloatVector ZIP_LO = ZIP_TRANSPOSE ? zipIndexes(0) : null, ZIP_HI = ZIP_TRANSPOSE ? zipIndexes(L / 2) : null;
+    private static final int ZIP_ROUNDS = Integer.numberOfTrailingZeros(L);
+
+    private static FloatVector zipIndexes(int first) {
+        float[] idx = new float[L];
+        for (int i = 0; i < L / 2; i++) {
+            idx[2 * i] = first + i;
+            idx[2 * i + 1] = L + first + i;
+        }
+        return FloatVector.fromArray(F, idx, 0);
+    }
+
+    /**
+     * bp[base + kk * NR + j] = op(B)[kk, j] = seg[col0 + j * cs + kk] (widened) for j < NR and kk below the last
+     * multiple of L; returns the first kk left for the caller. Each L x L block (L columns' runs of L values of k) is
+     * transposed by log2(L) rounds of zips: row i of the block zipped with row i + L/2 gives rows 2i and 2i + 1 of the
+     * next round, and after log2(L) rounds row r holds the block's values of k = r, one per column. Round one loads
+     * from the weight, the middle rounds go through two L x L scratch blocks, the last stores into the panel. One
+     * two-vector permute per output vector and round (vpermi2ps on AVX-512), where the interleave from a heap copy
+     * moved every value on its own. Zips move values, so the panel is the same bits as the element-wise interleave.
+     */
+    private static int transposeColumns(MemorySegment seg, DType dt, long col0, long cs, int kc, float[] bp, int base,
+                                        float[] zip0, float[] zip1) {
+        int half = L / 2, kk = 0;
+        for (; kk + L <= kc; kk += L)
+            for (int h = 0; h < NR; h += L)
+                for (int t = 0; t < ZIP_ROUNDS; t++) {
+                    boolean first = t == 0, last = t == ZIP_ROUNDS - 1;
+                    float[] in = t % 2 == 1 ? zip0 : zip1, out = t % 2 == 0 ? zip0 : zip1;
+                    for (int i = 0; i < half; i++) {
+                        FloatVector a, b;
+                        if (first) {
+                            long ia = col0 + (h + i) * cs + kk, ib = col0 + (h + i + half) * cs + kk;
+                            a = dt == DType.F32 ? FloatVector.fromMemorySegment(F, seg, 4L * ia, LE) : Simd.loadBf16(seg, ia);
+                            b = dt == DType.F32 ? FloatVector.fromMemorySegment(F, seg, 4L * ib, LE) : Simd.loadBf16(seg, ib);
+                        } else {
+                            a = FloatVector.fromArray(F, in, i * L);
+                            b = FloatVector.fromArray(F, in, (i + half) * L);
+                        }
+                        FloatVector lo = ZIP_LO.selectFrom(a, b), hi = ZIP_HI.selectFrom(a, b);
+                        if (last) {
+                            lo.intoArray(bp, base + (kk + 2 * i) * NR + h);
+                            hi.intoArray(bp, base + (kk + 2 * i + 1) * NR + h);
+                        } else {
+                            lo.intoArray(out, 2 * i * L);
+                            hi.intoArray(out, (2 * i + 1) * L);
+                        }
+                    }
+                }
+        return kk;
+    }
+
     /** B panel [kc, nc] as micro-panels of NR columns, k-major inside each (bp[bpOff + q * kc * NR + kk * NR + j]), zero-padded, widened. */
-    private static void packB(Operand b, long off, int kc, int nc, float[] bp, int bpOff, float[] colCopy) {
+    private static void packB(Operand b, long off, int kc, int nc, float[] bp, int bpOff, Scratch s) {
         MemorySegment seg = b.segment;
         long rs = b.rowStride, cs = b.colStride;
         DType dt = b.dtype;
@@ -384,9 +460,18 @@ public final class GemmKernels {
             }
         for (int jr = full; jr < nc; jr += NR) {
             int cols = Math.min(NR, nc - jr), base = bpOff + jr * kc;
-            if (rs == 1 && cols == NR) {
+            if (rs == 1 && cols == NR && ZIP_TRANSPOSE && Simd.vectorizable(dt)) {
                 // op(B) is a transposed row-major matrix (a Linear weight [out, in]): each column's k run is contiguous.
-                // Copy the NR runs in bulk (widening bf16/fp16), then interleave them from the heap copy.
+                // Transpose L x L blocks of it in registers, straight from the weight (widening bf16 as it loads).
+                int kk = transposeColumns(seg, dt, off + jr * cs, cs, kc, bp, base, s.zip0, s.zip1);
+                for (; kk < kc; kk++)
+                    for (int j = 0; j < NR; j++) bp[base + kk * NR + j] = Simd.read(seg, dt, off + (jr + j) * cs + kk);
+                continue;
+            }
+            if (rs == 1 && cols == NR) {
+                // The same for F16 (no vector widening) and scalar mode: copy the NR runs in bulk (widening), then
+                // interleave them from the heap copy.
+                float[] colCopy = s.cols;
                 for (int j = 0; j < NR; j++) Simd.copyWidened(seg, dt, off + (jr + j) * cs, colCopy, j * kc, kc);
                 for (int kk = 0; kk < kc; kk++) {
                     int dst = base + kk * NR;

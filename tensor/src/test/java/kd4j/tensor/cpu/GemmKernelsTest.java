@@ -23,10 +23,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 @ExtendWith(VectorWidthCondition.class)
 class GemmKernelsTest {
-    /** m, n, k triples crossing the micro-tile (4, 8 or 12 x 2L), the MC = 72 row block and the K blocks (kcFor: at most 384). */
+    /** m, n, k triples crossing the micro-tile (4, 8 or 12 x 2L), the MC = 72 row block and the K blocks (kcFor: at most KC = 896). */
     static final int[][] DIMS = {
             {1, 1, 1}, {1, 5, 3}, {3, 7, 13}, {6, 16, 8}, {7, 17, 31}, {8, 16, 64}, {13, 100, 17},
-            {31, 127, 257}, {64, 64, 64}, {73, 33, 300}, {100, 257, 31}, {127, 3, 513}, {2, 2100, 5}, {0, 4, 3}, {5, 4, 0}};
+            {31, 127, 257}, {64, 64, 64}, {73, 33, 300}, {100, 257, 31}, {127, 3, 513}, {2, 2100, 5}, {0, 4, 3}, {5, 4, 0},
+            {9, 40, 1800}};
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
