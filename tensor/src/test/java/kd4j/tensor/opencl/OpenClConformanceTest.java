@@ -31,15 +31,7 @@ public class OpenClConformanceTest {
 
     @BeforeAll
     public static void open() {
-        String why = null;
-        try {
-            if (ClDevice.list().isEmpty()) why = "no OpenCL platform";
-            else cl = new OpenClBackend(0);
-        } catch (DeviceUnavailableException e) {
-            why = e.getMessage();
-        }
-        Assumptions.assumeTrue(why == null, "OpenCL unavailable (" + why + "); install one with: "
-                + "sudo apt-get install pocl-opencl-icd ocl-icd-libopencl1");
+        cl = OpenClTestDevice.openOrSkip();
     }
 
     @AfterAll

@@ -24,15 +24,7 @@ public class SplitKGemmTest {
     private final Random random = new Random(31);
 
     private static OpenClBackend open(OpenClBackend.GemmTiles large, OpenClBackend.GemmTiles small) {
-        String why = null;
-        try {
-            if (ClDevice.list().isEmpty()) why = "no OpenCL platform";
-            else return new OpenClBackend(0, large, small);
-        } catch (DeviceUnavailableException e) {
-            why = e.getMessage();
-        }
-        Assumptions.abort("OpenCL unavailable (" + why + "); install one with: sudo apt-get install pocl-opencl-icd ocl-icd-libopencl1");
-        return null;
+        return OpenClTestDevice.openOrSkip(index -> new OpenClBackend(index, large, small));
     }
 
     private float[] randoms(long n) {
