@@ -132,8 +132,7 @@ public final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
-        TrainConfig cfg = loadConfig();
-        KdPlan.check(cfg.kd(), cfg.totalSteps());
+        TrainConfig cfg = loadConfig();          // KD values checked too (KdPlan.check), before anything is loaded
         Path runDir = Path.of(cfg.run().out());
         String deviceSpec = cfg.run().device();
         if (deviceSpec.equals("cpu") && cfg.run().threads() > 0) deviceSpec = "cpu:" + cfg.run().threads();
@@ -231,7 +230,7 @@ public final class PretrainCommand implements Callable<Integer> {
                     "give --config FILE (or --resume --out DIR of an earlier run)");
         TrainConfig cfg;
         try {
-            cfg = TrainConfig.load(file, o);
+            cfg = TrainConfig.load(file, o, KdPlan::check);
         } catch (kd4j.train.ConfigFormatException e) {
             // A value from a flag is bad usage (exit 2), named as typed; one from the file stays bad input (exit 3).
             String flag = e.file() == null ? flagOf.get(e.key()) : null;

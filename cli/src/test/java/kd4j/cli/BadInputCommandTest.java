@@ -120,6 +120,45 @@ class BadInputCommandTest {
         assertTrue(flag.err().contains("--batch-size: must be >= 1, got 0 [data.batchSize]"), flag.err());
     }
 
+    @Test
+    void badKdValueInTheConfigFile_isBadInputNamingFileLineAndKey_andFromAFlagNamesTheFlag() throws Exception {
+        Path cfg = dir.resolve("bad-kd.json");
+        Files.writeString(cfg, """
+                {
+                  "data": {"seqLength": 16, "batchSize": 2},
+                  "run": {"maxSteps": 2, "evalInterval": 0},
+                  "kd": {"mode": "x",
+                         "alpha": "1.5"}
+                }
+                """);
+        List<String> base = List.of("pretrain", "--config", cfg.toString(), "--train", data.toString(),
+                "--model-config", modelConfig.toString(), "--no-progress");
+        Run mode = run(args(base, "--out", dir.resolve("kd-file-mode").toString()));
+        assertEquals(ExitCodes.BAD_INPUT, mode.exit(), mode.err());
+        assertTrue(mode.err().contains(cfg + ":4:10: \"kd.mode\": 'x' is not one of none, online, offline"), mode.err());
+        // the flag's value replaces the file's: a bad one is the flag's fault, named as typed
+        Run modeFlag = run(args(base, "--kd", "y", "--out", dir.resolve("kd-flag-mode").toString()));
+        assertEquals(ExitCodes.USAGE, modeFlag.exit(), modeFlag.err());
+        assertTrue(modeFlag.err().contains("--kd: 'y' is not one of none, online, offline"), modeFlag.err());
+        assertFalse(modeFlag.err().contains(cfg.toString()), modeFlag.err());
+        // a good mode from the flag: the file's next bad value (alpha) is reported at its own line
+        Run alpha = run(args(base, "--kd", "online", "--teacher", "t", "--out", dir.resolve("kd-file-alpha").toString()));
+        assertEquals(ExitCodes.BAD_INPUT, alpha.exit(), alpha.err());
+        assertTrue(alpha.err().contains(cfg + ":5:10: \"kd.alpha\": alpha must be in [0, 1], got 1.5"), alpha.err());
+        Run alphaFlag = run(args(base, "--kd", "online", "--teacher", "t", "--alpha", "2",
+                "--out", dir.resolve("kd-flag-alpha").toString()));
+        assertEquals(ExitCodes.USAGE, alphaFlag.exit(), alphaFlag.err());
+        assertTrue(alphaFlag.err().contains("--alpha: alpha must be in [0, 1], got 2"), alphaFlag.err());
+        for (String out : List.of("kd-file-mode", "kd-flag-mode", "kd-file-alpha", "kd-flag-alpha"))
+            assertFalse(Files.exists(dir.resolve(out).resolve("checkpoints")), out + ": nothing may be trained");
+    }
+
+    private static String[] args(List<String> base, String... extra) {
+        List<String> a = new ArrayList<>(base);
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
     /** A copy of the prepared data whose train instance file holds id 600 (>= vocab 512) at token 3, with the
      *  manifest's checksum updated to match: a consistent file that a smaller-vocabulary model must refuse. */
     static Path dataWithOutOfVocabularyId(String name) throws Exception {

@@ -33,6 +33,16 @@ public final class ConfigErrors {
             if (!(v >= 0 && v < 1)) fail(key, "must be in [0, 1), got " + v);
         }
 
+        /**
+         * For checks made outside this config's reader (the KD job's names and schedules): fromFlag, the
+         * flag-worded error, where key's value came from a flag (or there is no file); else the file's error at key.
+         */
+        public RuntimeException bad(String key, String problem, RuntimeException fromFlag) {
+            if (file == null || overridden.contains(key)) return fromFlag;
+            int[] lc = text == null ? new int[] {-1, -1} : locate(text, key);
+            return new ConfigFormatException(file, lc[0], lc[1], key, problem);
+        }
+
         public void fail(String key, String problem) {
             if (overridden.contains(key)) throw new ConfigFormatException(null, -1, -1, key, problem);
             int[] lc = text == null ? new int[] {-1, -1} : locate(text, key);

@@ -120,7 +120,8 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
      * Logit distillation (Peng et al.; kd4j.distill.kd reads it): mode none (default), online (teacher: a model
      * folder) or offline (logits: a cache from cache-logits); preset vanilla or peng-best; alpha (a number,
      * linear:FROM:TO or wsd:PEAK[:END]), tau, tau2, divergence, skew and tail override the preset's (or the
-     * defaults'). Values are kept as given; the KD job checks them before anything is loaded. Being part of this
+     * defaults'). Values are kept as given; the KD job checks them before anything is loaded (kd4j pretrain passes
+     * that check to load, so a bad value from the file is named with its line and key like any other). Being part of this
      * config, a resumed run is checked against them like every other section.
      */
     public record Kd(String mode, String teacher, String logits, String preset, String alpha, Double tau,
@@ -170,6 +171,15 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
 
     /** Reads file (null: defaults only) and applies overrides ("data.batchSize" → "16"); then validates. */
     public static TrainConfig load(Path file, Map<String, String> overrides) throws IOException {
+        return load(file, overrides, (c, where) -> {});
+    }
+
+    /**
+     * As load, then more checks of sections whose values another module interprets (the KD job's kd section),
+     * given the Checker that names the file, line and key of a bad value from the file.
+     */
+    public static TrainConfig load(Path file, Map<String, String> overrides,
+                                   java.util.function.BiConsumer<TrainConfig, Checker> more) throws IOException {
         ObjectNode tree;
         if (file == null) {
             tree = JsonNodeFactory.instance.objectNode();
@@ -195,7 +205,9 @@ public record TrainConfig(Model model, Data data, Optimizer optimizer, Schedule 
             // Only an override can fail here: the file alone already parsed.
             throw translate(null, null, e);
         }
-        config.validate(new Checker(file, file == null ? null : Files.readString(file), overrides.keySet()));
+        Checker checker = new Checker(file, file == null ? null : Files.readString(file), overrides.keySet());
+        config.validate(checker);
+        more.accept(config, checker);
         return config;
     }
 

@@ -18,6 +18,7 @@ import kd4j.distill.score.ModelId;
 import kd4j.models.CausalLM;
 import kd4j.models.Models;
 import kd4j.tensor.Backend;
+import kd4j.train.ConfigErrors;
 import kd4j.train.LossFunction;
 import kd4j.train.TrainConfig;
 
@@ -47,9 +48,29 @@ public final class KdPlan {
 
     /**
      * Checks every KD value given (ranges, names) before anything is loaded, and refuses KD values given without
-     * KD: a typo'd or forgotten --kd must not train a plain LM while the user believes it distils. Bad usage.
+     * KD: a typo'd or forgotten --kd must not train a plain LM while the user believes it distils. Bad usage,
+     * each error naming the flag.
      */
     public static void check(TrainConfig.Kd kd, long totalSteps) {
+        check(kd, totalSteps, FROM_FLAGS);
+    }
+
+    /**
+     * As check, for a config read from a file (TrainConfig.load's extra check): a bad kd.* value that came from
+     * the file is reported with the file, line and key (bad input); one that came from a flag still names the flag.
+     */
+    public static void check(TrainConfig cfg, ConfigErrors.Checker where) {
+        check(cfg.kd(), cfg.totalSteps(), where::bad);
+    }
+
+    /** Turns a bad value of key (problem: what is wrong, without the flag) into the error to throw. */
+    private interface Where {
+        RuntimeException bad(String key, String problem, RuntimeException fromFlag);
+    }
+
+    private static final Where FROM_FLAGS = (key, problem, fromFlag) -> fromFlag;
+
+    private static void check(TrainConfig.Kd kd, long totalSteps, Where where) {
         if (!kd.enabled()) {
             List<String> given = new ArrayList<>();
             if (kd.teacher() != null) given.add("--teacher");
@@ -60,36 +81,60 @@ public final class KdPlan {
             if (kd.divergence() != null) given.add("--divergence");
             if (kd.skew() != null) given.add("--skew");
             if (kd.tail() != null) given.add("--kd-tail");
-            settings(kd, totalSteps);          // a bad value is named first, with its allowed range
+            settings(kd, totalSteps, where);          // a bad value is named first, with its allowed range
             if (!given.isEmpty())
                 throw new IllegalArgumentException(String.join(", ", given) + " given without --kd online|offline "
                         + "(or --kd-preset vanilla|peng-best): the run would train without distillation");
             return;
         }
-        offline(kd);
-        settings(kd, totalSteps);
+        offline(kd, where);
+        settings(kd, totalSteps, where);
     }
 
-    private static boolean offline(TrainConfig.Kd kd) {
+    /** parse's value; its error (worded for flag) goes through where as key's. */
+    private static <T> T value(Where where, String key, String flag, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            String m = String.valueOf(e.getMessage());
+            throw where.bad(key, m.startsWith(flag + ": ") ? m.substring(flag.length() + 2) : m, e);
+        }
+    }
+
+    private static boolean offline(TrainConfig.Kd kd, Where where) {
         return kd.mode() != null ? switch (kd.mode().toLowerCase(Locale.ROOT)) {
             case "online" -> false;
             case "offline" -> true;
-            default -> throw new IllegalArgumentException("--kd: '" + kd.mode() + "' is not one of none, online, offline");
-        } : KdPreset.parse(kd.preset()).offline();
+            default -> throw where.bad("kd.mode", "'" + kd.mode() + "' is not one of none, online, offline",
+                    new IllegalArgumentException("--kd: '" + kd.mode() + "' is not one of none, online, offline"));
+        } : preset(kd, where).offline();
+    }
+
+    private static KdPreset preset(TrainConfig.Kd kd, Where where) {
+        return kd.preset() == null ? null : value(where, "kd.preset", "--kd-preset", () -> KdPreset.parse(kd.preset()));
     }
 
     /** The KD settings: the preset's (or the defaults) with each given value on top; throws on a bad value. */
-    private static KdLoss.Settings settings(TrainConfig.Kd kd, long totalSteps) {
-        KdPreset p = kd.preset() == null ? null : KdPreset.parse(kd.preset());
+    private static KdLoss.Settings settings(TrainConfig.Kd kd, long totalSteps, Where where) {
+        KdPreset p = preset(kd, where);
         KdLoss.Settings preSettings = p != null ? p.settings(totalSteps)
                 : new KdLoss.Settings(KdObjective.Divergence.FORWARD_KL, 1f, false, KdObjective.DEFAULT_SKEW,
                         KdObjective.TailMode.RENORMALIZE, new AlphaSchedule.Constant(0.5));
-        return new KdLoss.Settings(
-                kd.divergence() != null ? KdObjective.Divergence.parse(kd.divergence()) : preSettings.divergence(),
-                kd.tau() != null ? kd.tau().floatValue() : preSettings.tau(), kd.tau2() || preSettings.tau2Scaling(),
-                kd.skew() != null ? kd.skew() : preSettings.skew(),
-                kd.tail() != null ? KdObjective.TailMode.parse(kd.tail()) : preSettings.tail(),
-                kd.alpha() != null ? AlphaSchedule.parse(kd.alpha(), totalSteps) : preSettings.alpha());
+        KdObjective.Divergence divergence = kd.divergence() == null ? preSettings.divergence()
+                : value(where, "kd.divergence", "--divergence", () -> KdObjective.Divergence.parse(kd.divergence()));
+        float tau = kd.tau() != null ? kd.tau().floatValue() : preSettings.tau();
+        if (!(tau > 0 && tau < Float.POSITIVE_INFINITY))
+            throw where.bad("kd.tau", "must be a finite number > 0, got " + tau,
+                    new IllegalArgumentException("--tau must be a finite number > 0, got " + tau));
+        double skew = kd.skew() != null ? kd.skew() : preSettings.skew();
+        if (!(skew >= 0 && skew < 1))
+            throw where.bad("kd.skew", "must be in [0, 1), got " + skew,
+                    new IllegalArgumentException("--skew must be in [0, 1), got " + skew));
+        KdObjective.TailMode tail = kd.tail() == null ? preSettings.tail()
+                : value(where, "kd.tail", "--kd-tail", () -> KdObjective.TailMode.parse(kd.tail()));
+        AlphaSchedule alpha = kd.alpha() == null ? preSettings.alpha()
+                : value(where, "kd.alpha", "--alpha", () -> AlphaSchedule.parse(kd.alpha(), totalSteps));
+        return new KdLoss.Settings(divergence, tau, kd.tau2() || preSettings.tau2Scaling(), skew, tail, alpha);
     }
 
     /**
@@ -103,9 +148,9 @@ public final class KdPlan {
         if (!kd.enabled()) return new Plan(cfg, LossFunction.languageModel(), null, 0);
         Path trainData = Path.of(cfg.data().train());
         KdPreset p = kd.preset() == null ? null : KdPreset.parse(kd.preset());
-        boolean offline = offline(kd);
+        boolean offline = offline(kd, FROM_FLAGS);
         long totalSteps = cfg.totalSteps();
-        KdLoss.Settings settings = settings(kd, totalSteps);
+        KdLoss.Settings settings = settings(kd, totalSteps, FROM_FLAGS);
         KdLoss loss;
         TrainConfig run = cfg;
         long teacherParameters = 0;

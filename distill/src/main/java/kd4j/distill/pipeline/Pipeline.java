@@ -47,6 +47,7 @@ import kd4j.tensor.Backends;
 import kd4j.tokenizers.BpeTrainer;
 import kd4j.tokenizers.Tokenizer;
 import kd4j.tokenizers.Tokenizers;
+import kd4j.train.EvalJob;
 import kd4j.train.TrainConfig;
 import kd4j.train.Trainer;
 
@@ -353,11 +354,7 @@ public final class Pipeline {
 
     /** The first max characters of text, ending at whitespace when there is some in the last fifth (0 = all). */
     static String cut(String text, int max) {
-        if (max <= 0 || text.length() <= max) return text;
-        int end = max;
-        while (end > max * 4 / 5 && !Character.isWhitespace(text.charAt(end))) end--;
-        if (!Character.isWhitespace(text.charAt(end))) end = max;
-        return text.substring(0, end);
+        return EvalJob.cut(text, max);
     }
 
     private JsonNode trainTokenizer(List<Path> trainText, int vocabSize, long maxChars, Path dir) throws IOException {
