@@ -10,7 +10,9 @@ package kd4j.data;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import kd4j.tokenizers.Tokenizer;
 
@@ -95,32 +97,96 @@ public final class DatasetInstances implements TokenSequences {
 
     /**
      * The document each train instance starts in, or null when unknown. Instances are packed from the train
-     * documents in order, so an instance's first token (after a BOS) is the next unread token of that stream; each
-     * mapping is checked against the document's token and the mapping stops (null from there) if packing dropped
-     * tokens in between.
+     * documents in order (InstanceBuilder), so each instance, less a leading BOS, is a contiguous run of the
+     * stream of train documents, starting at or after the end of the previous one: packing drops a one-token
+     * chunk now and then, and more after MiniPLM's per-document chunk limit. Each instance is located by matching
+     * all of its tokens against the stream from where the previous one ended; an instance found nowhere after
+     * that point (a data set not packed from these documents) leaves it and every later one null.
      */
     public List<TokenDataset.DocumentEntry> instanceDocuments() throws IOException {
         List<TokenDataset.DocumentEntry> out = new ArrayList<>((int) size());
-        var docs = dataset.documents(TokenDataset.Split.TRAIN);
-        int d = 0;
-        long docStart = 0;           // stream offset of docs[d]'s first token
-        long at = 0;                 // stream offset of the next instance's first token
-        int[] docTokens = docs.isEmpty() ? new int[0] : dataset.documentTokens(docs.get(0));
-        boolean lost = docs.isEmpty();
+        DocumentStream stream = new DocumentStream(dataset, dataset.documents(TokenDataset.Split.TRAIN));
+        long at = 0;                 // stream offset where the previous instance ended
+        boolean lost = false;
         for (long i = 0; i < size(); i++) {
             int[] inst = get(i);
             int skip = bosId >= 0 && inst.length > 0 && inst[0] == bosId ? 1 : 0;
-            if (!lost) {
-                while (d < docs.size() && at >= docStart + docTokens.length) {
-                    docStart += docTokens.length;
-                    if (++d < docs.size()) docTokens = dataset.documentTokens(docs.get(d));
-                }
-                if (d >= docs.size() || inst.length <= skip || docTokens[(int) (at - docStart)] != inst[skip]) lost = true;
-            }
-            out.add(lost ? null : docs.get(d));
-            at += inst.length - skip;
+            long start = lost || inst.length <= skip ? -1 : stream.find(inst, skip, at);
+            if (start < 0) lost = true;
+            out.add(lost ? null : stream.documentAt(start));
+            if (!lost) at = start + inst.length - skip;
         }
         return out;
+    }
+
+    /**
+     * The concatenated tokens of a list of documents, read forward: documents before the earliest offset still
+     * asked for are released, so memory holds only the documents an instance spans.
+     */
+    private static final class DocumentStream {
+        private final TokenDataset dataset;
+        private final List<TokenDataset.DocumentEntry> docs;
+        private final long[] starts;            // stream offset of each document's first token; starts[n] = length
+        private final ArrayDeque<int[]> loaded = new ArrayDeque<>();
+        private int firstLoaded;                // index of loaded's first document
+
+        DocumentStream(TokenDataset dataset, List<TokenDataset.DocumentEntry> docs) {
+            this.dataset = dataset;
+            this.docs = docs;
+            starts = new long[docs.size() + 1];
+            for (int d = 0; d < docs.size(); d++) starts[d + 1] = starts[d] + docs.get(d).tokens();
+        }
+
+        long length() { return starts[docs.size()]; }
+
+        /** The smallest offset p >= from where inst[skip..] equals the stream's tokens, or -1. */
+        long find(int[] inst, int skip, long from) throws IOException {
+            int n = inst.length - skip;
+            for (long p = from; p + n <= length(); p++) {
+                release(p);
+                if (tokenAt(p) != inst[skip]) continue;
+                int k = 1;
+                while (k < n && tokenAt(p + k) == inst[skip + k]) k++;
+                if (k == n) return p;
+            }
+            return -1;
+        }
+
+        TokenDataset.DocumentEntry documentAt(long p) { return docs.get(documentIndex(p)); }
+
+        private int documentIndex(long p) {
+            int d = Arrays.binarySearch(starts, p);
+            if (d < 0) return -d - 2;
+            while (d + 1 < docs.size() && starts[d + 1] == p) d++;   // skip empty documents
+            return Math.min(d, docs.size() - 1);
+        }
+
+        private int tokenAt(long p) throws IOException {
+            int d = documentIndex(p);
+            while (firstLoaded + loaded.size() <= d) {
+                TokenDataset.DocumentEntry e = docs.get(firstLoaded + loaded.size());
+                int[] tokens = dataset.documentTokens(e);
+                if (tokens.length != e.tokens())
+                    throw DataFormatException.of(dataset.directory(), "document " + e.ordinal() + " (" + e.id() + ") has "
+                            + tokens.length + " tokens in shard " + e.shard() + ", its documents.jsonl entry says " + e.tokens());
+                loaded.addLast(tokens);
+            }
+            int k = 0;
+            for (int[] tokens : loaded) {
+                if (firstLoaded + k == d) return tokens[(int) (p - starts[d])];
+                k++;
+            }
+            throw new IllegalStateException("document " + d + " was released before offset " + p);
+        }
+
+        private void release(long from) {
+            int d = docs.isEmpty() ? 0 : documentIndex(Math.min(from, Math.max(0, length() - 1)));
+            while (firstLoaded < d && !loaded.isEmpty()) {
+                loaded.removeFirst();
+                firstLoaded++;
+            }
+            if (loaded.isEmpty() && firstLoaded < d) firstLoaded = d;
+        }
     }
 
     @Override
