@@ -11,10 +11,15 @@ package kd4j.distill.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -32,7 +37,8 @@ final class Evaluation {
 
     /**
      * Evaluates modelDir with kd4j.train.EvalJob; the result holds inDomain / outOfDomain / brown {loss, bitsPerByte,
-     * tokens, documents}, pairs {accuracy, byField, byTerm, examples} and task {accuracy, ...}.
+     * tokens, documents} (inDomain also byDomain {domain: {loss, tokens, documents}} when the held-out
+     * documents carry a "domain" field), pairs {accuracy, byField, byTerm, examples} and task {accuracy, ...}.
      */
     static JsonNode run(Backend be, Path modelDir, Path tokenizerDir, Sets sets, PipelineConfig.Evaluation e, int seq,
                         Path dir, PrintStream log) throws IOException {
@@ -62,6 +68,7 @@ final class Evaluation {
                 default -> "Brown (out-of-domain) loss";
             };
             log.printf(Locale.ROOT, "  %s %.4f (%.3f bits/byte)%n", what, r.loss(), h.bitsPerByte());
+            if (h.set().name().equals("inDomain")) byDomain(r, domainsById(sets.heldOut()), o);
         }
         for (EvalJob.TaskResult t : result.tasks()) {
             String name = t.task().file().getFileName().toString();
@@ -92,6 +99,39 @@ final class Evaluation {
     private static EvalJob.HeldOut heldOut(String name, Path corpus, int maxDocuments, PipelineConfig.Evaluation e) {
         return new EvalJob.HeldOut(name, List.of(corpus), EvalJob.Split.VALID, "text", maxDocuments,
                 e.charsPerDocument(), false);
+    }
+
+    /**
+     * The in-domain loss of each domain of the held-out documents (their "domain" field; nothing when a document
+     * has none): {domain: {loss, tokens, documents}}, in the order the domains first appear.
+     */
+    static void byDomain(Evaluator.Report r, Map<String, String> domainOfId, ObjectNode inDomain) {
+        Map<String, double[]> sums = new LinkedHashMap<>();     // domain -> {nll, tokens, documents}
+        for (Evaluator.DocumentLoss d : r.documents()) {
+            String domain = domainOfId.get(d.id());
+            if (domain == null) return;
+            double[] s = sums.computeIfAbsent(domain, k -> new double[3]);
+            s[0] += d.nll();
+            s[1] += d.tokens();
+            s[2]++;
+        }
+        if (sums.isEmpty()) return;
+        ObjectNode out = inDomain.putObject("byDomain");
+        sums.forEach((domain, s) -> out.putObject(domain).put("loss", s[0] / s[1]).put("tokens", (long) s[1])
+                .put("documents", (long) s[2]));
+    }
+
+    /** id -> "domain" of every line of a JSONL split file that has both (a repeated id keeps its first). */
+    private static Map<String, String> domainsById(Path splitFile) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        try (BufferedReader in = Files.newBufferedReader(splitFile, StandardCharsets.UTF_8)) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (line.isBlank()) continue;
+                JsonNode n = PipelineConfig.MAPPER.readTree(line);
+                if (n.hasNonNull("id") && n.hasNonNull("domain")) out.putIfAbsent(n.get("id").asText(), n.get("domain").asText());
+            }
+        }
+        return out;
     }
 
     private static void groups(Map<String, MinimalPairEval.Count> groups, ObjectNode json) {

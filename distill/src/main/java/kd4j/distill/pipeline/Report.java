@@ -196,6 +196,7 @@ public final class Report {
         md.append("## Is the difference real?\n\n");
         teacherMargin(md, by, students, offline);
         comparisons(md, results, by, compared, atChance, cfg.run().seeds(), comparisons);
+        inDomainByDomain(md, results, by, comparisons);
         domainsRead(md, offline);
         if (!ratios.isEmpty()) curve(md, results, by, ratios, offline, pairsRun, comparisons);
 
@@ -419,14 +420,23 @@ public final class Report {
 
     /** Per seed: a method's values for one metric, keyed by seed. */
     private static Map<Long, Double> bySeed(List<MethodResult> results, String method, Metric m) {
+        return bySeed(results, method, m::of);
+    }
+
+    private static Map<Long, Double> bySeed(List<MethodResult> results, String method, ToDoubleFunction<JsonNode> value) {
         Map<Long, Double> out = new TreeMap<>();
-        for (MethodResult r : results) if (r.method().equals(method)) out.put(r.seed(), m.of(r.eval()));
+        for (MethodResult r : results) if (r.method().equals(method)) out.put(r.seed(), value.applyAsDouble(r.eval()));
         return out;
     }
 
     /** The paired difference method - baseline over their common seeds, or null when none is finite. */
     static Statistics.Paired paired(List<MethodResult> results, String method, String baseline, Metric m) {
-        Map<Long, Double> a = bySeed(results, method, m), b = bySeed(results, baseline, m);
+        return paired(results, method, baseline, m::of);
+    }
+
+    /** The same for any value of a model's eval JSON. */
+    static Statistics.Paired paired(List<MethodResult> results, String method, String baseline, ToDoubleFunction<JsonNode> value) {
+        Map<Long, Double> a = bySeed(results, method, value), b = bySeed(results, baseline, value);
         List<double[]> pairs = new ArrayList<>();
         for (var e : a.entrySet()) {
             Double y = b.get(e.getKey());
@@ -480,6 +490,56 @@ public final class Report {
         put(o, "low", d.low());
         put(o, "high", d.high());
         o.set("perSeed", seedsJson);
+    }
+
+    /**
+     * The in-domain held-out loss split by the documents' domain (eval's inDomain.byDomain), for each method and its
+     * baseline, with the paired difference per domain: the one in-domain number averages domains the selection
+     * treats very differently. Nothing when the evaluations hold no split (a run evaluated before it existed).
+     */
+    private static void inDomainByDomain(StringBuilder md, List<MethodResult> results, Map<String, Aggregate> by, ArrayNode json) {
+        List<String> domains = new ArrayList<>();
+        for (MethodResult r : results)
+            r.eval().path("inDomain").path("byDomain").fieldNames().forEachRemaining(d -> { if (!domains.contains(d)) domains.add(d); });
+        if (domains.isEmpty()) return;
+        md.append("### In-domain loss per domain\n\n")
+          .append("The held-out in-domain loss above, split by each held-out document's domain (nats per token of the ")
+          .append("model's own tokenizer; tokens counted with the baseline's): mean ± sd over seeds, and each method ")
+          .append("against its baseline as above.\n\n");
+        for (String[] p : PAIRS) {
+            if (!by.containsKey(p[0]) || !by.containsKey(p[1])) continue;
+            String method = by.get(p[0]).label(), baseline = by.get(p[1]).label();
+            md.append("| Domain | Documents | Tokens | ").append(baseline).append(" ↓ | ").append(method)
+              .append(" ↓ | Per seed | Mean [95% CI] | Verdict |\n|---|---:|---:|---:|---:|---|---:|---|\n");
+            for (String d : domains) {
+                ToDoubleFunction<JsonNode> loss = e -> e.path("inDomain").path("byDomain").path(d).path("loss").asDouble(Double.NaN);
+                Statistics.Paired diff = paired(results, p[0], p[1], loss);
+                if (diff == null) continue;
+                Map<Long, Double> a = bySeed(results, p[0], loss), b = bySeed(results, p[1], loss);
+                List<String> perSeed = new ArrayList<>();
+                for (var e : a.entrySet()) {
+                    Double y = b.get(e.getKey());
+                    if (y != null && Double.isFinite(e.getValue()) && Double.isFinite(y))
+                        perSeed.add(String.format(Locale.ROOT, "%+.4f", e.getValue() - y));
+                }
+                JsonNode counts = results.stream().filter(r -> r.method().equals(p[1])).findFirst().orElseThrow()
+                        .eval().path("inDomain").path("byDomain").path(d);
+                String verdict = diff.n() < 2 ? "one seed: no verdict" : diff.real()
+                        ? (diff.mean() < 0 ? "**real: better**" : "**real: worse**") : "not distinguishable from 0";
+                md.append("| ").append(quote(d)).append(" | ").append(fmt(counts.path("documents").asLong())).append(" | ")
+                  .append(fmt(counts.path("tokens").asLong())).append(" | ")
+                  .append(stat(results.stream().filter(r -> r.method().equals(p[1])).toList(), r -> loss.applyAsDouble(r.eval())).format(4))
+                  .append(" | ")
+                  .append(stat(results.stream().filter(r -> r.method().equals(p[0])).toList(), r -> loss.applyAsDouble(r.eval())).format(4))
+                  .append(" | ").append(String.join(", ", perSeed)).append(" | ").append(diff.format(4)).append(" | ")
+                  .append(verdict).append(" |\n");
+                ObjectNode o = json.addObject().put("method", p[0]).put("baseline", p[1]).put("metric", "in-domain loss")
+                        .put("domain", d).put("mean", diff.mean()).put("n", diff.n()).put("real", diff.real());
+                put(o, "low", diff.low());
+                put(o, "high", diff.high());
+            }
+            md.append('\n');
+        }
     }
 
     /** Which domains Difference Sampling favoured, from the selection report's domains.json, with examples. */

@@ -144,6 +144,15 @@ class PipelineTest {
         for (String plot : List.of("loss-by-method.png", "loss-by-method.svg", "training-loss.png", "blimp-by-field.png",
                 "loss-out-of-domain-by-method.png", "ratio-curve-loss.png", "ratio-curve-loss-out-of-domain.png", "ratio-curve-blimp.png"))
             assertTrue(Files.size(runDir.resolve("plots").resolve(plot)) > 1000, plot);
+        // The in-domain loss split by domain (one domain here: the pool is Moby-Dick alone) adds up to the whole.
+        for (JsonNode r : runs) {
+            JsonNode in = r.get("eval").get("inDomain"), moby = in.get("byDomain").get("moby-dick.jsonl.gz");
+            assertEquals(1, in.get("byDomain").size(), r.get("stage").asText());
+            assertEquals(in.get("tokens").asLong(), moby.get("tokens").asLong());
+            assertEquals(in.get("documents").asLong(), moby.get("documents").asLong());
+            assertEquals(in.get("loss").asDouble(), moby.get("loss").asDouble(), 1e-12);
+        }
+        assertTrue(md.contains("### In-domain loss per domain") && md.contains("| moby-dick.jsonl.gz | 14 |"), md);
         assertTrue(Files.isRegularFile(runDir.resolve("stages/select/report/report.md")));
     }
 
