@@ -67,8 +67,8 @@ public final class InspectCommand implements Callable<Integer> {
         try (Backend be = device.open()) {
             out.println(MemoryPlan.inference("score (batch " + batch + " x seq " + seq + ")", model, batch, seq,
                     ChunkedLogits.DEFAULT_CHUNK_BYTES, be).table());
-            out.println(MemoryPlan.training(config, batch, seq, false, null, be).table());
-            out.println(MemoryPlan.training(config, batch, seq, true, null, be).table()
+            out.println(MemoryPlan.training(config, batch, seq, false, false, null, be).table());
+            out.println(MemoryPlan.training(config, batch, seq, true, false, null, be).table()
                     .replace("memory plan for pretrain", "memory plan for pretrain with activation checkpointing"));
         }
         out.flush();

@@ -142,9 +142,11 @@ public record MemoryPlan(String job, String device, List<Line> lines, long capac
      * one micro-batch saves for backward with their gradients, the fp32 logits and their gradient, and the teacher
      * of online KD (teacherDir, or null) as an inference load with its logits for the same tokens.
      * checkpointActivations (run.activationCheckpointing) keeps only each layer's input and recomputes one layer.
+     * bf16MatmulInputs (run.precision bf16) adds the bf16 copies LinearOps makes of every linear layer's weight and
+     * input (kept for backward) and of the largest output gradient (the logits', cast once in backward).
      */
     public static MemoryPlan training(ModelConfig student, int microBatch, int seq, boolean checkpointActivations,
-                                      Path teacherDir, Backend be) {
+                                      boolean bf16MatmulInputs, Path teacherDir, Backend be) {
         long tokens = (long) microBatch * seq, params = parameterCount(student);
         long perLayer = layerActivationFloats(student, true) * tokens * 4;
         long layers = student.numHiddenLayers();
@@ -158,6 +160,14 @@ public record MemoryPlan(String job, String device, List<Line> lines, long capac
         lines.add(new Line("activations + their gradients", saved, false, "estimate; micro-batch " + microBatch
                 + " x seq " + seq + (checkpointActivations ? ", activation checkpointing" : "")));
         lines.add(new Line("logits + dlogits (fp32)", 2 * tokens * student.vocabSize() * 4, false, ""));
+        if (bf16MatmulInputs) {
+            long inputs = linearInputFloats(student) * tokens;
+            long liveLayers = checkpointActivations ? 1 : layers;
+            long head = tokens * student.hiddenSize();
+            lines.add(new Line("bf16 copies of linear weights", 2 * linearWeightNumel(student), false, "mixed precision"));
+            lines.add(new Line("bf16 copies of linear inputs + dlogits", 2 * (liveLayers * inputs + head)
+                    + 2 * tokens * student.vocabSize(), false, "mixed precision" + (checkpointActivations ? ", one layer at a time" : "")));
+        }
         if (teacherDir != null) {
             ModelConfig teacher = HfCheckpoint.readConfig(teacherDir);
             long[] w = inferenceWeightBytes(teacher, teacherDir);
@@ -185,6 +195,24 @@ public record MemoryPlan(String job, String device, List<Line> lines, long capac
             }
             case MambaConfig m -> 4 * c + 8L * m.intermediateSize() + m.timeStepRank() + 2L * m.stateSize();
             default -> 16 * c;
+        };
+    }
+
+    /** Elements of the weights that enter a GEMM as a linear layer's W (the embedding table only when tied to the head). */
+    static long linearWeightNumel(ModelConfig config) {
+        long n = 0;
+        for (Weight w : weights(config))
+            if (w.mayStayHalf() && (config.tieWordEmbeddings() || !w.name().contains("embed"))) n += w.numel();
+        return n;
+    }
+
+    /** Per token and decoder layer, the elements of the linear layers' inputs (each projection casts its own copy). */
+    static long linearInputFloats(ModelConfig config) {
+        long c = config.hiddenSize();
+        return switch (config) {
+            case TransformerConfig t -> 3 * c + (long) t.numAttentionHeads() * t.headDim() + 2 * c + t.intermediateSize();
+            case MambaConfig m -> c + m.intermediateSize() + m.timeStepRank() + m.intermediateSize();
+            default -> 8 * c;
         };
     }
 

@@ -77,11 +77,28 @@ class MemoryPlanTest {
     @Test
     void activationCheckpointing_shrinksTheTrainingEstimate() {
         ModelConfig cfg = TinyConfigs.parse(TinyConfigs.ALL.get("llama"));
-        long plain = MemoryPlan.training(cfg, 8, 512, false, null, be).tensorBytes();
-        long checkpointed = MemoryPlan.training(cfg, 8, 512, true, null, be).tensorBytes();
+        long plain = MemoryPlan.training(cfg, 8, 512, false, false, null, be).tensorBytes();
+        long checkpointed = MemoryPlan.training(cfg, 8, 512, true, false, null, be).tensorBytes();
         assertTrue(checkpointed < plain, checkpointed + " vs " + plain);
         long params = MemoryPlan.parameterCount(cfg);
-        assertEquals(16 * params, MemoryPlan.training(cfg, 1, 1, false, null, be).lines().stream().limit(3)
+        assertEquals(16 * params, MemoryPlan.training(cfg, 1, 1, false, false, null, be).lines().stream().limit(3)
                 .mapToLong(MemoryPlan.Line::bytes).sum(), "fp32 weights, gradients and two AdamW moments");
+    }
+
+    /**
+     * By hand for the tiny Qwen2 (vocab 61, hidden 32, 4 heads of 8, 1 kv head, intermediate 40, 2 layers, tied):
+     * linear weights per layer q 1,024 + k 256 + v 256 + o 1,024 + gate, up, down 3 x 1,280 = 6,400, two layers and the
+     * tied head 1,952: 14,752 bf16 = 29,504 bytes. Linear inputs per token and layer: q, k, v 3 x 32, o 32, gate and
+     * up 2 x 32, down 40 = 232; with the head's 32 and the dlogits' 61, 2 x 232 + 93 = 557 per token, 6 tokens in
+     * bf16: 6,684 bytes; checkpointed (one layer live) 232 + 93 = 325: 3,900 bytes.
+     */
+    @Test
+    void bf16MatmulInputs_addTheirCopiesToTheTrainingPlan() {
+        ModelConfig cfg = TinyConfigs.parse(TinyConfigs.QWEN2);
+        for (boolean checkpoint : new boolean[] {false, true}) {
+            long fp32 = MemoryPlan.training(cfg, 2, 3, checkpoint, false, null, be).tensorBytes();
+            long bf16 = MemoryPlan.training(cfg, 2, 3, checkpoint, true, null, be).tensorBytes();
+            assertEquals(29_504 + (checkpoint ? 3_900 : 6_684), bf16 - fp32, "checkpoint " + checkpoint);
+        }
     }
 }

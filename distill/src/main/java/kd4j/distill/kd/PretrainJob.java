@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import java.util.function.UnaryOperator;
+import kd4j.autograd.MatmulPrecision;
 import kd4j.data.DataFormatException;
 import kd4j.data.TokenDataset;
 import kd4j.data.TokenSequences;
@@ -111,7 +112,8 @@ public final class PretrainJob {
             if (memoryPlan != null) {
                 ModelConfig studentConfig = Models.readConfig(modelSource);
                 var plan = MemoryPlan.training(studentConfig, cfg.data().batchSize(), cfg.data().seqLength(),
-                        cfg.run().activationCheckpointing(), KdPlan.onlineTeacher(cfg.kd()), be);
+                        cfg.run().activationCheckpointing(), cfg.run().precision() == MatmulPrecision.BF16,
+                        KdPlan.onlineTeacher(cfg.kd()), be);
                 memoryPlan.println(plan.table());
                 memoryPlan.flush();
                 plan.requireFits("lower data.batchSize (raise data.gradAccum to keep the tokens per step) or data.seqLength,"
