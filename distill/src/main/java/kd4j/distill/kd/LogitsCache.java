@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.zip.CRC32;
+import kd4j.data.ChunkFiles;
 
 public final class LogitsCache {
     static final byte[] MAGIC = "KD4JLGC1".getBytes(StandardCharsets.US_ASCII);
@@ -59,7 +60,7 @@ public final class LogitsCache {
 
     static String manifestName(int index, int count) { return "manifest-" + index + "-of-" + count + ".json"; }
 
-    static String chunkName(long first) { return String.format("chunk-%012d.bin", first); }
+    static String chunkName(long first) { return ChunkFiles.name(first); }
 
     /**
      * Opens a finished cache: every shard manifest must be complete and agree on everything but its range, and
@@ -86,7 +87,7 @@ public final class LogitsCache {
                                 + LogitsCacheManifest.FORMAT + " v" + LogitsCacheManifest.VERSION);
                     shards.add(m);
                     names.add(p);
-                } else if (n.matches("chunk-\\d{12}\\.bin")) {
+                } else if (ChunkFiles.isChunk(n)) {
                     Chunk c = mapChunk(p);
                     chunks.put(c.first(), c);
                 }

@@ -11,15 +11,14 @@ package kd4j.distill.kd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import java.util.zip.CRC32;
 import kd4j.data.AtomicFiles;
+import kd4j.data.ChunkFiles;
 import kd4j.data.Shard;
 import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
@@ -108,7 +107,7 @@ public final class LogitsCacheRun {
                     cacheBatch(i, b, truncator, enc);
                 }
                 byte[] chunk = enc.finish(at);
-                AtomicFiles.write(out.resolve(LogitsCache.chunkName(at)), chunk);
+                ChunkFiles.write(out, at, ByteBuffer.wrap(chunk));
                 tokens += enc.tokens;
                 bytes += enc.tokenBytes;
                 done += len;
@@ -128,41 +127,21 @@ public final class LogitsCacheRun {
     /**
      * Keeps every finished chunk of this shard that passes its CRC and header checks and overlaps no chunk kept
      * before it; any other chunk in the range (a flipped byte, a truncated file, a .tmp leftover) is deleted, so
-     * a rerun caches exactly those instances again and nothing twice.
+     * a rerun caches exactly those instances again and nothing twice (kd4j.data.ChunkFiles).
      */
     private Coverage keptChunks() throws IOException {
-        TreeMap<Long, Path> chunks = new TreeMap<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(out)) {
-            for (Path p : ds) {
-                String n = p.getFileName().toString();
-                if (n.startsWith("chunk-") && n.endsWith(".tmp")) Files.delete(p);
-                else if (n.matches("chunk-\\d{12}\\.bin")) {
-                    long first = Long.parseLong(n.substring(6, 18));
-                    if (first >= manifest.start() && first < manifest.end()) chunks.put(first, p);
-                }
-            }
-        }
-        long covered = manifest.start(), instances = 0, tokens = 0, bytes = 0;
-        List<long[]> gaps = new ArrayList<>();
-        for (var e : chunks.entrySet()) {
-            long first = e.getKey();
-            if (first >= covered && LogitsCache.crcMatches(e.getValue())) {
-                ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(e.getValue())).order(ByteOrder.LITTLE_ENDIAN);
-                int n = b.getInt(16);
-                if (b.getLong(8) == first && n > 0 && first + n <= manifest.end()) {
-                    long payload = LogitsCache.HEADER + 8L * (n + 1);
-                    for (int i = 0; i < n; i++) tokens += b.getInt((int) (payload + b.getLong(LogitsCache.HEADER + 8 * i)));
-                    bytes += b.getLong(LogitsCache.HEADER + 8 * n) - 4L * n;
-                    if (first > covered) gaps.add(new long[] {covered, first});
-                    covered = first + n;
-                    instances += n;
-                    continue;
-                }
-            }
-            Files.delete(e.getValue());
-        }
-        if (covered < manifest.end()) gaps.add(new long[] {covered, manifest.end()});
-        return new Coverage(instances, tokens, bytes, gaps);
+        long[] tokensAndBytes = new long[2];
+        ChunkFiles.Coverage kept = ChunkFiles.scan(out, manifest.start(), manifest.end(), (p, first) -> {
+            if (!LogitsCache.crcMatches(p)) return -1;
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(p)).order(ByteOrder.LITTLE_ENDIAN);
+            int n = b.getInt(16);
+            if (b.getLong(8) != first || n <= 0) return -1;
+            long payload = LogitsCache.HEADER + 8L * (n + 1);
+            for (int k = 0; k < n; k++) tokensAndBytes[0] += b.getInt((int) (payload + b.getLong(LogitsCache.HEADER + 8 * k)));
+            tokensAndBytes[1] += b.getLong(LogitsCache.HEADER + 8 * n) - 4L * n;
+            return n;
+        });
+        return new Coverage(kept.rows(), tokensAndBytes[0], tokensAndBytes[1], kept.gaps());
     }
 
     private void cacheBatch(long first, int b, TopPkLogits truncator, Encoder enc) {

@@ -1,9 +1,10 @@
 /*
  * A resumable scoring job: scores one shard of a corpus into a score file. Work is done in chunks of whole
- * batches; each finished chunk is written atomically to OUT.parts/chunk-<start>.bin beside the run's manifest.
- * A killed run, started again with the same arguments, keeps its finished chunks and continues after the last
- * one: nothing is scored twice or lost, and because chunks start at fixed offsets the batches, and hence the
- * file, are the same as an uninterrupted run's. At the end the chunks are joined into OUT (atomic) and the parts
+ * batches; each finished chunk is written atomically to OUT.parts/chunk-<start>.bin beside the run's manifest
+ * (kd4j.data.ChunkFiles, as kd4j cache-logits writes its chunks). A killed run, started again with the same
+ * arguments, keeps its finished chunks that pass their checks and scores only the rows no kept chunk covers:
+ * nothing is scored twice or lost, and because a gap is cut into chunks from its start as an uninterrupted run
+ * cuts them, the batches, and hence the file, are the same as an uninterrupted run's. At the end the chunks are joined into OUT (atomic) and the parts
  * folder is removed. Not thread-safe; one run per OUT.
  */
 package kd4j.distill.score;
@@ -15,8 +16,8 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.TreeMap;
 import kd4j.data.AtomicFiles;
+import kd4j.data.ChunkFiles;
 import kd4j.data.TokenSequences;
 import kd4j.data.Shard;
 
@@ -118,18 +119,21 @@ public final class ScoreRun {
         int n = Math.toIntExact(manifest.instances());
         double[] sum = new double[n], mean = new double[n];
         int[] count = new int[n];
-        int resumed = loadFinishedChunks(parts, sum, mean, count);
+        ChunkFiles.Coverage kept = ChunkFiles.scan(parts, 0, n, (p, first) -> readChunk(p, (int) first, sum, mean, count));
+        long resumed = kept.rows(), done = resumed;
 
         long t0 = System.nanoTime();
         long tokens = 0;
-        for (int at = resumed; at < n; at += chunkInstances) {
-            int len = Math.min(chunkInstances, n - at);
-            long first = manifest.start() + at;
-            tokens += scorer.score(source, first, first + len, sum, mean, count, at);
-            writeChunk(parts, at, len, sum, mean, count);
-            if (listener != null)
-                listener.chunkDone(new Progress(at + len, n, resumed, tokens, at + len - resumed,
-                        (System.nanoTime() - t0) / 1e9));
+        for (long[] gap : kept.gaps()) {
+            for (int at = (int) gap[0]; at < gap[1]; at += chunkInstances) {
+                int len = (int) Math.min(chunkInstances, gap[1] - at);
+                long first = manifest.start() + at;
+                tokens += scorer.score(source, first, first + len, sum, mean, count, at);
+                writeChunk(parts, at, len, sum, mean, count);
+                done += len;
+                if (listener != null)
+                    listener.chunkDone(new Progress(done, n, resumed, tokens, done - resumed, (System.nanoTime() - t0) / 1e9));
+            }
         }
         ScoreFile result = new ScoreFile(manifest, sum, mean, count);
         result.write(out);
@@ -145,36 +149,7 @@ public final class ScoreRun {
         head.put(CHUNK_MAGIC).putLong(at).putInt(len).flip();
         ByteBuffer tail = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         tail.putLong(Long.parseLong(ScoreFile.crc32(columns), 16)).flip();
-        AtomicFiles.write(parts.resolve(chunkName(at)), head, ByteBuffer.wrap(columns), tail);
-    }
-
-    private static String chunkName(int at) { return String.format("chunk-%012d.bin", at); }
-
-    /**
-     * Reads the finished chunks in order from row 0 and returns the first row not covered. Leftover temp files
-     * are deleted, and so is any chunk that does not continue the sequence or fails its checks (its rows are
-     * scored again): with atomic renames neither should exist, but a kill must never leave wrong scores.
-     */
-    private int loadFinishedChunks(Path parts, double[] sum, double[] mean, int[] count) throws IOException {
-        TreeMap<Integer, Path> chunks = new TreeMap<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(parts)) {
-            for (Path p : ds) {
-                String name = p.getFileName().toString();
-                if (name.endsWith(".tmp")) Files.delete(p);
-                else if (name.matches("chunk-\\d{12}\\.bin")) chunks.put(Integer.parseInt(name.substring(6, 18)), p);
-            }
-        }
-        int covered = 0;
-        boolean broken = false;
-        for (var e : chunks.entrySet()) {
-            if (!broken && e.getKey() == covered) {
-                int rows = readChunk(e.getValue(), covered, sum, mean, count);
-                if (rows > 0) { covered += rows; continue; }
-            }
-            broken = true;
-            Files.delete(e.getValue());
-        }
-        return covered;
+        ChunkFiles.write(parts, at, head, ByteBuffer.wrap(columns), tail);
     }
 
     /** Rows read, or -1 when the chunk is not a valid chunk starting at row at. */
@@ -206,11 +181,5 @@ public final class ScoreRun {
     }
 
     /** Chunks currently finished in the parts folder (for tests and `kd4j score` status lines). */
-    public List<Path> finishedChunks() throws IOException {
-        Path parts = partsDir();
-        if (!Files.isDirectory(parts)) return List.of();
-        try (var s = Files.list(parts)) {
-            return s.filter(p -> p.getFileName().toString().startsWith("chunk-")).sorted().toList();
-        }
-    }
+    public List<Path> finishedChunks() throws IOException { return ChunkFiles.list(partsDir()); }
 }
