@@ -42,7 +42,7 @@ public final class BenchScoreCommand implements Callable<Integer> {
             CausalLM model = BenchModels.model(options, be, true);
             BenchModels.header(out, "score", options, be, model);
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize());
-            Tensor targets = Models.nextTokenTargets(ids, null);
+            Tensor targets = NextTokenBatch.targetsOf(ids, null);
             StepArena arena = new StepArena();
             ChunkedLogits logits = new ChunkedLogits(model, ChunkedLogits.DEFAULT_CHUNK_BYTES);
             long tokens = (long) options.batch * options.seq;

@@ -75,7 +75,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             BenchModels.header(out, "train", options, be, model);
             if (parallel != null) out.printf("data-parallel: %d ranks of %d rows (%s)%n", comm.size(), options.batch / comm.size(), comm.describe());
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize(), options.batch / comm.size(), comm.rank());
-            Tensor targets = Models.nextTokenTargets(ids, null);
+            Tensor targets = NextTokenBatch.targetsOf(ids, null);
             PackedParameters.pack(model.parameters().all());      // as the Trainer does: one AdamW launch a step
             AdamW optimizer = new AdamW(model.parameters().all(), 1e-4, 0.1);
             StepArena arena = new StepArena();

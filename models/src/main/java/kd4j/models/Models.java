@@ -9,9 +9,6 @@ import kd4j.models.io.ConfigJson;
 import kd4j.models.io.HfCheckpoint;
 import kd4j.models.nn.RandomWeights;
 import kd4j.tensor.Backend;
-import kd4j.tensor.DType;
-import kd4j.tensor.ShapeException;
-import kd4j.tensor.Tensor;
 
 public final class Models {
 
@@ -40,24 +37,4 @@ public final class Models {
 
     /** Writes model as an HF directory that transformers loads (config.json + model.safetensors). */
     public static void save(CausalLM model, Path dir) { HfCheckpoint.save(model, dir); }
-
-    /**
-     * Targets I32 [B, T] for causal-LM training: targets[b, t] = ids[b, t+1], and NextTokenBatch.IGNORE for the last
-     * position and wherever the next token is padding (keyMask 0). keyMask may be null.
-     */
-    public static Tensor nextTokenTargets(Tensor ids, Tensor keyMask) {
-        if (ids.dtype() != DType.I32 || ids.rank() != 2)
-            throw ShapeException.of("nextTokenTargets", "ids must be I32 [B, T]", "ids", ids);
-        int batch = ids.dim(0), time = ids.dim(1);
-        int[] id = ids.toIntArray();
-        int[] mask = keyMask == null ? null : keyMask.toIntArray();
-        int[] targets = new int[id.length];
-        for (int b = 0; b < batch; b++)
-            for (int t = 0; t < time; t++) {
-                int n = b * time + t;
-                boolean valid = t + 1 < time && (mask == null || (mask[n] != 0 && mask[n + 1] != 0));
-                targets[n] = valid ? id[n + 1] : NextTokenBatch.IGNORE;
-            }
-        return ids.backend().fromInts(targets, batch, time);
-    }
 }

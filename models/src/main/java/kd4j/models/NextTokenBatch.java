@@ -4,12 +4,16 @@
  * holds up to T + 1 tokens; input t is row[t] (then `pad` past the row's end), target t is row[t + 1] (IGNORE
  * where the row has no next token, or where its input token does not count, e.g. EOS in MiniPLM's scoring), and
  * the key mask is 1 on the positions t < length - 1 that predict something. Causal attention never lets a later
- * position change an earlier one's logits, so padding on the right is safe with or without the mask.
+ * position change an earlier one's logits, so padding on the right is safe with or without the mask. targetsOf
+ * applies the same shift to ids already in a tensor (benchmarks, conformance and verification runs).
  */
 package kd4j.models;
 
 import java.util.Arrays;
 import java.util.function.IntPredicate;
+import kd4j.tensor.DType;
+import kd4j.tensor.ShapeException;
+import kd4j.tensor.Tensor;
 
 public record NextTokenBatch(int batchSize, int seqLength, int[] inputs, int[] targets, int[] keyMask) {
     /** HF's ignore_index: a target with this value takes no part in the loss (the cross-entropy kernels skip it). */
@@ -55,5 +59,25 @@ public record NextTokenBatch(int batchSize, int seqLength, int[] inputs, int[] t
         int n = 0;
         for (int t : targets) if (t != IGNORE) n++;
         return n;
+    }
+
+    /**
+     * The same rule for ids already on a device, [B, T] with no extra token: targets I32 [B, T] with targets[b, t] =
+     * ids[b, t+1], and IGNORE for the last position and wherever the next token is padding (keyMask 0; may be null).
+     */
+    public static Tensor targetsOf(Tensor ids, Tensor keyMask) {
+        if (ids.dtype() != DType.I32 || ids.rank() != 2)
+            throw ShapeException.of("NextTokenBatch.targetsOf", "ids must be I32 [B, T]", "ids", ids);
+        int batch = ids.dim(0), time = ids.dim(1);
+        int[] id = ids.toIntArray();
+        int[] mask = keyMask == null ? null : keyMask.toIntArray();
+        int[] targets = new int[id.length];
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < time; t++) {
+                int n = b * time + t;
+                boolean valid = t + 1 < time && (mask == null || (mask[n] != 0 && mask[n + 1] != 0));
+                targets[n] = valid ? id[n + 1] : IGNORE;
+            }
+        return ids.backend().fromInts(targets, batch, time);
     }
 }

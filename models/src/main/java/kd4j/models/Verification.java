@@ -54,7 +54,7 @@ public final class Verification {
                     results.add(compare(name, floats(ref, name, be), hidden.get(i).data().toFloatArray(), tol.logits(), 0));
             }
         }
-        Var loss = LossOps.crossEntropy(logits, Models.nextTokenTargets(ids, null), NextTokenBatch.IGNORE);
+        Var loss = LossOps.crossEntropy(logits, NextTokenBatch.targetsOf(ids, null), NextTokenBatch.IGNORE);
         if (ref.contains("loss"))
             results.add(compare("loss", floats(ref, "loss", be), loss.data().toFloatArray(), tol.loss(), 0));
         boolean anyGrad = ref.names().stream().anyMatch(n -> n.startsWith("grad."));

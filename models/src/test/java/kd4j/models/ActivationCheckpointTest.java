@@ -81,7 +81,7 @@ class ActivationCheckpointTest {
             }
             ids = be.fromInts(id, BATCH, SEQ);
             mask = be.fromInts(m, BATCH, SEQ);
-            targets = Models.nextTokenTargets(ids, mask);
+            targets = NextTokenBatch.targetsOf(ids, mask);
             optimizer = new AdamW(model.parameters().all(), 1e-2, 0.1);
         }
 

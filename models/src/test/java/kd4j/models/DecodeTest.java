@@ -120,7 +120,7 @@ class DecodeTest {
             int v = m.config().vocabSize();
             ModelConformanceTest.assertClose("padded", Arrays.copyOf(a, 5 * v), Arrays.copyOf(b, 5 * v), 1e-6, 0);
         }
-        int[] targets = Models.nextTokenTargets(be.fromInts(padded, 1, 8), be.fromInts(mask, 1, 8)).toIntArray();
+        int[] targets = NextTokenBatch.targetsOf(be.fromInts(padded, 1, 8), be.fromInts(mask, 1, 8)).toIntArray();
         assertArrayEquals(new int[] {6, 7, 8, 9, -100, -100, -100, -100}, targets);
     }
 

@@ -174,7 +174,7 @@ class MixedPrecisionTrainingTest {
             this.precision = precision;
             Backend be = model.backend();
             this.ids = be.fromInts(ids, BATCH, SEQ);
-            this.targets = Models.nextTokenTargets(this.ids, null);
+            this.targets = NextTokenBatch.targetsOf(this.ids, null);
             this.optimizer = new AdamW(model.parameters().all(), 3e-3, 0.1);
         }
 

@@ -116,7 +116,7 @@ class ModelConformanceTest {
             assertClose(where + " rope.inv_freq", floats(ref, "rope.inv_freq", be), attn.invFreq().toFloatArray(), 0, 1e-6);
         }
 
-        Var loss = LossOps.crossEntropy(logits, Models.nextTokenTargets(ids, null), NextTokenBatch.IGNORE);
+        Var loss = LossOps.crossEntropy(logits, NextTokenBatch.targetsOf(ids, null), NextTokenBatch.IGNORE);
         if (ref.contains("loss"))
             assertEquals(ref.load("loss", be, DType.F32).item(), loss.data().item(), LOSS_TOL, where + " loss");
         if (keepHalf) { Tape.current().clear(); return; }

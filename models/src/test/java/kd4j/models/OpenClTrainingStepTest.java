@@ -106,7 +106,7 @@ class OpenClTrainingStepTest {
             Backend be = model.backend();
             this.ids = be.fromInts(ids, BATCH, SEQ);
             this.mask = be.fromInts(mask, BATCH, SEQ);
-            this.targets = Models.nextTokenTargets(this.ids, this.mask);
+            this.targets = NextTokenBatch.targetsOf(this.ids, this.mask);
             this.optimizer = new AdamW(model.parameters().all(), 1e-3, 0.1);
         }
 
