@@ -4,7 +4,8 @@
  * segments and dimensions to the kernel family files, which trust their arguments (Lucene's VectorUtil split).
  * F64 tensors belong to the reference backend; here they are refused, except by copy, which converts every dtype.
  * Storage is HostStorage over 64-byte aligned, zero-filled segments from an automatic (GC-managed) arena, counted by
- * NativeMemory so that dead tensors are collected before native memory outgrows its budget.
+ * NativeMemory so that dead tensors are collected before native memory outgrows its budget. The GEMM packs a
+ * frozen (read-only mapped) weight once and keeps its panels (FrozenWeightPanels).
  */
 package kd4j.tensor.cpu;
 
@@ -25,6 +26,10 @@ import static kd4j.tensor.DType.I64;
 
 public final class CpuBackend implements Backend {
     private final Parallel par;
+    private final FrozenWeightPanels frozenPanels = new FrozenWeightPanels(FrozenWeightPanels.BUDGET);
+
+    /** Heap bytes of the frozen weights' GEMM panels this backend keeps (for tests and memory reports). */
+    long frozenPanelBytes() { return frozenPanels.bytes(); }
     private final boolean shared;
     private final BackendChecks checks = new BackendChecks(this, BackendChecks.Residency.HOST, false, true);
 
@@ -317,7 +322,10 @@ public final class CpuBackend implements Backend {
                 transA ? a.stride(-1) : a.stride(-2), transA ? a.stride(-2) : a.stride(-1));
         GemmKernels.Operand ob = new GemmKernels.Operand(host(b), b.dtype(), 0, b.rank() == 3 ? b.stride(0) : 0,
                 transB ? b.stride(-1) : b.stride(-2), transB ? b.stride(-2) : b.stride(-1));
-        GemmKernels.gemm(par, batches, m, n, ka, alpha, oa, ob, beta, host(c), 0,
+        // A frozen weight (a read-only mapping) is packed once and its panels reused by every later call.
+        GemmKernels.PackedB packed = b.rank() == 2 && batches == 1 && ob.segment().isReadOnly()
+                ? frozenPanels.get(par, b.storage(), b.byteOffset(), ob, ka, n) : null;
+        GemmKernels.gemm(par, batches, m, n, ka, alpha, oa, ob, packed, beta, host(c), 0,
                 c.rank() == 3 ? c.stride(0) : 0, c.stride(-2));
     }
 

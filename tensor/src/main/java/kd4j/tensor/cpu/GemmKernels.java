@@ -5,6 +5,8 @@
  * vectors) fed by broadcasts of A and two vector loads of B per k. Transposes and strides are absorbed by packing:
  * op(A)[i, k] lives at i * aRow + k * aCol and op(B)[k, j] at k * bRow + j * bCol (element strides), so every
  * transpose combination and every strided view runs the same micro-kernel. bf16/fp16 B is widened while it is packed.
+ * A B that never changes (a frozen weight, mapped read-only) may come packed once for all calls (PackedB): the same
+ * panels packB makes, so the results are the same bits with or without it.
  * Not here: the naive triple loop (that is ReferenceBackend's job as the oracle).
  */
 package kd4j.tensor.cpu;
@@ -79,6 +81,47 @@ public final class GemmKernels {
     /** One operand in memory: element (row, col) of op(X) at base + batch * batchStride + row * rowStride + col * colStride. */
     public record Operand(MemorySegment segment, DType dtype, long base, long batchStride, long rowStride, long colStride) {}
 
+    /**
+     * Every KC x NC panel of one op(B) [k, n], packed as packB packs it (panel (jc, pc) at panels[jc / NC * kBlocks +
+     * pc / kcFor(k)]), for a B whose contents cannot change: gemm then reads the panels instead of packing B again.
+     */
+    public static final class PackedB {
+        final int k, n, kBlocks;
+        final float[][] panels;
+
+        private PackedB(int k, int n, int kBlocks, float[][] panels) {
+            this.k = k; this.n = n; this.kBlocks = kBlocks; this.panels = panels;
+        }
+
+        float[] panel(int jc, int pc, int kcBlock) { return panels[jc / NC * kBlocks + pc / kcBlock]; }
+
+        /** Heap bytes of the panels. */
+        public long bytes() {
+            long total = 0;
+            for (float[] p : panels) total += 4L * p.length;
+            return total;
+        }
+    }
+
+    /** Heap bytes PackedB takes for an op(B) of [k, n]: each column padded to NR, every k kept. */
+    public static long packedBytes(int k, int n) { return 4L * roundUp(n, NR) * k; }
+
+    /** Packs all of op(b) [k, n] (one matrix: b.base, no batches) into panels, spread over par's threads. */
+    public static PackedB pack(Parallel par, int k, int n, Operand b) {
+        int kcBlock = kcFor(k), kBlocks = (k + kcBlock - 1) / kcBlock, nPanels = (n + NC - 1) / NC;
+        float[][] panels = new float[nPanels * kBlocks][];
+        par.forEach(panels.length, (p0, p1) -> {
+            Scratch s = SCRATCH.get();
+            for (int p = p0; p < p1; p++) {
+                int jc = p / kBlocks * NC, pc = p % kBlocks * kcBlock;
+                int nc = Math.min(NC, n - jc), kc = Math.min(kcBlock, k - pc);
+                panels[p] = new float[roundUp(nc, NR) * kc];
+                packB(b, b.base + pc * b.rowStride + jc * b.colStride, kc, nc, panels[p], 0, s);
+            }
+        });
+        return new PackedB(k, n, kBlocks, panels);
+    }
+
     private static final class Scratch {
         float[] a = new float[MC * KC];
         float[] b = new float[0];
@@ -119,7 +162,16 @@ public final class GemmKernels {
      */
     static void gemm(Parallel par, int batches, int m, int n, int k, float alpha, Operand a, Operand b, float beta,
                      MemorySegment c, long cBase, long cBatchStride, long ldc) {
+        gemm(par, batches, m, n, k, alpha, a, b, null, beta, c, cBase, cBatchStride, ldc);
+    }
+
+    /** The same with op(b) already packed (packed, for one matrix: batches 1; null packs b as usual). */
+    static void gemm(Parallel par, int batches, int m, int n, int k, float alpha, Operand a, Operand b, PackedB packed,
+                     float beta, MemorySegment c, long cBase, long cBatchStride, long ldc) {
         if (batches == 0 || m == 0 || n == 0) return;
+        if (packed != null && (batches != 1 || packed.k != k || packed.n != n))
+            throw new IllegalArgumentException("packed B of [" + packed.k + ", " + packed.n + "] for a GEMM of k " + k + ", n " + n
+                    + " and " + batches + " batches");
         if (m <= ROWS_TIMES_WEIGHT_MAX_M && k > 0 && a.colStride == 1 && b.rowStride == 1 && !Simd.SCALAR) {
             rowsTimesWeight(par, batches, m, n, k, alpha, a, b, beta, c, cBase, cBatchStride, ldc);
             return;
@@ -129,19 +181,19 @@ public final class GemmKernels {
         if (threads == 1 || k == 0 || batches * mnk < PARALLEL_MIN_MNK) {
             Scratch s = SCRATCH.get();
             for (int bt = 0; bt < batches; bt++)
-                block(s, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, beta, c, cBase + bt * cBatchStride, ldc);
+                block(s, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, packed, beta, c, cBase + bt * cBatchStride, ldc);
             return;
         }
         if (batches >= 2 * threads || mnk < PARALLEL_MIN_MNK) {
             par.forEach(batches, (b0, b1) -> {
                 Scratch s = SCRATCH.get();
                 for (int bt = b0; bt < b1; bt++)
-                    block(s, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, beta, c, cBase + bt * cBatchStride, ldc);
+                    block(s, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, packed, beta, c, cBase + bt * cBatchStride, ldc);
             });
             return;
         }
         for (int bt = 0; bt < batches; bt++)
-            cooperative(par, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, beta, c, cBase + bt * cBatchStride, ldc);
+            cooperative(par, m, n, k, alpha, a, a.base + bt * a.batchStride, b, b.base + bt * b.batchStride, packed, beta, c, cBase + bt * cBatchStride, ldc);
     }
 
     /** Up to this many rows of A (a decode step's batch) go through rowsTimesWeight instead of packing B. */
@@ -194,12 +246,12 @@ public final class GemmKernels {
      * phases is the only synchronisation: no part ever waits on another inside a phase.
      */
     private static void cooperative(Parallel par, int m, int n, int k, float alpha, Operand a, long aOff, Operand b, long bOff,
-                                    float beta, MemorySegment c, long cOff, long ldc) {
+                                    PackedB packed, float beta, MemorySegment c, long cOff, long ldc) {
         int threads = par.threads();
         int kcBlock = kcFor(k), kBlocks = (k + kcBlock - 1) / kcBlock, nPanels = (n + NC - 1) / NC, steps = kBlocks * nPanels;
         int ncMax = Math.min(NC, roundUp(n, NR));
         Scratch own = SCRATCH.get();
-        for (int i = 0; i < 2; i++) if (own.shared[i].length < ncMax * kcBlock) own.shared[i] = new float[ncMax * kcBlock];
+        for (int i = 0; packed == null && i < 2; i++) if (own.shared[i].length < ncMax * kcBlock) own.shared[i] = new float[ncMax * kcBlock];
         float[][] shared = own.shared;
         int mUnits = (m + MR - 1) / MR;
         boolean splitM = mUnits >= 2 * threads;   // else split the columns and let every part pack all of (the small) A
@@ -209,7 +261,7 @@ public final class GemmKernels {
             par.forEach(parts, (t0, t1) -> {
                 Scratch s = SCRATCH.get();
                 for (int t = t0; t < t1; t++) {
-                    if (p < steps) {
+                    if (p < steps && packed == null) {
                         int jc = p / kBlocks * NC, pc = p % kBlocks * kcBlock;
                         int nc = Math.min(NC, n - jc), kc = Math.min(kcBlock, k - pc), q = (nc + NR - 1) / NR;
                         int q0 = (int) ((long) q * t / parts), q1 = (int) ((long) q * (t + 1) / parts);
@@ -233,7 +285,8 @@ public final class GemmKernels {
                         for (int ic = i0; ic < i1; ic += MC) {
                             int mc = Math.min(MC, i1 - ic);
                             packA(a, aOff + ic * a.rowStride + pc * a.colStride, mc, kc, s.a, s.rows);
-                            macro(s, shared[st % 2], mc, kc, j0, j1, alpha, betaBlock, c, cOff + ic * ldc + jc, ldc);
+                            macro(s, packed != null ? packed.panel(jc, pc, kcBlock) : shared[st % 2], mc, kc, j0, j1, alpha,
+                                    betaBlock, c, cOff + ic * ldc + jc, ldc);
                         }
                     }
                 }
@@ -243,21 +296,22 @@ public final class GemmKernels {
 
     /** One sequential blocked GEMM on a sub-problem (the five BLIS loops around the micro-kernel). */
     private static void block(Scratch s, int m, int n, int k, float alpha, Operand a, long aOff, Operand b, long bOff,
-                              float beta, MemorySegment c, long cOff, long ldc) {
+                              PackedB packed, float beta, MemorySegment c, long cOff, long ldc) {
         if (k == 0) { scaleC(m, n, beta, c, cOff, ldc); return; }
         int ncMax = Math.min(NC, roundUp(n, NR));
         int kcBlock = kcFor(k);
-        if (s.b.length < ncMax * kcBlock) s.b = new float[ncMax * kcBlock];
+        if (packed == null && s.b.length < ncMax * kcBlock) s.b = new float[ncMax * kcBlock];
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < k; pc += kcBlock) {
                 int kc = Math.min(kcBlock, k - pc);
-                packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b, 0, s);
+                float[] bp = packed != null ? packed.panel(jc, pc, kcBlock) : s.b;
+                if (packed == null) packB(b, bOff + pc * b.rowStride + jc * b.colStride, kc, nc, s.b, 0, s);
                 float betaBlock = pc == 0 ? beta : 1f;  // later K blocks accumulate onto the first
                 for (int ic = 0; ic < m; ic += MC) {
                     int mc = Math.min(MC, m - ic);
                     packA(a, aOff + ic * a.rowStride + pc * a.colStride, mc, kc, s.a, s.rows);
-                    macro(s, s.b, mc, kc, 0, nc, alpha, betaBlock, c, cOff + ic * ldc + jc, ldc);
+                    macro(s, bp, mc, kc, 0, nc, alpha, betaBlock, c, cOff + ic * ldc + jc, ldc);
                 }
             }
         }

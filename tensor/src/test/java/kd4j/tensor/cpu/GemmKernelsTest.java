@@ -150,6 +150,40 @@ class GemmKernelsTest {
     }
 
     /**
+     * A frozen weight (read-only storage, as an inference load maps safetensors) is packed once and its panels
+     * reused: the same bits as the same weight in writable storage, on the first call and on later ones, for
+     * fp32 and bf16, both layouts, across NC panels and K blocks, on one thread (sequential blocks) and three
+     * (cooperative); and the panels stay only for read-only weights.
+     */
+    @Covers({"gemm"})
+    @Test
+    void gemm_frozenWeightPanels_giveTheSameBitsAsPackingEveryCall() {
+        int m = 37, n = 2100, k = 1000;
+        for (DType dt : new DType[] {DType.F32, DType.BF16})
+            for (boolean transB : new boolean[] {false, true})
+                for (int threads : new int[] {1, 3}) {
+                    try (CpuBackend be = new CpuBackend(threads)) {
+                        int[] shape = transB ? new int[] {n, k} : new int[] {k, n};
+                        Tensor writable = be.empty(dt, shape);
+                        be.copy(be.fromFloats(Compare.uniform(k + n, k * n, -1, 1), shape), writable);
+                        var seg = ((kd4j.tensor.HostStorage) writable.storage()).segment();
+                        Tensor frozen = Tensor.of(new kd4j.tensor.HostStorage(be, seg.asReadOnly()), dt, shape);
+                        float[] av = Compare.uniform(m, m * k, -1, 1), cv = Compare.uniform(4, m * n, -1, 1);
+                        Tensor c0 = be.fromFloats(cv, m, n);
+                        be.gemm(false, transB, 0.5f, be.fromFloats(av, m, k), writable, 0.25f, c0);
+                        assertEquals(0, be.frozenPanelBytes(), "a writable weight is packed per call, never kept");
+                        float[] expected = c0.toFloatArray();
+                        for (int call = 0; call < 2; call++) {
+                            Tensor c = be.fromFloats(cv, m, n);
+                            be.gemm(false, transB, 0.5f, be.fromFloats(av, m, k), frozen, 0.25f, c);
+                            assertArrayEquals(expected, c.toFloatArray(), dt + " transB=" + transB + " threads=" + threads + " call " + call);
+                            assertEquals(GemmKernels.packedBytes(k, n), be.frozenPanelBytes(), "one weight's panels kept");
+                        }
+                    }
+                }
+    }
+
+    /**
      * Decode-sized GEMMs (m <= ROWS_TIMES_WEIGHT_MAX_M rows times a transposed bf16/fp32 weight, parallel size) take
      * the dot-product path: against the double reference, with beta, and the same bits for every thread count.
      */
