@@ -24,19 +24,25 @@ import kd4j.models.nn.WeightSource;
 import kd4j.tensor.Backend;
 import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
+import kd4j.tensor.cpu.CpuBackend;
 import kd4j.tensor.reference.ReferenceBackend;
 
 public record MemoryPlan(String job, String device, List<Line> lines, long capacityBytes) {
-    /** One row: what, bytes, and whether it is mapped from a file (page cache, not tensor memory). */
-    public record Line(String what, long bytes, boolean mapped, String detail) {}
+    /**
+     * One row: what, bytes, whether it is mapped from a file (page cache, not tensor memory) and whether it lives on
+     * the Java heap (not tensor memory either).
+     */
+    public record Line(String what, long bytes, boolean mapped, String detail, boolean heap) {
+        public Line(String what, long bytes, boolean mapped, String detail) { this(what, bytes, mapped, detail, false); }
+    }
 
     /** Thrown by requireFits: the message is the plan itself and what to change. */
     public static final class DoesNotFit extends IllegalStateException {
         public DoesNotFit(String message) { super(message); }
     }
 
-    /** Bytes the backend must hold (everything not mapped from a file). */
-    public long tensorBytes() { return lines.stream().filter(l -> !l.mapped()).mapToLong(Line::bytes).sum(); }
+    /** Bytes the backend must hold (everything not mapped from a file nor on the heap). */
+    public long tensorBytes() { return lines.stream().filter(l -> !l.mapped() && !l.heap()).mapToLong(Line::bytes).sum(); }
 
     public long totalBytes() { return lines.stream().mapToLong(Line::bytes).sum(); }
 
@@ -48,7 +54,7 @@ public record MemoryPlan(String job, String device, List<Line> lines, long capac
         StringBuilder sb = new StringBuilder("memory plan for " + job + " on " + device + ":\n");
         for (Line l : lines)
             sb.append(String.format(Locale.ROOT, "  %-34s %10s%s%n", l.what(), human(l.bytes()),
-                    (l.mapped() ? "  (mapped from the checkpoint file, not tensor memory)" : "")
+                    (l.mapped() ? "  (mapped from the checkpoint file, not tensor memory)" : l.heap() ? "  (Java heap, not tensor memory)" : "")
                             + (l.detail().isEmpty() ? "" : "  " + l.detail())));
         sb.append(String.format(Locale.ROOT, "  %-34s %10s of %s available%s", "tensor memory needed",
                 human(tensorBytes()), capacityBytes < 0 ? "?" : human(capacityBytes), fits() ? "" : "  DOES NOT FIT"));
@@ -131,6 +137,9 @@ public record MemoryPlan(String job, String device, List<Line> lines, long capac
                 : (long) batch * config.vocabSize() * 4;
         lines.add(new Line(logitsBlockBytes > 0 ? "logits: one block of positions" : "logits: last position",
                 logits, false, logitsBlockBytes > 0 ? "never [batch, seq, vocab] whole" : ""));
+        if (be instanceof CpuBackend && host)
+            lines.add(new Line("GEMM panels of the frozen weights", Math.min(CpuBackend.frozenWeightPanelBudget(),
+                    4 * linearWeightNumel(config)), false, "packed once, fp32; at most kd4j.gemmWeightCacheBytes", true));
         if (config instanceof TransformerConfig t && logitsBlockBytes == 0)
             lines.add(new Line("KV cache", 2L * config.numHiddenLayers() * batch * seq * t.numKeyValueHeads()
                     * t.headDim() * 4, false, "fp32, " + seq + " positions"));

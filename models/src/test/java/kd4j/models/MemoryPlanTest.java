@@ -61,6 +61,24 @@ class MemoryPlanTest {
         assertEquals(plan.tensorBytes(), plan.totalBytes() - half);
     }
 
+    /** On the CPU backend the frozen weights' GEMM panels (fp32, one per linear weight element) are a heap line. */
+    @Test
+    void cpuInferencePlan_countsTheGemmPanelsOnTheHeap_notAsTensorMemory() {
+        Path dir = Fixtures.bundledQwen2();
+        ModelConfig cfg = kd4j.models.io.HfCheckpoint.readConfig(dir);
+        try (var cpu = new kd4j.tensor.cpu.CpuBackend(1)) {
+            MemoryPlan plan = MemoryPlan.inference("score", dir, 2, 16, 1 << 20, cpu);
+            MemoryPlan.Line panels = plan.lines().stream().filter(MemoryPlan.Line::heap).findFirst().orElseThrow();
+            assertEquals(Math.min(kd4j.tensor.cpu.CpuBackend.frozenWeightPanelBudget(), 4 * MemoryPlan.linearWeightNumel(cfg)),
+                    panels.bytes());
+            assertEquals(plan.lines().stream().filter(l -> !l.mapped() && !l.heap()).mapToLong(MemoryPlan.Line::bytes).sum(),
+                    plan.tensorBytes());
+            assertTrue(plan.table().contains("(Java heap, not tensor memory)"), plan.table());
+        }
+        assertTrue(MemoryPlan.inference("score", dir, 2, 16, 1 << 20, be).lines().stream().noneMatch(MemoryPlan.Line::heap),
+                "the reference backend packs nothing");
+    }
+
     @Test
     void planThatDoesNotFit_isRefusedWithItsNumbers() {
         Path dir = Fixtures.bundledQwen2();

@@ -30,6 +30,9 @@ public final class CpuBackend implements Backend {
 
     /** Heap bytes of the frozen weights' GEMM panels this backend keeps (for tests and memory reports). */
     long frozenPanelBytes() { return frozenPanels.bytes(); }
+
+    /** The most heap the GEMM keeps for frozen weights' panels (kd4j.gemmWeightCacheBytes; default half the heap). */
+    public static long frozenWeightPanelBudget() { return FrozenWeightPanels.BUDGET; }
     private final boolean shared;
     private final BackendChecks checks = new BackendChecks(this, BackendChecks.Residency.HOST, false, true);
 
