@@ -42,10 +42,10 @@ public final class BenchGemmCommand implements Callable<Integer> {
     boolean transA;
     @Option(names = "--trans-b", description = "Use B stored [N, K] (C = A B^T, the layout of a Linear weight).")
     boolean transB;
-    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16",
-            description = "bf16: A stored bf16 as well (the mixed-precision GEMM of --precision bf16 training: with "
-                    + "--dtype bf16, both inputs bf16, fp32 accumulation; tensor cores on NVIDIA sm_80+). OpenCL only.")
-    String precision;
+    // bf16: A stored bf16 as well (the mixed-precision GEMM of --precision bf16 training: with --dtype bf16, both
+    // inputs bf16, fp32 accumulation; tensor cores on NVIDIA sm_80+). OpenCL only.
+    @picocli.CommandLine.Mixin
+    PrecisionOption precision;
     @Option(names = "--repeats", defaultValue = "7", paramLabel = "R", description = "Timed runs after warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 
@@ -73,12 +73,7 @@ public final class BenchGemmCommand implements Callable<Integer> {
                 be.copy(b, half);
                 b = half;
             }
-            boolean bf16A = precision.equalsIgnoreCase("bf16");
-            if (!bf16A && !precision.equalsIgnoreCase("fp32"))
-                throw new CommandLine.ParameterException(spec.commandLine(), "--precision: expected fp32 or bf16, got '" + precision + "'");
-            if (bf16A && !be.supportsBf16Matmul())
-                throw new CommandLine.ParameterException(spec.commandLine(), "--precision bf16: the " + be.name()
-                        + " backend computes every GEMM in fp32 (bf16 inputs need --device opencl)");
+            boolean bf16A = precision.checkedFor(be, spec.commandLine()) == kd4j.autograd.MatmulPrecision.BF16;
             if (bf16A) {
                 Tensor half = be.empty(DType.BF16, a.shape());
                 be.copy(a, half);

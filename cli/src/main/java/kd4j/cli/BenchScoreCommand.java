@@ -11,6 +11,7 @@ package kd4j.cli;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import kd4j.autograd.GradMode;
+import kd4j.autograd.MatmulPrecision;
 import kd4j.autograd.Parameter;
 import kd4j.autograd.StepArena;
 import kd4j.models.CausalLM;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "score", mixinStandardHelpOptions = true,
-        description = "Forward-only scoring tokens/s (logits + per-token loss, no tape, fp32 compute) of a random model from a "
+        description = "Forward-only scoring tokens/s (logits + per-token loss, no tape; fp32, or --precision bf16 GEMM inputs) of a random model from a "
                 + "config.json or of an HF model directory (--model).")
 public final class BenchScoreCommand implements Callable<Integer> {
     @CommandLine.Spec
@@ -34,11 +35,16 @@ public final class BenchScoreCommand implements Callable<Integer> {
     @Mixin
     BenchModels.Options options;
 
+    @Mixin
+    PrecisionOption precision;      // as kd4j score --precision
+
     @Override
     public Integer call() {
         options.validate(spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
-        try (Backend be = BenchModels.open(options); GradMode g = GradMode.off()) {
+        precision.value(spec.commandLine());
+        try (Backend be = BenchModels.open(options); GradMode g = GradMode.off();
+             var precisionScope = MatmulPrecision.use(precision.checkedFor(be, spec.commandLine()))) {
             CausalLM model = BenchModels.model(options, be, true);
             BenchModels.header(out, "score", options, be, model);
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize());
@@ -66,6 +72,7 @@ public final class BenchScoreCommand implements Callable<Integer> {
             long paramBytes = 0;
             for (Parameter p : model.parameters().all()) paramBytes += p.data().numel() * p.data().dtype().byteSize();
             BenchModels.memory(out, paramBytes + arena.bytesAllocated());
+            out.printf("precision %s (linear layers' GEMM inputs)%n", MatmulPrecision.current().label());
             out.printf("median pass: %.1f ms%n", median * 1e3);
             out.printf("tokens/s: %.1f%n", tokens / median);
         }

@@ -46,10 +46,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
             description = "recompute each decoder/Mamba layer's forward in backward (run.activationCheckpointing)")
     boolean activationCheckpointing;
 
-    @CommandLine.Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            description = "the linear layers' GEMM inputs: fp32 or bf16 (fp32 accumulation and master weights; "
-                    + "OpenCL devices only) (run.precision)")
-    String precision;
+    @Mixin
+    PrecisionOption precision;      // run.precision of a config
 
     @Override
     public Integer call() {
@@ -61,16 +59,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
         DataParallel parallel = comm.isDistributed() ? new DataParallel(comm) : null;
         // rank 0 prints the report; the other ranks print their communication share only
         PrintWriter out = comm.isRoot() ? spec.commandLine().getOut() : new PrintWriter(java.io.Writer.nullWriter());
-        MatmulPrecision matmul;
-        try {
-            matmul = MatmulPrecision.parse(precision);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--precision: " + e.getMessage());
-        }
-        try (Backend be = BenchModels.open(options); var precisionScope = MatmulPrecision.use(matmul)) {
-            if (matmul == MatmulPrecision.BF16 && !be.supportsBf16Matmul())
-                throw new CommandLine.ParameterException(spec.commandLine(), "--precision bf16: the " + be.name()
-                        + " backend computes every GEMM in fp32 (bf16 matrix inputs need --device opencl)");
+        precision.value(spec.commandLine());
+        try (Backend be = BenchModels.open(options);
+             var precisionScope = MatmulPrecision.use(precision.checkedFor(be, spec.commandLine()))) {
             CausalLM model = BenchModels.model(options, be, false);
             BenchModels.header(out, "train", options, be, model);
             if (parallel != null) out.printf("data-parallel: %d ranks of %d rows (%s)%n", comm.size(), options.batch / comm.size(), comm.describe());
@@ -104,7 +95,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             out.printf("activation checkpointing %s: step arena (activations, gradients of activations, scratch) "
                     + "%.1f MiB%n", activationCheckpointing ? "on" : "off", arena.bytesAllocated() / 1048576.0);
             BenchModels.memory(out, 4 * paramBytes + arena.bytesAllocated());
-            out.printf("precision %s (linear layers' GEMM inputs)%n", matmul.label());
+            out.printf("precision %s (linear layers' GEMM inputs)%n", MatmulPrecision.current().label());
             out.printf("median step: %.1f ms%n", median * 1e3);
             if (parallel != null) {
                 double[] c = comms.clone();

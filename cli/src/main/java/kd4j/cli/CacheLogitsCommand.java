@@ -68,12 +68,13 @@ public final class CacheLogitsCommand implements Callable<Integer> {
             TopPkLogits.Truncation truncation = sampled != null ? new TopPkLogits.Truncation.Sampled(sampled)
                     : new TopPkLogits.Truncation.TopPK(topP, topK);
             config = new CacheLogitsJob.Config(model, pass.data, pass.corpusTokenizer(model), out, slice, truncation,
-                    probBits, seed, pass.batch, pass.chunk);
+                    probBits, seed, pass.batch, pass.chunk, pass.precision.value(spec.commandLine()));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         PrintWriter err = spec.commandLine().getErr();
         try (Backend be = pass.openBackend()) {
+            pass.precision.checkedFor(be, spec.commandLine());
             var progress = new CorpusPassOptions.ProgressPrinter(err, "cached");
             LogitsCacheManifest done = CacheLogitsJob.run(config, be, new CacheLogitsJob.Hooks() {
                 @Override
@@ -83,8 +84,8 @@ public final class CacheLogitsCommand implements Callable<Integer> {
 
                 @Override
                 public void started(DatasetInstances source, LogitsCacheRun run) throws IOException {
-                    err.printf(Locale.ROOT, "kd4j cache-logits: %s on %s (%,d instances, shard %s), %s; %s%n", ModelId.of(model),
-                            pass.data, source.size(), slice, be.describe(), run.manifest().describeStorage());
+                    err.printf(Locale.ROOT, "kd4j cache-logits: %s on %s (%,d instances, shard %s), %s, %s; %s%n", ModelId.of(model),
+                            pass.data, source.size(), slice, be.describe(), config.precision().label(), run.manifest().describeStorage());
                 }
             }, p -> progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line));
             double flops = 2.0 * done.teacherParameters() * done.tokens();

@@ -41,6 +41,8 @@ public final class CorpusPassOptions {
 
     @Mixin DeviceOptions device = new DeviceOptions();
 
+    @Mixin PrecisionOption precision = new PrecisionOption();
+
     @Option(names = "--tokenizer", paramLabel = "DIR",
             description = "the corpus's tokenizer; needed for a bare Megatron corpus (default: the model directory when it has tokenizer.json)")
     Path tokenizer;
@@ -82,7 +84,7 @@ public final class CorpusPassOptions {
                     Backend be, java.io.PrintWriter err) {
         int seq = 1;
         for (long i = 0; i < Math.min(64, source.size()); i++) seq = Math.max(seq, source.length(i));
-        var plan = kd4j.models.MemoryPlan.inference(job, model, batch, seq, logitsBlockBytes, be);
+        var plan = kd4j.models.MemoryPlan.inference(job, model, batch, seq, logitsBlockBytes, precision.bf16(), be);
         err.println(plan.table());
         err.flush();
         plan.requireFits("lower --batch (activations scale with it), or give the JVM more native memory"

@@ -54,13 +54,15 @@ public final class ScoreCommand implements Callable<Integer> {
         if (comm.isDistributed()) out = rankFile(whole, comm.rank(), comm.size());
         PrintWriter err = spec.commandLine().getErr();
         Path data = pass.data;
-        var config = new ScoreJob.Config(model, data, pass.corpusTokenizer(model), out, slice, pass.batch, pass.chunk);
+        pass.precision.value(spec.commandLine());
         try (Backend be = pass.openBackend()) {
+            var config = new ScoreJob.Config(model, data, pass.corpusTokenizer(model), out, slice, pass.batch, pass.chunk,
+                    pass.precision.checkedFor(be, spec.commandLine()));
             var progress = new CorpusPassOptions.ProgressPrinter(err, "scored");
             ScoreJob.Result result = ScoreJob.run(config, be, source -> {
                 pass.planMemory("score", model, source, ChunkedLogits.DEFAULT_CHUNK_BYTES, be, err);
-                err.printf(Locale.ROOT, "kd4j score: %s on %s (%,d instances, shard %s), %s, batch %d%n", ModelId.of(model),
-                        data, source.size(), slice, be.describe(), pass.batch);
+                err.printf(Locale.ROOT, "kd4j score: %s on %s (%,d instances, shard %s), %s, batch %d, %s%n", ModelId.of(model),
+                        data, source.size(), slice, be.describe(), pass.batch, config.precision().label());
             }, p -> progress.update(p.instancesDone(), p.instancesTotal(), p.resumedFrom(), p::line));
             ScoreRun.Progress p = result.last();
             if (p == null) spec.commandLine().getOut().printf("%s already holds these scores (%,d instances)%n", out,

@@ -121,6 +121,9 @@ class BenchModelCommandsTest {
         r = CliRunner.run("bench", "gemm", "--m", "8", "--n", "8", "--k", "8", "--precision", "bf16");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("--precision bf16: the cpu backend computes every GEMM in fp32"), r.err());
+        r = CliRunner.run("bench", "score", "--config", config(LLAMA).toString(), "--precision", "bf16");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--precision bf16: the cpu backend computes every GEMM in fp32"), r.err());
         r = CliRunner.run("bench", "train", "--config", config(LLAMA).toString(), "--precision", "fp8");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("expected fp32 or bf16"), r.err());

@@ -139,6 +139,73 @@ class ScoreSelectCommandTest {
                 ok.err());
     }
 
+    /**
+     * #17: --precision bf16 scores through bf16 GEMM inputs on an OpenCL device (PoCL in CI): the scores move by
+     * bf16 rounding only, the manifest says bf16, and a run resumes and shards merge at one precision only. The CPU
+     * refuses bf16 as a usage error that says why; a precision that does not exist is a usage error too.
+     */
+    @Test
+    void precisionBf16_scoresOnOpenClAndIsRefusedOnTheCpu() throws Exception {
+        Run cpu = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out",
+                dir.resolve("cpu-bf16.scores").toString(), "--precision", "bf16");
+        assertEquals(ExitCodes.USAGE, cpu.exit(), cpu.err());
+        assertTrue(cpu.err().contains("--precision bf16: the cpu backend computes every GEMM in fp32 (bf16 matrix inputs "
+                + "need --device opencl); use --precision fp32"), cpu.err());
+        Run fp16 = run("cache-logits", "--model", teacher.toString(), "--data", data.toString(), "--out",
+                dir.resolve("cache-fp16").toString(), "--precision", "fp16");
+        assertEquals(ExitCodes.USAGE, fp16.exit(), fp16.err());
+        assertTrue(fp16.err().contains("--precision: precision 'fp16': expected fp32 or bf16"), fp16.err());
+        assertFalse(Files.exists(dir.resolve("cpu-bf16.scores")) || Files.exists(dir.resolve("cache-fp16")), "a refused run writes nothing");
+
+        String why = null;
+        try (var cl = Backends.open("opencl")) {
+            if (!cl.supportsBf16Matmul()) why = cl.describe() + " has no bf16 GEMM inputs";
+        } catch (RuntimeException e) {
+            why = e.getMessage();
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(why == null, "OpenCL unavailable (" + why + "); install one with: "
+                + "sudo apt-get install pocl-opencl-icd ocl-icd-libopencl1");
+        Path f32 = dir.resolve("cl-fp32.scores"), b16 = dir.resolve("cl-bf16.scores");
+        Run a = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", f32.toString(), "--device", "opencl");
+        assertEquals(0, a.exit(), a.err());
+        Run b = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", b16.toString(), "--device", "opencl",
+                "--precision", "bf16");
+        assertEquals(0, b.exit(), b.err());
+        assertTrue(b.err().contains(", batch 8, bf16"), b.err());
+        ScoreFile sa = ScoreFile.read(f32), sb = ScoreFile.read(b16);
+        assertEquals("fp32", sa.manifest().precision());
+        assertEquals("bf16", sb.manifest().precision());
+        assertEquals(sa.size(), sb.size());
+        double largest = 0;
+        for (int i = 0; i < sa.size(); i++) {
+            assertEquals(sa.count(i), sb.count(i), "instance " + i);
+            largest = Math.max(largest, Math.abs(sa.mean(i) - sb.mean(i)));
+        }
+        // mean log-probabilities near -ln 512 = -6.2: bf16 inputs (2^-9 relative rounding) move them by far less than 0.02
+        assertTrue(largest > 0 && largest < 0.02, "largest |mean fp32 - mean bf16| " + largest);
+
+        Run resume = run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", f32.toString(), "--device", "opencl",
+                "--precision", "bf16");
+        assertEquals(ExitCodes.BAD_INPUT, resume.exit(), resume.err());
+        assertTrue(resume.err().contains("already holds other scores (precision: bf16 vs fp32)"), resume.err());
+
+        Path s0 = dir.resolve("cl-s0.scores"), s1 = dir.resolve("cl-s1.scores");
+        assertEquals(0, run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", s0.toString(), "--device",
+                "opencl", "--shard", "0/2").exit());
+        assertEquals(0, run("score", "--model", teacher.toString(), "--data", data.toString(), "--out", s1.toString(), "--device",
+                "opencl", "--shard", "1/2", "--precision", "bf16").exit());
+        Run merge = run("score-merge", "--out", dir.resolve("cl-mixed.scores").toString(), s0.toString(), s1.toString());
+        assertEquals(ExitCodes.BAD_INPUT, merge.exit(), merge.err());
+        assertTrue(merge.err().contains("were scored at different precisions (fp32 vs bf16); merge shards of one precision only"),
+                merge.err());
+
+        Path cache = dir.resolve("cl-bf16-cache");
+        Run c = run("cache-logits", "--model", teacher.toString(), "--data", data.toString(), "--out", cache.toString(),
+                "--device", "opencl", "--precision", "bf16", "--top-k", "8");
+        assertEquals(0, c.exit(), c.err());
+        assertEquals("bf16", kd4j.distill.kd.LogitsCache.open(cache).manifest().precision());
+    }
+
     /** kd4j inspect: architecture, parameters, dtypes, shards, padded vocabulary vs tokenizer, memory plans. */
     @Test
     void inspect_describesTheFolderAndAPaddedVocabulary() throws Exception {

@@ -121,6 +121,16 @@ public record MemoryPlan(String job, String device, List<Line> lines, long capac
      * for generation: pass 0 and the plan counts batch x vocab).
      */
     public static MemoryPlan inference(String job, Path dir, int batch, int seq, long logitsBlockBytes, Backend be) {
+        return inference(job, dir, batch, seq, logitsBlockBytes, false, be);
+    }
+
+    /**
+     * As above; bf16MatmulInputs (--precision bf16) adds the bf16 copies LinearOps makes of the linear layers' inputs
+     * (two layers live, and the head's input) and, for weights stored wider than bf16, of two layers' weights and
+     * the head's (made per block of logits and dropped with it).
+     */
+    public static MemoryPlan inference(String job, Path dir, int batch, int seq, long logitsBlockBytes,
+                                       boolean bf16MatmulInputs, Backend be) {
         ModelConfig config = HfCheckpoint.readConfig(dir);
         long tokens = (long) batch * seq;
         long[] w = inferenceWeightBytes(config, dir);
@@ -137,6 +147,17 @@ public record MemoryPlan(String job, String device, List<Line> lines, long capac
                 : (long) batch * config.vocabSize() * 4;
         lines.add(new Line(logitsBlockBytes > 0 ? "logits: one block of positions" : "logits: last position",
                 logits, false, logitsBlockBytes > 0 ? "never [batch, seq, vocab] whole" : ""));
+        if (bf16MatmulInputs) {
+            Map<String, DType> stored = storedDtypes(dir);
+            boolean wider = weights(config).stream().anyMatch(wt -> wt.mayStayHalf()
+                    && stored.getOrDefault(wt.name(), DType.F32) != DType.BF16);
+            long head = (long) config.vocabSize() * config.hiddenSize();
+            long perLayer = Math.max(0, linearWeightNumel(config) - head) / Math.max(1, config.numHiddenLayers());
+            long copies = 2 * (2 * linearInputFloats(config) * tokens + tokens * config.hiddenSize())
+                    + (wider ? 2 * (2 * perLayer + head) : 0);
+            lines.add(new Line(wider ? "bf16 copies of linear inputs and weights" : "bf16 copies of linear inputs", copies,
+                    false, "--precision bf16" + (wider ? "; weights stored wider than bf16, 2 layers + head" : "")));
+        }
         if (be instanceof CpuBackend && host)
             lines.add(new Line("GEMM panels of the frozen weights", Math.min(CpuBackend.frozenWeightPanelBudget(),
                     4 * linearWeightNumel(config)), false, "packed once, fp32; at most kd4j.gemmWeightCacheBytes", true));

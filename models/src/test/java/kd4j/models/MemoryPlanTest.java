@@ -61,6 +61,34 @@ class MemoryPlanTest {
         assertEquals(plan.tensorBytes(), plan.totalBytes() - half);
     }
 
+    /**
+     * --precision bf16 scoring counts the bf16 copies of the linear inputs (two layers live and the head's input)
+     * and, for weights stored in fp32, of two layers' linear weights and the head. By hand for the Qwen3 fixtures
+     * (hidden 64, 4 heads of 24, 2 KV heads, intermediate 128, 2 layers, vocab 256, untied), 4 x 1000 tokens: inputs
+     * per token and layer 3 * 64 (q, k, v) + 96 (o) + 2 * 64 (gate, up) + 128 (down) = 544, so 2 * 544 * 4000 +
+     * 64 * 4000 = 4,608,000 bf16 = 9,216,000 bytes; weights per layer 96*64 + 2 * 48*64 + 64*96 + 2 * 128*64 +
+     * 64*128 = 43,008 and the head 256 * 64 = 16,384, so 2 * (2 * 43,008 + 16,384) = 204,800 bytes more in fp32.
+     */
+    @Test
+    void bf16InferencePlan_countsTheBf16CopiesOfInputsAndOfWiderWeights() {
+        Path bf16 = null, fp32 = null;
+        for (Path d : Fixtures.bundledModelDirs()) {
+            if (d.getFileName().toString().equals("qwen3-attention-bias-bf16-sharded")) bf16 = d;
+            if (d.getFileName().toString().equals("qwen3-attention-bias")) fp32 = d;
+        }
+        MemoryPlan kept = MemoryPlan.inference("score", bf16, 4, 1000, 1 << 20, true, be);
+        MemoryPlan wide = MemoryPlan.inference("score", fp32, 4, 1000, 1 << 20, true, be);
+        MemoryPlan plain = MemoryPlan.inference("score", bf16, 4, 1000, 1 << 20, false, be);
+        assertEquals(9_216_000L, line(kept, "bf16 copies of linear inputs").bytes());
+        assertEquals(9_216_000L + 204_800L, line(wide, "bf16 copies of linear inputs and weights").bytes());
+        assertEquals(kept.totalBytes() - 9_216_000L, plain.totalBytes(), "fp32 scoring makes no copies");
+    }
+
+    private static MemoryPlan.Line line(MemoryPlan plan, String what) {
+        return plan.lines().stream().filter(l -> l.what().equals(what)).findFirst()
+                .orElseThrow(() -> new AssertionError("no line '" + what + "' in\n" + plan.table()));
+    }
+
     /** On the CPU backend the frozen weights' GEMM panels (fp32, one per linear weight element) are a heap line. */
     @Test
     void cpuInferencePlan_countsTheGemmPanelsOnTheHeap_notAsTensorMemory() {

@@ -7,6 +7,7 @@ package kd4j.distill.kd;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import kd4j.autograd.MatmulPrecision;
 import kd4j.data.DatasetInstances;
 import kd4j.data.Shard;
 import kd4j.distill.score.ModelId;
@@ -19,11 +20,14 @@ public final class CacheLogitsJob {
     /**
      * teacher caches slice shard of data's train instances into out with truncation (top-p-k or sampled), probBits
      * bits per probability (16 or 32), seed for sampled draws, batch instances per forward pass and chunkBatches
-     * batches per chunk. corpusTokenizer: needed for a bare Megatron corpus only (null otherwise).
+     * batches per chunk, the teacher's linear layers at precision (bf16 GEMM inputs need an OpenCL backend).
+     * corpusTokenizer: needed for a bare Megatron corpus only (null otherwise).
      */
     public record Config(Path teacher, Path data, Tokenizer corpusTokenizer, Path out, Shard shard,
-                         TopPkLogits.Truncation truncation, int probBits, long seed, int batch, int chunkBatches) {
+                         TopPkLogits.Truncation truncation, int probBits, long seed, int batch, int chunkBatches,
+                         MatmulPrecision precision) {
         public Config {
+            java.util.Objects.requireNonNull(precision, "precision");
             if (probBits != 16 && probBits != 32) throw new IllegalArgumentException("--prob-bits must be 16 or 32, got " + probBits);
         }
     }
@@ -43,7 +47,7 @@ public final class CacheLogitsJob {
             hooks.opened(source);
             CausalLM teacher = Models.load(c.teacher(), be, true);
             LogitsCacheRun run = new LogitsCacheRun(source, teacher, ModelId.of(c.teacher()), c.truncation(), c.probBits(),
-                    c.seed(), c.shard(), c.out(), c.batch(), c.chunkBatches());
+                    c.seed(), c.shard(), c.out(), c.batch(), c.chunkBatches(), c.precision());
             hooks.started(source, run);
             return run.run(progress);
         }

@@ -118,7 +118,7 @@ public final class LogitsCache {
             throw new LogitsCacheException(dir + ": instances [" + at + ", " + first.corpusInstances() + ") are in no shard (a missing shard?)");
         LogitsCacheManifest whole = new LogitsCacheManifest(first.format(), first.version(), first.corpusChecksum(),
                 first.corpusInstances(), first.tokenizerFingerprint(), first.teacherId(), first.teacherParameters(),
-                first.vocabSize(), first.idBytes(), first.probBits(), first.truncation(), first.topP(), first.topK(),
+                first.precision(), first.vocabSize(), first.idBytes(), first.probBits(), first.truncation(), first.topP(), first.topK(),
                 first.sampled(), first.seed(), 0, 1, 0, first.corpusInstances(), true, tokens, bytes);
         long covered = 0;
         for (Chunk c : chunks.values()) {

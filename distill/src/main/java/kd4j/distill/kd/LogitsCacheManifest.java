@@ -4,6 +4,8 @@
  * shardIndex of shardCount, as kd4j score's Shard). A cache is used for training only when corpus, tokenizer and
  * vocabulary agree with the run, and shards are joined only when everything but the range agrees: those checks
  * live here, once. complete, tokens and bytes are filled in when the shard is finished.
+ * precision: the teacher's linear layers' GEMM input precision ("fp32", or "bf16" on an OpenCL device); shards of one
+ * cache share it. A manifest written before it existed reads as fp32.
  */
 package kd4j.distill.kd;
 
@@ -20,6 +22,7 @@ public record LogitsCacheManifest(
         String tokenizerFingerprint,
         String teacherId,
         long teacherParameters,
+        String precision,
         int vocabSize,
         int idBytes,
         int probBits,
@@ -35,6 +38,10 @@ public record LogitsCacheManifest(
         boolean complete,
         long tokens,
         long bytes) {
+
+    public LogitsCacheManifest {
+        if (precision == null) precision = "fp32";
+    }
 
     public static final String FORMAT = "kd4j-logits";
     public static final int VERSION = 1;
@@ -54,7 +61,7 @@ public record LogitsCacheManifest(
             case TopPkLogits.Truncation.Sampled s -> { kind = "sampled"; k = s.n(); sampled = s.n(); }
         }
         return new LogitsCacheManifest(FORMAT, VERSION, corpusChecksum, corpusInstances, tokenizerFingerprint,
-                teacherId, teacherParameters, vocabSize, idBytes(vocabSize), probBits, kind, p, k, sampled, seed,
+                teacherId, teacherParameters, "fp32", vocabSize, idBytes(vocabSize), probBits, kind, p, k, sampled, seed,
                 shard.index(), shard.count(), shard.start(corpusInstances), shard.end(corpusInstances), false, 0, 0);
     }
 
@@ -86,8 +93,15 @@ public record LogitsCacheManifest(
 
     public LogitsCacheManifest completed(long tokens, long bytes) {
         return new LogitsCacheManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, teacherId,
-                teacherParameters, vocabSize, idBytes, probBits, truncation, topP, topK, sampled, seed, shardIndex,
+                teacherParameters, precision, vocabSize, idBytes, probBits, truncation, topP, topK, sampled, seed, shardIndex,
                 shardCount, start, end, true, tokens, bytes);
+    }
+
+    /** The same manifest for a teacher run at precision ("fp32" or "bf16"). */
+    public LogitsCacheManifest withPrecision(String precision) {
+        return new LogitsCacheManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, teacherId,
+                teacherParameters, precision, vocabSize, idBytes, probBits, truncation, topP, topK, sampled, seed, shardIndex,
+                shardCount, start, end, complete, tokens, bytes);
     }
 
     /** Average stored bytes per token (ids, probabilities, count and left-out mass; headers excluded). */
@@ -127,6 +141,7 @@ public record LogitsCacheManifest(
         if (!Objects.equals(tokenizerFingerprint, o.tokenizerFingerprint))
             d.add("tokenizer: " + tokenizerFingerprint + " vs " + o.tokenizerFingerprint);
         if (!Objects.equals(teacherId, o.teacherId)) d.add("teacher: '" + teacherId + "' vs '" + o.teacherId + "'");
+        if (!Objects.equals(precision, o.precision)) d.add("precision: " + precision + " vs " + o.precision);
         if (vocabSize != o.vocabSize) d.add("vocabulary: " + vocabSize + " vs " + o.vocabSize);
         if (!describeStorage().equals(o.describeStorage())) d.add("storage: " + describeStorage() + " vs " + o.describeStorage());
         return d;

@@ -17,10 +17,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32;
+import kd4j.autograd.MatmulPrecision;
 import kd4j.data.AtomicFiles;
 import kd4j.data.ChunkFiles;
 import kd4j.data.Shard;
 import kd4j.data.TokenSequences;
+import kd4j.distill.score.TeacherScorer;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
 import kd4j.models.NextTokenBatch;
@@ -57,9 +59,19 @@ public final class LogitsCacheRun {
     public static final long LOGITS_BLOCK_BYTES = ChunkedLogits.DEFAULT_CHUNK_BYTES;
     private static final long HOST_COPY_BYTES = 16L << 20;
     private final ChunkedLogits logits;
+    private final MatmulPrecision precision;
 
     public LogitsCacheRun(TokenSequences source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
                           int probBits, long seed, Shard shard, Path out, int batchSize, int chunkBatches) {
+        this(source, teacher, teacherId, truncation, probBits, seed, shard, out, batchSize, chunkBatches, MatmulPrecision.FP32);
+    }
+
+    /** As above, the teacher's linear layers at precision (BF16 only on a backend with supportsBf16Matmul). */
+    public LogitsCacheRun(TokenSequences source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
+                          int probBits, long seed, Shard shard, Path out, int batchSize, int chunkBatches,
+                          MatmulPrecision precision) {
+        TeacherScorer.requireSupported(java.util.Objects.requireNonNull(precision, "precision"), teacher);
+        this.precision = precision;
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
         if (chunkBatches < 1) throw new IllegalArgumentException("a chunk must hold at least one batch, got " + chunkBatches);
         this.source = source;
@@ -69,7 +81,8 @@ public final class LogitsCacheRun {
         this.batchSize = batchSize;
         this.chunkInstances = Math.multiplyExact(batchSize, chunkBatches);
         this.manifest = LogitsCacheManifest.of(source.corpusChecksum(), source.size(), source.tokenizerFingerprint(),
-                teacherId, KdLoss.parameterCount(teacher), teacher.config().vocabSize(), truncation, probBits, seed, shard);
+                teacherId, KdLoss.parameterCount(teacher), teacher.config().vocabSize(), truncation, probBits, seed, shard)
+                .withPrecision(precision.label());
     }
 
     public LogitsCacheManifest manifest() { return manifest; }
@@ -172,35 +185,37 @@ public final class LogitsCacheRun {
         SplittableRandom[] rng = new SplittableRandom[1];
         int[] begun = {-1};                                     // the last instance handed to enc.beginInstance
         // Rows b*T + t arrive in order, one block of positions at a time (never [B, T, V] whole).
-        logits.forEach(be.fromInts(rows.inputs(), b, tLen),
-                rows.keyMask() == null ? null : be.fromInts(rows.keyMask(), b, tLen), (r0, block) -> {
-            if (block.dim(1) != vocab)
-                throw new IllegalStateException("teacher returned " + block.dim(1) + " logits per token, its config says " + vocab);
-            int rowsPerCopy = ChunkedLogits.rowsPerBlock(vocab, HOST_COPY_BYTES);
-            for (int c0 = 0; c0 < block.dim(0); c0 += rowsPerCopy) {
-                int n = Math.min(rowsPerCopy, block.dim(0) - c0);
-                float[] host = block.narrow(0, c0, n).toFloatArray();
-                for (int r = 0; r < n; r++) {
-                    int j = (r0 + c0 + r) / tLen, t = (r0 + c0 + r) % tLen;
-                    while (begun[0] < j) {
-                        int next = ++begun[0];
-                        enc.beginInstance(positions[next]);
-                        rng[0] = manifest.keepsSamples()
-                                ? new SplittableRandom(manifest.seed() ^ (first + next) * 0x9E3779B97F4A7C15L) : null;
+        try (var precisionScope = MatmulPrecision.use(precision)) {   // the teacher's linear layers at the run's precision
+            logits.forEach(be.fromInts(rows.inputs(), b, tLen),
+                    rows.keyMask() == null ? null : be.fromInts(rows.keyMask(), b, tLen), (r0, block) -> {
+                if (block.dim(1) != vocab)
+                    throw new IllegalStateException("teacher returned " + block.dim(1) + " logits per token, its config says " + vocab);
+                int rowsPerCopy = ChunkedLogits.rowsPerBlock(vocab, HOST_COPY_BYTES);
+                for (int c0 = 0; c0 < block.dim(0); c0 += rowsPerCopy) {
+                    int n = Math.min(rowsPerCopy, block.dim(0) - c0);
+                    float[] host = block.narrow(0, c0, n).toFloatArray();
+                    for (int r = 0; r < n; r++) {
+                        int j = (r0 + c0 + r) / tLen, t = (r0 + c0 + r) % tLen;
+                        while (begun[0] < j) {
+                            int next = ++begun[0];
+                            enc.beginInstance(positions[next]);
+                            rng[0] = manifest.keepsSamples()
+                                    ? new SplittableRandom(manifest.seed() ^ (first + next) * 0x9E3779B97F4A7C15L) : null;
+                        }
+                        if (t >= positions[j]) continue;
+                        for (int q = r * vocab; q < (r + 1) * vocab; q++)
+                            if (!Float.isFinite(host[q]))
+                                throw new kd4j.train.NonFiniteResultException("instance " + (first + j) + ", position " + t
+                                        + ": the teacher's logit of token " + (q - r * vocab) + " is " + host[q]
+                                        + "; its output is not finite, so nothing of this chunk is cached");
+                        int c = truncator.truncate(host, r * vocab, kept, probs, rng[0]);
+                        double mass = 0;
+                        for (int q = 0; q < c; q++) mass += probs[q];
+                        enc.token(kept, probs, c, manifest.keepsSamples() ? 0f : (float) Math.max(0, 1 - mass));
                     }
-                    if (t >= positions[j]) continue;
-                    for (int q = r * vocab; q < (r + 1) * vocab; q++)
-                        if (!Float.isFinite(host[q]))
-                            throw new kd4j.train.NonFiniteResultException("instance " + (first + j) + ", position " + t
-                                    + ": the teacher's logit of token " + (q - r * vocab) + " is " + host[q]
-                                    + "; its output is not finite, so nothing of this chunk is cached");
-                    int c = truncator.truncate(host, r * vocab, kept, probs, rng[0]);
-                    double mass = 0;
-                    for (int q = 0; q < c; q++) mass += probs[q];
-                    enc.token(kept, probs, c, manifest.keepsSamples() ? 0f : (float) Math.max(0, 1 - mass));
                 }
-            }
-        });
+            });
+        }
         while (begun[0] < b - 1) enc.beginInstance(positions[++begun[0]]);
     }
 

@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import kd4j.autograd.MatmulPrecision;
 import kd4j.data.AtomicFiles;
 import kd4j.data.CorpusReader;
 import kd4j.data.Document;
@@ -469,7 +470,7 @@ public final class Pipeline {
     private JsonNode score(Backend be, String what, Path modelDir, Path data, Path dir) throws IOException {
         long[] lastPrint = {System.nanoTime()};
         ScoreJob.Result r = ScoreJob.run(new ScoreJob.Config(modelDir, data, null, dir.resolve("scores.bin"), Shard.WHOLE,
-                cfg.evaluation().batchSize(), 8), be, null, p -> {
+                cfg.evaluation().batchSize(), 8, MatmulPrecision.FP32), be, null, p -> {
             long now = System.nanoTime();
             if (now - lastPrint[0] > 15_000_000_000L || p.instancesDone() == p.instancesTotal()) {
                 log.println("  " + what + ": " + p.line());

@@ -184,7 +184,7 @@ public final class ScoreFile {
 
     /**
      * Joins shard files into one file covering the whole corpus. Refuses files of different corpora,
-     * tokenizers or models, overlapping ranges, and gaps (including a missing first or last slice).
+     * tokenizers, models or precisions, overlapping ranges, and gaps (including a missing first or last slice).
      */
     public static ScoreFile merge(List<Path> paths) throws IOException {
         if (paths.isEmpty()) throw new IllegalArgumentException("score-merge: no score files given");
@@ -198,6 +198,9 @@ public final class ScoreFile {
             if (!first.modelId().equals(m.modelId()))
                 throw new ScoreFileException(paths.getFirst() + " and " + paths.get(i) + " were scored by different "
                         + "models ('" + first.modelId() + "' vs '" + m.modelId() + "'); merge shards of one model only");
+            if (!first.precision().equals(m.precision()))
+                throw new ScoreFileException(paths.getFirst() + " and " + paths.get(i) + " were scored at different "
+                        + "precisions (" + first.precision() + " vs " + m.precision() + "); merge shards of one precision only");
         }
         Integer[] idx = new Integer[files.size()];
         for (int i = 0; i < idx.length; i++) idx[i] = i;

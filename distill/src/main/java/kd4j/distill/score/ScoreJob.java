@@ -8,6 +8,7 @@ package kd4j.distill.score;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import kd4j.autograd.MatmulPrecision;
 import kd4j.data.DatasetInstances;
 import kd4j.data.Shard;
 import kd4j.models.CausalLM;
@@ -18,11 +19,13 @@ import kd4j.tokenizers.Tokenizer;
 public final class ScoreJob {
     /**
      * model scores slice shard of data's train instances into out, batch instances per forward pass, chunkBatches
-     * batches per saved chunk. corpusTokenizer: needed for a bare Megatron corpus only (null otherwise).
+     * batches per saved chunk, the linear layers at precision (bf16 GEMM inputs need an OpenCL backend).
+     * corpusTokenizer: needed for a bare Megatron corpus only (null otherwise).
      */
     public record Config(Path model, Path data, Tokenizer corpusTokenizer, Path out, Shard shard, int batch,
-                         int chunkBatches) {
+                         int chunkBatches, MatmulPrecision precision) {
         public Config {
+            java.util.Objects.requireNonNull(precision, "precision");
             if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
             if (chunkBatches < 1) throw new IllegalArgumentException("--chunk must be at least 1, got " + chunkBatches);
         }
@@ -44,7 +47,8 @@ public final class ScoreJob {
             if (opened != null) opened.accept(source);
             CausalLM model = Models.load(c.model(), be, true);
             ScoreRun.Progress[] last = {null};
-            ScoreFile scores = new ScoreRun(source, new TeacherScorer(model, c.batch(), source.eosId(), source.padId()),
+            ScoreFile scores = new ScoreRun(source, new TeacherScorer(model, c.batch(), source.eosId(), source.padId(),
+                            kd4j.models.ChunkedLogits.DEFAULT_CHUNK_BYTES, c.precision()),
                     ModelId.of(c.model()), c.shard(), c.out(), c.chunkBatches())
                     .recordDataPath(c.data().toAbsolutePath().normalize().toString())
                     .run(p -> {

@@ -4,6 +4,8 @@
  * compared or merged only when their corpus and tokenizer agree, and that check lives here, once.
  * columnsCrc32 is the CRC-32 of the column bytes; it is null in the manifest of a run that is still going.
  * data is the path of the scored data set as given (informational; identity is the checksum).
+ * precision is the linear layers' GEMM input precision the scores were computed with ("fp32", or "bf16" on an
+ * OpenCL device): a run resumes, and shards merge, only at one precision. Files written before it existed read as fp32.
  */
 package kd4j.distill.score;
 
@@ -21,6 +23,7 @@ public record ScoreManifest(
         String modelId,
         int eosId,
         int padId,
+        String precision,
         int shardIndex,
         int shardCount,
         long start,
@@ -29,13 +32,17 @@ public record ScoreManifest(
         String data) {
 
     public static final String FORMAT = "kd4j-scores";
+    public ScoreManifest {
+        if (precision == null) precision = "fp32";
+    }
+
     public static final int VERSION = 1;
 
     /** The manifest of a new scoring run of model over shard of a corpus (no checksum yet). */
     public static ScoreManifest of(String corpusChecksum, long corpusInstances, String tokenizerFingerprint,
                                    String modelId, int eosId, int padId, Shard shard) {
         return new ScoreManifest(FORMAT, VERSION, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
-                eosId, padId, shard.index(), shard.count(), shard.start(corpusInstances), shard.end(corpusInstances),
+                eosId, padId, "fp32", shard.index(), shard.count(), shard.start(corpusInstances), shard.end(corpusInstances),
                 null, null);
     }
 
@@ -43,18 +50,24 @@ public record ScoreManifest(
 
     public ScoreManifest withColumnsCrc32(String crc) {
         return new ScoreManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
-                eosId, padId, shardIndex, shardCount, start, end, crc, data);
+                eosId, padId, precision, shardIndex, shardCount, start, end, crc, data);
     }
 
     /** The same manifest recording where the scored data set lives (informational: select reads it by default). */
     public ScoreManifest withData(String dataPath) {
         return new ScoreManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
-                eosId, padId, shardIndex, shardCount, start, end, columnsCrc32, dataPath);
+                eosId, padId, precision, shardIndex, shardCount, start, end, columnsCrc32, dataPath);
+    }
+
+    /** The same manifest for scores computed at precision ("fp32" or "bf16"). */
+    public ScoreManifest withPrecision(String precision) {
+        return new ScoreManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
+                eosId, padId, precision, shardIndex, shardCount, start, end, columnsCrc32, data);
     }
 
     public ScoreManifest withRange(int shardIndex, int shardCount, long start, long end) {
         return new ScoreManifest(format, version, corpusChecksum, corpusInstances, tokenizerFingerprint, modelId,
-                eosId, padId, shardIndex, shardCount, start, end, null, data);
+                eosId, padId, precision, shardIndex, shardCount, start, end, null, data);
     }
 
     /** True when both describe the same run (everything but the column checksum agrees). */
@@ -67,6 +80,7 @@ public record ScoreManifest(
         List<String> d = new ArrayList<>();
         corpusDifferences(o, d);
         if (!modelId.equals(o.modelId)) d.add("model: '" + modelId + "' vs '" + o.modelId + "'");
+        if (!precision.equals(o.precision)) d.add("precision: " + precision + " vs " + o.precision);
         if (shardIndex != o.shardIndex || shardCount != o.shardCount)
             d.add("shard: " + shardIndex + "/" + shardCount + " vs " + o.shardIndex + "/" + o.shardCount);
         if (start != o.start || end != o.end)

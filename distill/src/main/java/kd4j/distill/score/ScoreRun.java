@@ -77,7 +77,7 @@ public final class ScoreRun {
         this.out = out;
         this.chunkInstances = Math.multiplyExact(chunkBatches, scorer.batchSize());
         this.manifest = ScoreManifest.of(source.corpusChecksum(), source.size(), source.tokenizerFingerprint(),
-                modelId, source.eosId(), source.padId(), shard);
+                modelId, source.eosId(), source.padId(), shard).withPrecision(scorer.precision().label());
     }
 
     public ScoreManifest manifest() { return manifest; }

@@ -6,9 +6,12 @@
  * Forward only, in GradMode.off(): no tape and no saved tensors; the logits are made and reduced one block of
  * positions at a time (ChunkedLogits), so a 151,936-token vocabulary never costs [B, T, V] floats. Instances are batched; a batch of unequal lengths
  * is padded on the right and masked (NextTokenBatch), which cannot change the scores of earlier positions (causal).
+ * The linear layers run at one MatmulPrecision: fp32, or bf16 GEMM inputs with fp32 accumulation (PyTorch's bf16
+ * autocast for matmuls) on a backend that has them (OpenCL; tensor cores on NVIDIA); the CPU refuses bf16.
  */
 package kd4j.distill.score;
 
+import kd4j.autograd.MatmulPrecision;
 import kd4j.autograd.StepArena;
 import kd4j.data.TokenSequences;
 import kd4j.models.CausalLM;
@@ -20,15 +23,22 @@ public final class TeacherScorer {
     private final int batchSize;
     private final int eosId;
     private final int padId;
+    private final MatmulPrecision precision;
 
     /** eosId and padId: the corpus's ids (-1 for none); positions whose input token is either are not scored. */
     public TeacherScorer(CausalLM model, int batchSize, int eosId, int padId) {
-        this(model, batchSize, eosId, padId, ChunkedLogits.DEFAULT_CHUNK_BYTES);
+        this(model, batchSize, eosId, padId, ChunkedLogits.DEFAULT_CHUNK_BYTES, MatmulPrecision.FP32);
     }
 
-    /** As above, with the bytes of one block of fp32 logits (the memory plan's "logits block"). */
-    public TeacherScorer(CausalLM model, int batchSize, int eosId, int padId, long logitsChunkBytes) {
+    /**
+     * As above, with the bytes of one block of fp32 logits (the memory plan's "logits block") and the linear layers'
+     * precision (BF16 only on a backend with supportsBf16Matmul).
+     */
+    public TeacherScorer(CausalLM model, int batchSize, int eosId, int padId, long logitsChunkBytes,
+                         MatmulPrecision precision) {
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
+        requireSupported(java.util.Objects.requireNonNull(precision, "precision"), model);
+        this.precision = precision;
         this.model = model;
         this.batchSize = batchSize;
         this.eosId = eosId;
@@ -40,6 +50,16 @@ public final class TeacherScorer {
     private final ChunkedLogits logits;
 
     public int batchSize() { return batchSize; }
+
+    /** The precision of the linear layers' GEMM inputs while scoring. */
+    public MatmulPrecision precision() { return precision; }
+
+    /** Refuses bf16 GEMM inputs on a backend that computes every GEMM in fp32, saying why and what to use. */
+    public static void requireSupported(MatmulPrecision precision, CausalLM model) {
+        if (precision == MatmulPrecision.BF16 && !model.backend().supportsBf16Matmul())
+            throw new IllegalArgumentException("--precision bf16: the " + model.backend().name() + " backend computes "
+                    + "every GEMM in fp32 (bf16 matrix inputs need an OpenCL device: --device opencl); use --precision fp32");
+    }
 
     /** The scoring model's vocabulary size (every scored id must be below it). */
     public int vocabSize() { return model.config().vocabSize(); }
@@ -87,7 +107,7 @@ public final class TeacherScorer {
         if (rows.countedTokens() == 0) return 0;
         int[] targets = rows.targets();
         float[] losses;
-        try (var scope = arena.activate()) {
+        try (var scope = arena.activate(); var p = MatmulPrecision.use(precision)) {
             losses = logits.negLogProbs(rows);     // -log p(target), 0 where ignored; never [B, T, V] whole
         } finally {
             arena.reset();   // activations of this batch are reused by the next one: no native-memory growth

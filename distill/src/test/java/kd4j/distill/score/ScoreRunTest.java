@@ -37,6 +37,30 @@ class ScoreRunTest {
 
     static final class Killed extends RuntimeException {}
 
+    /** A score manifest written before precision was recorded reads as fp32; a run at another precision differs by it. */
+    @Test
+    void precision_isPartOfTheRunAndDefaultsToFp32ForOldFiles() throws IOException {
+        ScoreManifest now = run(corpus(3, "c"), Shard.WHOLE, dir.resolve("x")).manifest();
+        assertEquals("fp32", now.precision());
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) ScoreFile.JSON.valueToTree(now);
+        assertEquals("fp32", json.get("precision").asText(), json.toString());
+        json.remove("precision");                       // as a file written before the field existed
+        ScoreManifest old = ScoreFile.JSON.treeToValue(json, ScoreManifest.class);
+        assertEquals("fp32", old.precision());
+        assertTrue(old.sameRun(now));
+        ScoreManifest bf16 = now.withPrecision("bf16");
+        assertFalse(bf16.sameRun(now));
+        assertEquals(List.of("precision: bf16 vs fp32"), bf16.differences(now));
+    }
+
+    /** The CPU and reference backends compute every GEMM in fp32: a bf16 scorer there is refused with the reason. */
+    @Test
+    void bf16Scoring_onABackendWithoutBf16Gemm_isRefused() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new TeacherScorer(lm, 2, EOS, PAD,
+                kd4j.models.ChunkedLogits.DEFAULT_CHUNK_BYTES, kd4j.autograd.MatmulPrecision.BF16));
+        assertTrue(e.getMessage().startsWith("--precision bf16: the reference backend computes every GEMM in fp32"), e.getMessage());
+    }
+
     @Test
     void resumeAfterKill_writesTheSameFileAsAnUninterruptedRun() throws IOException {
         TokenSequences src = corpus(21, "corpus-1");

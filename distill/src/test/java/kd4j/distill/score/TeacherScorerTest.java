@@ -53,7 +53,7 @@ class TeacherScorerTest {
         PrefixSumLM lm = new PrefixSumLM(new ReferenceBackend(), 9, 7);
         List<int[]> inst = List.of(new int[] {2, 3, 4, 0, 5, 6, 7, 8}, new int[] {8, 7, 6, 5, 0, 1, 1, 1},
                 new int[] {5, 6, 7});
-        TeacherScorer scorer = new TeacherScorer(lm, 3, EOS, PAD, 3L * 9 * Float.BYTES);
+        TeacherScorer scorer = new TeacherScorer(lm, 3, EOS, PAD, 3L * 9 * Float.BYTES, kd4j.autograd.MatmulPrecision.FP32);
         double[] sum = new double[3], mean = new double[3];
         int[] count = new int[3];
         scorer.score(TokenSequences.of(inst, EOS, PAD, "c", "t"), 0, 3, sum, mean, count, 0);
