@@ -2,7 +2,7 @@
 module kd4j.data {
     requires transitive kd4j.tokenizers;
     requires com.fasterxml.jackson.databind;
-    requires it.unimi.dsi.fastutil;
+    requires it.unimi.dsi.fastutil.core;
 
     exports kd4j.data;
     opens kd4j.data to com.fasterxml.jackson.databind;

@@ -3,7 +3,7 @@ module kd4j.distill {
     requires transitive kd4j.train;
     requires com.fasterxml.jackson.databind;
     requires commons.math3;
-    requires it.unimi.dsi.fastutil;
+    requires it.unimi.dsi.fastutil.core;
     requires org.knowm.xchart;
     requires java.desktop;
 
