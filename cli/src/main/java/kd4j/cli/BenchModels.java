@@ -81,6 +81,12 @@ final class BenchModels {
         return o.model != null ? Models.load(o.model, be, keepHalfPrecision) : Models.randomInit(Models.readConfig(o.config), be, o.seed);
     }
 
+    /** As above; bf16Matrices: --config's random GEMM operands and embeddings in BF16, frozen (as a bf16 checkpoint loads). */
+    static CausalLM model(Options o, Backend be, boolean keepHalfPrecision, boolean bf16Matrices) {
+        return o.model != null ? Models.load(o.model, be, keepHalfPrecision)
+                : Models.randomInit(Models.readConfig(o.config), be, o.seed, bf16Matrices);
+    }
+
     /** Seeded uniform token ids I32 [B, T] in [0, vocab). */
     static Tensor randomIds(Options o, Backend be, int vocab) { return randomIds(o, be, vocab, o.batch, 0); }
 

@@ -38,15 +38,31 @@ public final class BenchScoreCommand implements Callable<Integer> {
     @Mixin
     PrecisionOption precision;      // as kd4j score --precision
 
+    @CommandLine.Option(names = "--weight-dtype", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            description = "with --config: the random matrices and embeddings in fp32, or in bf16 (frozen, as a bf16 checkpoint "
+                    + "loads for scoring: a teacher of any size without a file). --model keeps the checkpoint's dtypes. "
+                    + "(default: ${DEFAULT-VALUE})")
+    String weightDtype;
+
     @Override
     public Integer call() {
         options.validate(spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         precision.value(spec.commandLine());
+        boolean bf16Weights = switch (weightDtype.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "fp32" -> false;
+            case "bf16" -> true;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--weight-dtype: expected fp32 or bf16, got '"
+                    + weightDtype + "'");
+        };
+        if (bf16Weights && options.model != null)
+            throw new CommandLine.ParameterException(spec.commandLine(), "--weight-dtype applies to --config's random weights; "
+                    + "--model " + options.model + " keeps the dtypes of its safetensors");
         try (Backend be = BenchModels.open(options); GradMode g = GradMode.off();
              var precisionScope = MatmulPrecision.use(precision.checkedFor(be, spec.commandLine()))) {
-            CausalLM model = BenchModels.model(options, be, true);
+            CausalLM model = BenchModels.model(options, be, true, bf16Weights);
             BenchModels.header(out, "score", options, be, model);
+            if (bf16Weights) out.println("weights: random matrices and embeddings in bf16 (frozen), the rest fp32");
             Tensor ids = BenchModels.randomIds(options, be, model.config().vocabSize());
             Tensor targets = NextTokenBatch.targetsOf(ids, null);
             StepArena arena = new StepArena();

@@ -66,6 +66,37 @@ class BenchModelCommandsTest {
         }
     }
 
+    /**
+     * --weight-dtype bf16 scores a random model whose matrices and embeddings are bf16 (as a bf16 checkpoint loads):
+     * the loss moves by bf16 rounding only and the weights take about half the tensor memory; it is refused with
+     * --model (the checkpoint decides) and for a dtype that does not exist.
+     */
+    @ParameterizedTest(name = "{0}") @ValueSource(strings = {"llama", "mamba"})
+    void score_withBf16RandomWeights_halvesTheWeightsAndKeepsTheLoss(String family) throws Exception {
+        Path cfg = Path.of("..", "bench", "configs", family + "-bench.json");   // big enough for MiB figures to differ
+        String[] args = {"bench", "score", "--config", cfg.toString(), "--batch", "2", "--seq", "16", "--steps", "1", "--warmup", "1"};
+        CliRunner.Run fp32 = CliRunner.run(args);
+        String[] withFlag = java.util.Arrays.copyOf(args, args.length + 2);
+        withFlag[args.length] = "--weight-dtype";
+        withFlag[args.length + 1] = "bf16";
+        CliRunner.Run bf16 = CliRunner.run(withFlag);
+        assertEquals(0, fp32.exit(), fp32.err());
+        assertEquals(0, bf16.exit(), bf16.err());
+        assertTrue(bf16.out().contains("weights: random matrices and embeddings in bf16 (frozen), the rest fp32"), bf16.out());
+        double l32 = number(fp32.out(), "warm-up 1: mean loss ([0-9.]+)"), l16 = number(bf16.out(), "warm-up 1: mean loss ([0-9.]+)");
+        assertEquals(l32, l16, 0.01 * l32, "bf16 rounding of the weights moves the loss by well under 1 %");
+        double m32 = number(fp32.out(), "backend tensors ([0-9.]+) MiB"), m16 = number(bf16.out(), "backend tensors ([0-9.]+) MiB");
+        assertTrue(m16 < 0.7 * m32, "bf16 weights take about half: " + m16 + " vs " + m32 + " MiB");
+        CliRunner.Run bad = CliRunner.run("bench", "score", "--config", cfg.toString(), "--weight-dtype", "fp8");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("--weight-dtype: expected fp32 or bf16, got 'fp8'"), bad.err());
+        Path saved = dir.resolve("saved-" + family);
+        kd4j.models.Models.save(kd4j.models.Models.randomInit(kd4j.models.Models.readConfig(cfg), kd4j.tensor.Backends.cpu(), 1), saved);
+        CliRunner.Run model = CliRunner.run("bench", "score", "--model", saved.toString(), "--weight-dtype", "bf16");
+        assertEquals(2, model.exit());
+        assertTrue(model.err().contains("--weight-dtype applies to --config's random weights"), model.err());
+    }
+
     @ParameterizedTest(name = "{0}") @ValueSource(strings = {"llama", "mamba"})
     void train_withActivationCheckpointing_sameLossesInASmallerStepArena(String family) throws Exception {
         Path cfg = config(family.equals("llama") ? LLAMA : MAMBA);

@@ -35,6 +35,11 @@ public final class Models {
         return Architectures.create(cfg, new RandomWeights(be, seed));
     }
 
+    /** As above; bf16Matrices rounds the GEMM operands and embeddings to BF16 and freezes them (inference only). */
+    public static CausalLM randomInit(ModelConfig cfg, Backend be, long seed, boolean bf16Matrices) {
+        return Architectures.create(cfg, new RandomWeights(be, seed, bf16Matrices));
+    }
+
     /** Writes model as an HF directory that transformers loads (config.json + model.safetensors). */
     public static void save(CausalLM model, Path dir) { HfCheckpoint.save(model, dir); }
 }

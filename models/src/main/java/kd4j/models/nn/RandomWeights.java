@@ -3,19 +3,28 @@
  * seed and its name, so a parameter's values do not depend on construction order. Follows HF's _init_weights:
  * normal(0, initializer_range) matrices and embeddings, ones for norms, zeros for biases, and Mamba's A_log,
  * D and dt_proj.bias rules (see Init).
+ * With bf16Matrices the weights that may stay half (GEMM operands, embeddings) are rounded to BF16 and frozen, as
+ * an inference load of a bf16 checkpoint keeps them: a random teacher of any size for benchmarks, no file needed.
  */
 package kd4j.models.nn;
 
 import java.util.SplittableRandom;
 import kd4j.tensor.Backend;
+import kd4j.tensor.DType;
 import kd4j.tensor.Tensor;
 
 public final class RandomWeights extends WeightSource {
     private final long seed;
+    private final boolean bf16Matrices;
 
     public RandomWeights(Backend backend, long seed) {
+        this(backend, seed, false);
+    }
+
+    public RandomWeights(Backend backend, long seed, boolean bf16Matrices) {
         super(backend);
         this.seed = seed;
+        this.bf16Matrices = bf16Matrices;
     }
 
     @Override
@@ -40,6 +49,10 @@ public final class RandomWeights extends WeightSource {
                 }
             }
         }
-        return backend().fromFloats(v, shape);
+        Tensor t = backend().fromFloats(v, shape);
+        if (!bf16Matrices || !mayStayHalf) return t;
+        Tensor half = backend().empty(DType.BF16, shape);
+        backend().copy(t, half);                                 // round to nearest even
+        return half;
     }
 }
