@@ -59,7 +59,6 @@ public final class GemmKernels {
         throw new IllegalArgumentException("-D" + name + "=" + v + ": expected a multiple of " + unit + " from " + unit + " to 8192");
     }
     /** Four floats: MR (4, 8 or 12) is a multiple of it, so a packed k-slice of A is whole four-lane copies. */
-    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     /**
      * Cache blocks: an A panel MC x KC (up to 258 KB) lives in L2, a B micro-panel KC x NR (up to 115 KB at 512 bits)
      * in L2 as well, B's KC x NC in L3. K is cut into equal blocks of at most KC (kcFor), so K = 384 (every Linear of
@@ -362,14 +361,15 @@ public final class GemmKernels {
         int full = rs == 1 ? mc - mc % MR : 0;
         if (full > 0) {
             // op(A) is a transposed row-major matrix (dW = dYᵀ X): the values of one k are a contiguous run of A's row
-            // k. Read each row's run once, front to back, handing MR / 4 four-lane copies to every micro-panel (a walk
-            // down one micro-panel at a time would touch a new row, often a new page, on every load).
+            // k. Read each row's run once, front to back, handing MR values to every micro-panel (a walk down one
+            // micro-panel at a time would touch a new row, often a new page, on every load). Plain scalar copies: the
+            // four-lane vector copies they replace were sometimes compiled boxed (a 128-bit species at a call site the
+            // kernels' full-width vectors share), 500 MiB of heap a training step of the benchmark Llama.
             for (int kk = 0; kk < kc; kk++) {
                 long src = off + kk * cs;
                 for (int ir = 0; ir < full; ir += MR) {
                     int dst = ir * kc + kk * MR;
-                    if (Simd.SCALAR) for (int r = 0; r < MR; r++) ap[dst + r] = seg.getAtIndex(FLOAT, src + ir + r);
-                    else for (int r = 0; r < MR; r += 4) FloatVector.fromMemorySegment(F4, seg, 4L * (src + ir + r), LE).intoArray(ap, dst + r);
+                    for (int r = 0; r < MR; r++) ap[dst + r] = seg.getAtIndex(FLOAT, src + ir + r);
                 }
             }
         }
