@@ -13,6 +13,7 @@
 package kd4j.autograd;
 
 import java.util.Locale;
+import kd4j.tensor.Backend;
 
 public enum MatmulPrecision {
     FP32, BF16;
@@ -33,6 +34,16 @@ public enum MatmulPrecision {
     public record Scope(MatmulPrecision previous) implements AutoCloseable {
         @Override
         public void close() { CURRENT.set(previous); }
+    }
+
+    /**
+     * Refuses BF16 on a backend whose GEMMs take fp32 inputs only (the CPU), naming the setting that asked for it
+     * ("--precision", "run.precision") and what to use instead. The one wording every job and command reports.
+     */
+    public void requireSupportedBy(Backend be, String setting) {
+        if (this == BF16 && !be.supportsBf16Matmul())
+            throw new IllegalArgumentException(setting + " bf16: the " + be.name() + " backend computes every GEMM in fp32 "
+                    + "(bf16 matrix inputs need an OpenCL device: --device opencl); use " + setting + " fp32");
     }
 
     /** "fp32" or "bf16", as configs and flags spell it. */

@@ -1,8 +1,8 @@
 /*
  * The --precision mixin of the commands that run a model's linear layers (declared once): fp32, or bf16 GEMM
  * inputs with fp32 accumulation (PyTorch's bf16 autocast for matmuls), which only OpenCL devices take (tensor cores
- * on NVIDIA). value() parses it and check() refuses bf16 on a backend that computes every GEMM in fp32, both as
- * usage errors (exit 2) naming the flag.
+ * on NVIDIA). value() parses it and checkedFor() refuses bf16 on a backend that computes every GEMM in fp32
+ * (MatmulPrecision.requireSupportedBy's message), both as usage errors (exit 2) naming the flag.
  */
 package kd4j.cli;
 
@@ -27,15 +27,17 @@ public final class PrecisionOption {
         }
     }
 
-    /** True for --precision bf16 (any case; value() reports a precision that does not exist). */
-    public boolean bf16() { return "bf16".equalsIgnoreCase(precision.strip()); }
+    /** True for --precision bf16 (after value() or checkedFor() has refused a precision that does not exist). */
+    public boolean bf16() { return MatmulPrecision.parse(precision) == MatmulPrecision.BF16; }
 
     /** The precision given, after refusing bf16 on a backend without bf16 GEMM inputs (usage error, exit 2). */
     public MatmulPrecision checkedFor(Backend be, CommandLine cmd) {
         MatmulPrecision p = value(cmd);
-        if (p == MatmulPrecision.BF16 && !be.supportsBf16Matmul())
-            throw new ParameterException(cmd, "--precision bf16: the " + be.name() + " backend computes every GEMM in "
-                    + "fp32 (bf16 matrix inputs need --device opencl); use --precision fp32");
+        try {
+            p.requireSupportedBy(be, "--precision");
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cmd, e.getMessage());
+        }
         return p;
     }
 }

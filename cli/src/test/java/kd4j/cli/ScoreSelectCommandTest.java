@@ -150,7 +150,7 @@ class ScoreSelectCommandTest {
                 dir.resolve("cpu-bf16.scores").toString(), "--precision", "bf16");
         assertEquals(ExitCodes.USAGE, cpu.exit(), cpu.err());
         assertTrue(cpu.err().contains("--precision bf16: the cpu backend computes every GEMM in fp32 (bf16 matrix inputs "
-                + "need --device opencl); use --precision fp32"), cpu.err());
+                + "need an OpenCL device: --device opencl); use --precision fp32"), cpu.err());
         Run fp16 = run("cache-logits", "--model", teacher.toString(), "--data", data.toString(), "--out",
                 dir.resolve("cache-fp16").toString(), "--precision", "fp16");
         assertEquals(ExitCodes.USAGE, fp16.exit(), fp16.err());

@@ -194,10 +194,7 @@ public final class Trainer {
 
     private Result runChecked() throws IOException {
         parallel.checkBatch(config.data().batchSize());
-        if (config.run().precision() == MatmulPrecision.BF16 && !model.backend().supportsBf16Matmul())
-            throw new IllegalArgumentException("run.precision bf16: the " + model.backend().name() + " backend computes"
-                    + " every GEMM in fp32 (bf16 matrix inputs need an OpenCL device); use --precision fp32 or"
-                    + " --device opencl");
+        config.run().precision().requireSupportedBy(model.backend(), "run.precision");
         boolean root = parallel.root();
         int vocab = model.config().vocabSize();
         String whose = "the model (vocab_size " + vocab + ")";

@@ -40,7 +40,7 @@ public record LogitsCacheManifest(
         long bytes) {
 
     public LogitsCacheManifest {
-        if (precision == null) precision = "fp32";
+        if (precision == null) precision = "fp32";               // a manifest written before precision was recorded
     }
 
     public static final String FORMAT = "kd4j-logits";

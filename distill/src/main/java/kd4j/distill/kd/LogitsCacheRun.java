@@ -22,7 +22,6 @@ import kd4j.data.AtomicFiles;
 import kd4j.data.ChunkFiles;
 import kd4j.data.Shard;
 import kd4j.data.TokenSequences;
-import kd4j.distill.score.TeacherScorer;
 import kd4j.models.CausalLM;
 import kd4j.models.ChunkedLogits;
 import kd4j.models.NextTokenBatch;
@@ -70,7 +69,7 @@ public final class LogitsCacheRun {
     public LogitsCacheRun(TokenSequences source, CausalLM teacher, String teacherId, TopPkLogits.Truncation truncation,
                           int probBits, long seed, Shard shard, Path out, int batchSize, int chunkBatches,
                           MatmulPrecision precision) {
-        TeacherScorer.requireSupported(java.util.Objects.requireNonNull(precision, "precision"), teacher);
+        java.util.Objects.requireNonNull(precision, "precision").requireSupportedBy(teacher.backend(), "--precision");
         this.precision = precision;
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
         if (chunkBatches < 1) throw new IllegalArgumentException("a chunk must hold at least one batch, got " + chunkBatches);

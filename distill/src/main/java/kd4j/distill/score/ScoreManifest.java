@@ -32,11 +32,11 @@ public record ScoreManifest(
         String data) {
 
     public static final String FORMAT = "kd4j-scores";
-    public ScoreManifest {
-        if (precision == null) precision = "fp32";
-    }
-
     public static final int VERSION = 1;
+
+    public ScoreManifest {
+        if (precision == null) precision = "fp32";               // a file written before precision was recorded
+    }
 
     /** The manifest of a new scoring run of model over shard of a corpus (no checksum yet). */
     public static ScoreManifest of(String corpusChecksum, long corpusInstances, String tokenizerFingerprint,

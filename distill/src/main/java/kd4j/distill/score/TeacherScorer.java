@@ -37,7 +37,7 @@ public final class TeacherScorer {
     public TeacherScorer(CausalLM model, int batchSize, int eosId, int padId, long logitsChunkBytes,
                          MatmulPrecision precision) {
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batchSize);
-        requireSupported(java.util.Objects.requireNonNull(precision, "precision"), model);
+        java.util.Objects.requireNonNull(precision, "precision").requireSupportedBy(model.backend(), "--precision");
         this.precision = precision;
         this.model = model;
         this.batchSize = batchSize;
@@ -53,13 +53,6 @@ public final class TeacherScorer {
 
     /** The precision of the linear layers' GEMM inputs while scoring. */
     public MatmulPrecision precision() { return precision; }
-
-    /** Refuses bf16 GEMM inputs on a backend that computes every GEMM in fp32, saying why and what to use. */
-    public static void requireSupported(MatmulPrecision precision, CausalLM model) {
-        if (precision == MatmulPrecision.BF16 && !model.backend().supportsBf16Matmul())
-            throw new IllegalArgumentException("--precision bf16: the " + model.backend().name() + " backend computes "
-                    + "every GEMM in fp32 (bf16 matrix inputs need an OpenCL device: --device opencl); use --precision fp32");
-    }
 
     /** The scoring model's vocabulary size (every scored id must be below it). */
     public int vocabSize() { return model.config().vocabSize(); }
