@@ -33,6 +33,7 @@ public final class Kd4j implements Runnable {
     boolean verbose;
 
     public static void main(String[] args) {
+        JitFlags.note(JitFlags.missing()).ifPresent(System.err::println);
         int code = newCommandLine().execute(args);
         kd4j.mpi.Communicators.finish(code);      // an MPI rank finalises, or on failure stops the other ranks
         System.exit(code);

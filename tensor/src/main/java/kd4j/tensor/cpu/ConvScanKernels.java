@@ -177,6 +177,14 @@ public final class ConvScanKernels {
         /** backwardLanes' replayed states [T + 1, N, L], dh and dA [N, L], and dB, dC lane partials [T, N, L]. */
         float[] hLanes = new float[0], dhLanes = new float[0], dALanes = new float[0], dBLanes = new float[0], dCLanes = new float[0];
         final float[] laneTmp = new float[2 * L];
+        /** selectiveScanBackward's per-block dB and dC partials [blocks][B * T * N], held by the calling thread. */
+        float[][] blockDB = new float[0][], blockDC = new float[0][];
+
+        void ensureBlocks(int blocks, int size) {
+            if (blockDB.length < blocks) { blockDB = java.util.Arrays.copyOf(blockDB, blocks); blockDC = java.util.Arrays.copyOf(blockDC, blocks); }
+            for (int k = 0; k < blocks; k++)
+                if (blockDB[k] == null || blockDB[k].length < size) { blockDB[k] = new float[size]; blockDC[k] = new float[size]; }
+        }
 
         void ensureLanes(int n) {
             if (aLanes.length < n * L) { aLanes = new float[n * L]; sLanes = new float[n * L]; dhLanes = new float[n * L]; dALanes = new float[n * L]; }
@@ -400,10 +408,13 @@ public final class ConvScanKernels {
         // dB and dC sum over channels, which are split across threads: each block keeps its own partial sums and
         // they are added in block order afterwards, so the result does not depend on which thread finished first.
         int grain = channelGrain(batches, tokens), blocks = par.blockCount(inner, grain);
-        float[][] blockDB = new float[blocks][], blockDC = new float[blocks][];
+        // The partials live in the calling thread's scratch (every element is overwritten below, batch by batch).
+        Scratch callerScratch = SCRATCH.get();
+        callerScratch.ensureBlocks(blocks, (int) bcCount);
+        float[][] blockDB = callerScratch.blockDB, blockDC = callerScratch.blockDC;
         par.forRange(inner, grain, (i0, i1) -> {
             int block = par.blockOf(inner, grain, i0);
-            float[] myDB = blockDB[block] = new float[(int) bcCount], myDC = blockDC[block] = new float[(int) bcCount];
+            float[] myDB = blockDB[block], myDC = blockDC[block];
             Scratch sc = SCRATCH.get();
             sc.ensure(state, tokens);
             // L channels per vector while whole groups fit in the block, then one channel at a time.
