@@ -7,7 +7,6 @@
 package kd4j.models.llama;
 
 import java.util.List;
-import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.GradMode;
 import kd4j.autograd.ParameterRegistry;
 import kd4j.autograd.Var;
@@ -79,17 +78,8 @@ public class LlamaModel implements WithHiddenStates {
         ModelInputs.check(ids, keyMask, config.vocabSize());
         Var x = embedTokens.forward(ids);                                  // [B*T, C]
         if (hidden != null) hidden.add(x);
-        boolean noTape = LayerArenas.applies(hidden);
-        for (int i = 0; i < layers.length; i++) {
-            DecoderLayer layer = layers[i];
-            if (noTape) {
-                try (var scope = layerArenas.enter(i)) { x = layer.forward(x, batch, time, keyMask, null); }
-                continue;
-            }
-            // [B*T, C], residual included; recomputed in backward under run.activationCheckpointing
-            x = ActivationCheckpoint.apply("decoderLayer", x, in -> layer.forward(in, batch, time, keyMask, null));
-            if (hidden != null) hidden.add(x);
-        }
+        x = layerArenas.runLayers(x, layers.length, hidden, "decoderLayer",          // [B*T, C], residual included
+                i -> in -> layers[i].forward(in, batch, time, keyMask, null));
         x = norm.forward(x);
         if (hidden != null) hidden.add(x);
         return x;

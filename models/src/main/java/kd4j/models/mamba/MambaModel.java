@@ -8,7 +8,6 @@
 package kd4j.models.mamba;
 
 import java.util.List;
-import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.GradMode;
 import kd4j.autograd.ParameterRegistry;
 import kd4j.autograd.Var;
@@ -82,21 +81,8 @@ public final class MambaModel implements WithHiddenStates {
         ModelInputs.check(ids, keyMask, config.vocabSize());
         Var x = embeddings.forward(ids);                                          // [B*T, C]
         if (hidden != null) hidden.add(x);
-        boolean noTape = LayerArenas.applies(hidden);
-        for (int i = 0; i < mixers.length; i++) {
-            RmsNorm norm = norms[i];
-            MambaMixer mixer = mixers[i];
-            if (noTape) {
-                try (var scope = layerArenas.enter(i)) {
-                    x = ElementwiseOps.add(x, mixer.forward(norm.forward(x), batch, time));
-                }
-                continue;
-            }
-            // recomputed in backward under run.activationCheckpointing
-            x = ActivationCheckpoint.apply("mambaLayer", x,
-                    in -> ElementwiseOps.add(in, mixer.forward(norm.forward(in), batch, time)));
-            if (hidden != null) hidden.add(x);
-        }
+        x = layerArenas.runLayers(x, mixers.length, hidden, "mambaLayer",
+                i -> in -> ElementwiseOps.add(in, mixers[i].forward(norms[i].forward(in), batch, time)));
         x = normF.forward(x);
         if (hidden != null) hidden.add(x);
         return x;

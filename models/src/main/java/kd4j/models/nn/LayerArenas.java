@@ -8,8 +8,13 @@
  */
 package kd4j.models.nn;
 
+import java.util.List;
+import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
+import kd4j.autograd.ActivationCheckpoint;
 import kd4j.autograd.GradMode;
 import kd4j.autograd.StepArena;
+import kd4j.autograd.Var;
 
 public final class LayerArenas {
     private final StepArena[] arenas = {new StepArena(), new StepArena()};
@@ -22,6 +27,26 @@ public final class LayerArenas {
         StepArena a = arenas[layer & 1];
         a.reset();
         return a.activate();
+    }
+
+    /**
+     * x through a model's stack of count layers, layer.apply(i) mapping layer i's input to its output (residual
+     * included), the one way every model's trunk runs them: a pass these arenas apply to runs each layer inside
+     * enter(i); any other pass wraps each layer in ActivationCheckpoint under checkpointOp (recomputed in backward
+     * under run.activationCheckpointing) and adds each layer's output to hidden when hidden is not null.
+     */
+    public Var runLayers(Var x, int count, List<Var> hidden, String checkpointOp, IntFunction<UnaryOperator<Var>> layer) {
+        boolean noTape = applies(hidden);
+        for (int i = 0; i < count; i++) {
+            UnaryOperator<Var> f = layer.apply(i);
+            if (noTape) {
+                try (var scope = enter(i)) { x = f.apply(x); }
+                continue;
+            }
+            x = ActivationCheckpoint.apply(checkpointOp, x, f);
+            if (hidden != null) hidden.add(x);
+        }
+        return x;
     }
 
     /** Bytes both arenas hold (steady once the pass shape is). */
