@@ -139,9 +139,18 @@ final class BenchModels {
      */
     static void heap(PrintWriter out, long[] perStep) {
         if (Arrays.stream(perStep).anyMatch(b -> b < 0)) return;
-        out.printf("JVM heap allocated per timed step: min %.2f MiB, last %.2f MiB%n",
-                Arrays.stream(perStep).min().orElse(0) / 1048576.0, perStep[perStep.length - 1] / 1048576.0);
+        long min = Arrays.stream(perStep).min().orElse(0);
+        out.printf("JVM heap allocated per timed step: min %.2f MiB, last %.2f MiB%n", min / 1048576.0,
+                perStep[perStep.length - 1] / 1048576.0);
+        if (min > BOXED_HEAP_BYTES)
+            out.printf("note: every timed step allocated %.1f MiB or more of heap, where a warmed-up step allocates under"
+                    + " 1 MiB: some kernel still runs interpreted or with boxed vectors (docs/performance.md, 'Boxed"
+                    + " vectors'), so this run's speed is not representative: rerun it (C2 decides afresh in each"
+                    + " process), with more --warmup steps if it was still warming up%n", min / 1048576.0);
     }
+
+    /** Heap garbage per step above which bench says the run is not representative (clean steps: 0.1 to 0.8 MiB). */
+    static final long BOXED_HEAP_BYTES = 8L << 20;
 
     static void memory(PrintWriter out, long backendTensorBytes) {
         long heapPeak = 0;

@@ -18,6 +18,21 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 class BenchModelCommandsTest {
+    /** A clean step allocates under a MiB; a run whose every timed step allocated more is flagged as not representative. */
+    @Test
+    void heap_flagsARunWhoseEveryStepAllocatedMegabytes() {
+        long mib = 1L << 20;
+        java.io.StringWriter boxed = new java.io.StringWriter(), clean = new java.io.StringWriter(), warming = new java.io.StringWriter();
+        BenchModels.heap(new java.io.PrintWriter(boxed, true), new long[] {310 * mib, 305 * mib, 320 * mib});
+        BenchModels.heap(new java.io.PrintWriter(clean, true), new long[] {mib / 3, mib / 3});
+        BenchModels.heap(new java.io.PrintWriter(warming, true), new long[] {200 * mib, mib / 3});   // warmed up by the last step
+        assertTrue(boxed.toString().contains("JVM heap allocated per timed step: min 305.00 MiB, last 320.00 MiB"), boxed.toString());
+        assertTrue(boxed.toString().contains("note: every timed step allocated 305.0 MiB or more of heap"), boxed.toString());
+        assertTrue(boxed.toString().contains("not representative"), boxed.toString());
+        assertTrue(clean.toString().contains("min 0.33 MiB, last 0.33 MiB") && !clean.toString().contains("note:"), clean.toString());
+        assertTrue(!warming.toString().contains("note:"), warming.toString());
+    }
+
     @TempDir Path dir;
 
     private static final String LLAMA = """
