@@ -37,7 +37,7 @@ public final class DemoCommand implements Callable<Integer> {
     double scale;
 
     @Option(names = "--seeds", paramLabel = "N", defaultValue = "3", description = "train every student with N seeds; the report "
-            + "gives mean ± sd and paired differences with 95% intervals (default: ${DEFAULT-VALUE})")
+            + "gives mean ± sd and paired differences with 95%% intervals (default: ${DEFAULT-VALUE})")
     int seeds;
 
     @Option(names = "--ratios", paramLabel = "R,R,...", split = ",", description = "selection ratios for the ratio curve "
