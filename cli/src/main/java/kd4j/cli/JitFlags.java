@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The HotSpot flags the CPU backend's Vector API kernels need to stay compiled with vectors in registers (the
@@ -15,19 +16,12 @@ import java.util.function.Function;
 final class JitFlags {
     private JitFlags() {}
 
-    /** HotSpot option name, the value kd4j wants, and the command-line form that sets it. */
-    private record Wanted(String option, String wanted, String flag) {
-        boolean satisfiedBy(String value) {
-            return switch (option) {
-                case "PerBytecodeTrapLimit" -> Long.parseLong(value) >= Long.parseLong(wanted);
-                default -> value.equals(wanted);
-            };
-        }
-    }
+    /** A HotSpot option, which of its values will do, and the command-line form that sets it. */
+    private record Wanted(String option, Predicate<String> satisfiedBy, String flag) {}
 
     private static final List<Wanted> WANTED = List.of(
-            new Wanted("UseProfiledLoopPredicate", "false", "-XX:-UseProfiledLoopPredicate"),
-            new Wanted("PerBytecodeTrapLimit", "100", "-XX:PerBytecodeTrapLimit=100"));
+            new Wanted("UseProfiledLoopPredicate", "false"::equals, "-XX:-UseProfiledLoopPredicate"),
+            new Wanted("PerBytecodeTrapLimit", v -> Long.parseLong(v) >= 100, "-XX:PerBytecodeTrapLimit=100"));
 
     /** The flags this JVM lacks, from its HotSpot options; none on a JVM without them (not HotSpot, no C2). */
     static List<String> missing() {
@@ -52,7 +46,7 @@ final class JitFlags {
         List<String> out = new ArrayList<>();
         for (Wanted w : WANTED) {
             String v = optionValue.apply(w.option());
-            if (v != null && !w.satisfiedBy(v)) out.add(w.flag());
+            if (v != null && !w.satisfiedBy().test(v)) out.add(w.flag());
         }
         return out;
     }

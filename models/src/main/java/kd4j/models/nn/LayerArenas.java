@@ -5,6 +5,7 @@
  * instead of all of them: a 24-layer 0.5B teacher scoring 8 x 1024 tokens drops from ~17 GB to ~1.4 GB.
  * Only for passes whose intermediate tensors nobody keeps (no tape, no hidden-state list); the stack's output
  * must be consumed before the next pass (the models apply their final norm, outside these arenas, at once).
+ * runLayers is how every model runs its layer stack, here or, for taped passes, through ActivationCheckpoint.
  */
 package kd4j.models.nn;
 

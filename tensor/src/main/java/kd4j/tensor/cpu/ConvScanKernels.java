@@ -408,7 +408,9 @@ public final class ConvScanKernels {
         // dB and dC sum over channels, which are split across threads: each block keeps its own partial sums and
         // they are added in block order afterwards, so the result does not depend on which thread finished first.
         int grain = channelGrain(batches, tokens), blocks = par.blockCount(inner, grain);
-        // The partials live in the calling thread's scratch (every element is overwritten below, batch by batch).
+        // The partials live in the calling thread's scratch (blocks x B*T*N floats each, kept for the next call): every
+        // element up to bcCount is overwritten below, batch by batch, so a larger earlier call leaves nothing behind
+        // (ConvScanKernelsTest runs a smaller case after a larger one on one thread, against the reference).
         Scratch callerScratch = SCRATCH.get();
         callerScratch.ensureBlocks(blocks, (int) bcCount);
         float[][] blockDB = callerScratch.blockDB, blockDC = callerScratch.blockDC;
